@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, destination, type Logger } from 'pino';
 
 export type Log = Logger;
 
@@ -9,6 +9,6 @@ const secretPaths = ['token', '*.token', 'password', '*.password', 'digest', '*.
 export function createLog(level = process.env.NILE_LOG_LEVEL || 'info'): Log {
   return pino(
     { base: { name: 'nile' }, level, redact: { paths: secretPaths, censor: '[redacted]' } },
-    pino.destination({ fd: 2, sync: true }),
+    destination({ fd: 2, sync: true }),
   );
 }

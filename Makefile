@@ -1,0 +1,50 @@
+# The two commands of the README: `make demo` and `make test`. Each installs what it needs first.
+SHELL := /bin/bash
+APT_PACKAGES := zookeeper runit openssh-server openssh-client tini dumb-init hyperfine procps
+FIXTURE_JAR := build/fixture/app.jar
+ADDON := build/Release/reaper.node
+
+.PHONY: all deps build test demo bench typecheck clean
+
+all: build
+
+# Debian packages the tests and the demo use; installed only when one is missing.
+deps: node_modules/.installed
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(ADDON): native/reaper.c binding.gyp node_modules/.installed
+	npx node-gyp rebuild --nodedir=/usr >/dev/null
+
+$(FIXTURE_JAR): test/fixtures/java/App.java
+	@mkdir -p build/fixture/classes
+	javac -nowarn -XDignore.symbol.file -d build/fixture/classes $< 2>&1 | grep -v 'warning\|^Note\|^ \|^[0-9] warning' || true
+	jar cfe $@ App -C build/fixture/classes .
+
+build: deps $(ADDON) $(FIXTURE_JAR)
+	npx tsc -p .
+
+typecheck: node_modules/.installed
+	npx tsc --noEmit -p .
+
+test: build
+	npx tsc --noEmit -p .
+	npx tap
+
+demo: build
+	node dist/test/demo/demo.js
+
+bench: build
+	node dist/test/bench/bench.js
+
+clean:
+	rm -rf dist build .tap

@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { AppSupervisor } from '../app/supervisor.js';
+import type { Config } from '../config/schema.js';
+import { openControlSocket } from '../control/server.js';
+import type { Log } from '../log.js';
+import { takePid1Duties } from '../pid1/duties.js';
+import { handleSignals } from '../pid1/signals.js';
+import { proberFor } from '../probe/prober.js';
+import { statusOf } from './status.js';
+import { OutOfTraffic } from './traffic.js';
+import { verdict } from './verdict.js';
+
+/**
+ * PID 1: take the duties, open the control socket, start the app, then wait. The story of the
+ * agent, one step a line; each step lives one level down.
+ */
+export async function runAgent(config: Config, log: Log): Promise<number> {
+  const duties = takePid1Duties(log);
+  mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
+  const app = new AppSupervisor(config, log, proberFor(config.probe));
+  const traffic = new OutOfTraffic(config.prestop, null, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
+  const stop = stopOnce(app, traffic, log);
+  handleSignals({ forward: (signal) => app.forward(signal), onStop: stop });
+  const control = await openControlSocket(
+    config.runDir,
+    {
+      ping: () => ({ ok: true, pid: process.pid }),
+      probe: () => ({ ok: true, ...verdict(app.state, app.report, traffic.draining, Date.now()) }),
+      status: () => statusOf(app, traffic.draining, [], []),
+      prestop: async () => {
+        await traffic.start();
+        return { ok: true, done: true };
+      },
+    },
+    log,
+  );
+  log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
+  app.boot();
+  const code = await app.exited;
+  await closeServer(control);
+  duties.stop();
+  log.info({ code }, 'nile exiting with the app status');
+  return code;
+}
+
+// SIGTERM (or INT): out of traffic first unless a prestop already did it, then stop the app.
+function stopOnce(app: AppSupervisor, traffic: OutOfTraffic, log: Log) {
+  let stopping = false;
+  return (signal: 'TERM' | 'INT') => {
+    if (stopping) return log.info({ signal }, 'already stopping');
+    stopping = true;
+    log.info({ signal }, 'stop requested');
+    void traffic.start().then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

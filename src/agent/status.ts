@@ -1,0 +1,36 @@
+import type { AppSupervisor } from '../app/supervisor.js';
+import type { BackendStatus } from '../registry/backend.js';
+import { verdict } from './verdict.js';
+
+export interface ServiceLine {
+  name: string;
+  state: string;
+  pid: number | null;
+  since: number;
+  want?: string;
+}
+
+/** Everything `nile status` shows, as one JSON-able object. */
+export function statusOf(app: AppSupervisor, draining: boolean, services: ServiceLine[], registry: BackendStatus[], now = Date.now()) {
+  const s = app.state;
+  return {
+    ok: true,
+    pid: process.pid,
+    verdict: verdict(s, app.report, draining, now),
+    app: {
+      phase: s.phase,
+      want: s.want,
+      pid: s.pid,
+      since: new Date(s.changedAt).toISOString(),
+      uptimeMs: s.pid !== null && s.startedAt !== null ? now - s.startedAt : null,
+      restarts: s.restarts,
+      lastExit: s.lastExit,
+      probe: s.probe,
+    },
+    services,
+    registry,
+    lastFailure: app.report,
+  };
+}
+
+export type Status = ReturnType<typeof statusOf>;

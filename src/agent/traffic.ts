@@ -1,0 +1,94 @@
+import { request } from 'undici';
+import type { Config } from '../config/schema.js';
+import type { Log } from '../log.js';
+import { errorText } from '../probe/result.js';
+import type { Desired } from '../registry/backend.js';
+
+/** What the agent needs of the registration: the reconciler, or nothing when no registry is configured. */
+export interface Registration {
+  want(desired: Desired): void;
+  settled(timeoutMs: number): Promise<boolean>;
+}
+
+const deregisterBudgetMs = 3000;
+
+/**
+ * Takes the instance out of traffic: not ready, out of the registry, the offline call, then wait for
+ * the traffic to end. Runs once; `nile prestop` and SIGTERM share the same run.
+ */
+export class OutOfTraffic {
+  draining = false;
+  private run: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: Config['prestop'],
+    private readonly registration: Registration | null,
+    private readonly log: Log,
+    private readonly mayHaveTraffic: () => boolean,
+  ) {}
+
+  /** Upper bound of one run, for callers that must not wait longer. */
+  budgetMs(): number {
+    const { offline, drain, wait } = this.config;
+    return deregisterBudgetMs + (offline.url ? offline.timeout : 0) + (drain.url ? drain.timeout : wait);
+  }
+
+  start(): Promise<void> {
+    this.run ??= this.steps().catch((err) => this.log.error({ err: errorText(err) }, 'prestop: step failed'));
+    return this.run;
+  }
+
+  private async steps(): Promise<void> {
+    this.draining = true;
+    this.log.info({ step: 'draining' }, 'prestop: draining (probe answers not ready)');
+    await this.timed('deregistered', () => this.deregister());
+    if (!this.mayHaveTraffic()) return this.log.info({ step: 'drained' }, 'prestop: drained (the app never became ready: no traffic to wait for)');
+    if (this.config.offline.url) await this.timed('offline called', () => this.callOffline());
+    if (this.config.drain.url) await this.timed('drained', () => this.drain());
+    else await this.timed('waited', async () => void (await sleep(this.config.wait)));
+  }
+
+  private async timed(step: string, work: () => Promise<string | void>): Promise<void> {
+    const started = Date.now();
+    const detail = await work();
+    this.log.info({ step, ms: Date.now() - started, detail }, `prestop: ${step}`);
+  }
+
+  private async deregister(): Promise<string> {
+    if (!this.registration) return 'no registry configured';
+    this.registration.want({ present: false });
+    return (await this.registration.settled(deregisterBudgetMs)) ? 'removed' : `not confirmed within ${deregisterBudgetMs}ms`;
+  }
+
+  private async callOffline(): Promise<string> {
+    const { url, method, timeout } = this.config.offline;
+    try {
+      const response = await request(url, { method: method as 'POST', signal: AbortSignal.timeout(timeout) });
+      await response.body.dump();
+      return `${method} ${response.statusCode}`;
+    } catch (err) {
+      return `${method} failed: ${errorText(err)}`;
+    }
+  }
+
+  // The app (or a sidecar) answers 200 on drain.url once no request is in flight.
+  private async drain(): Promise<string> {
+    const { url, timeout, interval } = this.config.drain;
+    const deadline = Date.now() + timeout;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const response = await request(url, { method: 'GET', signal: AbortSignal.timeout(Math.max(1, Math.min(interval, deadline - Date.now()))) });
+        await response.body.dump();
+        if (response.statusCode === 200) return 'drain url answered 200';
+        last = `status ${response.statusCode}`;
+      } catch (err) {
+        last = errorText(err);
+      }
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
+    }
+    return `gave up after ${timeout}ms (last: ${last})`;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

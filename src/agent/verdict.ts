@@ -1,0 +1,32 @@
+import type { AppState } from '../app/machine.js';
+import { seconds, type FailureReport } from '../app/report.js';
+
+export interface Verdict {
+  ready: boolean;
+  reason: string; // one line: it lands in the pod's events
+}
+
+/** The readiness verdict the kubelet gets from `nile probe`. */
+export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number): Verdict {
+  const probe = state.probe ? ` (${state.probe.detail})` : '';
+  if (draining) return { ready: false, reason: 'not ready: draining' };
+  switch (state.phase) {
+    case 'ready':
+      return { ready: true, reason: `ready${probe}` };
+    case 'starting':
+      return { ready: false, reason: `not ready: starting for ${seconds(now - (state.startedAt ?? now))}${probe}` };
+    case 'notReady':
+      return { ready: false, reason: `not ready: health check failing${probe}` };
+    case 'failed': {
+      const finding = report?.findings?.[0] ? `; ${report.findings[0].summary}` : '';
+      return { ready: false, reason: `not ready: ${report?.reason ?? 'startup failed'}${finding} (nile status has the report)` };
+    }
+    case 'restarting':
+      return { ready: false, reason: `not ready: restarting after: ${report?.reason ?? 'exit'}` };
+    case 'down':
+      return { ready: false, reason: `not ready: app is down${report ? ` after: ${report.reason}` : ' (want down)'}` };
+    case 'stopping':
+    case 'stopped':
+      return { ready: false, reason: `not ready: ${state.phase}` };
+  }
+}

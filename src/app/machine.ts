@@ -1,0 +1,244 @@
+// The app's lifecycle as a pure function: (state, event) → (state, effects). No processes, no clocks:
+// times come in with the events, and the supervisor carries out the effects.
+
+export type Phase = 'down' | 'starting' | 'ready' | 'notReady' | 'failed' | 'restarting' | 'stopping' | 'stopped';
+export type Signal = 'TERM' | 'INT' | 'HUP' | 'QUIT' | 'USR1' | 'USR2' | 'KILL' | 'ALRM' | 'STOP' | 'CONT';
+export type Timer = 'start' | 'restart' | 'kill';
+
+export interface Exit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Why the app is not serving: kept until the next start. */
+export interface Failure {
+  kind: 'exited' | 'timeout' | 'spawn' | 'crashed';
+  at: number;
+  startedAt: number | null;
+  exit: Exit | null;
+  error?: string;
+}
+
+export interface AppState {
+  phase: Phase;
+  want: 'up' | 'down';
+  pid: number | null;
+  startedAt: number | null; // last spawn
+  changedAt: number; // last change of phase or pid, for uptimes
+  once: boolean; // `sv once`: run, but do not restart
+  userStop: boolean; // the exit in progress was asked for (sv term/kill/restart/down), not a crash
+  shuttingDown: boolean;
+  paused: boolean;
+  gotTerm: boolean;
+  lastExit: Exit | null;
+  failure: Failure | null;
+  probe: { ok: boolean; detail: string; at: number } | null;
+  restarts: number;
+}
+
+export interface Policy {
+  restart: 'always' | 'never';
+  startTimeout: number;
+  stopTimeout: number;
+  stopSignal: Signal;
+  minRunBetweenStarts: number; // runit's rule: no start sooner than this after the last one
+}
+
+export type Event =
+  | { type: 'boot'; at: number }
+  | { type: 'spawned'; pid: number; at: number }
+  | { type: 'spawnFailed'; error: string; at: number }
+  | { type: 'exited'; exit: Exit; at: number }
+  | { type: 'probe'; ok: boolean; detail: string; at: number }
+  | { type: 'timer'; timer: Timer; at: number }
+  | { type: 'shutdown'; signal?: Signal; at: number } // signal: what the app gets instead of stopSignal
+  | { type: 'control'; letter: string; at: number };
+
+export type Effect =
+  | { type: 'spawn' }
+  | { type: 'signal'; signal: Signal }
+  | { type: 'setTimer'; timer: Timer; ms: number }
+  | { type: 'clearTimer'; timer: Timer }
+  | { type: 'threadDump' }
+  | { type: 'failed'; failure: Failure }
+  | { type: 'exit'; code: number };
+
+export function initialState(at: number): AppState {
+  return {
+    phase: 'down', want: 'up', pid: null, startedAt: null, changedAt: at, once: false, userStop: false,
+    shuttingDown: false, paused: false, gotTerm: false, lastExit: null, failure: null, probe: null, restarts: 0,
+  };
+}
+
+const signalOfLetter: Record<string, Signal> = { t: 'TERM', k: 'KILL', h: 'HUP', a: 'ALRM', i: 'INT', q: 'QUIT', '1': 'USR1', '2': 'USR2', p: 'STOP', c: 'CONT' };
+const signalNumbers: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, ALRM: 14, TERM: 15, STOP: 19, CONT: 18 };
+
+/** The status PID 1 exits with: the app's code, or 128+N when it died of signal N. */
+export function exitStatus(exit: Exit | null): number {
+  if (!exit) return 0;
+  if (exit.code !== null) return exit.code;
+  return 128 + (signalNumbers[exit.signal ?? ''] ?? 0);
+}
+
+export const isRunning = (s: AppState) => s.pid !== null;
+
+export function transition(state: AppState, event: Event, policy: Policy): { state: AppState; effects: Effect[] } {
+  const s: AppState = { ...state };
+  const effects: Effect[] = [];
+  const setPhase = (phase: Phase) => {
+    if (s.phase !== phase) s.changedAt = event.at;
+    s.phase = phase;
+  };
+  const start = () => {
+    effects.push({ type: 'clearTimer', timer: 'restart' }, { type: 'spawn' });
+    s.failure = null;
+    s.probe = null;
+    s.gotTerm = false;
+    s.userStop = false;
+    setPhase('starting');
+  };
+  const stop = (signal = policy.stopSignal) => {
+    if (s.pid === null) return;
+    s.userStop = true;
+    s.gotTerm = signal === 'TERM';
+    effects.push({ type: 'signal', signal }, { type: 'signal', signal: 'CONT' }, { type: 'setTimer', timer: 'kill', ms: policy.stopTimeout });
+    s.paused = false;
+    setPhase('stopping');
+  };
+  const fail = (failure: Failure) => {
+    s.failure = failure;
+    effects.push({ type: 'clearTimer', timer: 'start' }, { type: 'failed', failure });
+    setPhase('failed');
+  };
+
+  switch (event.type) {
+    case 'boot':
+      if (s.want === 'up' && s.pid === null) start();
+      break;
+
+    case 'spawned':
+      s.pid = event.pid;
+      s.startedAt = event.at;
+      s.changedAt = event.at;
+      effects.push({ type: 'setTimer', timer: 'start', ms: policy.startTimeout });
+      if (s.shuttingDown || s.want === 'down') stop();
+      break;
+
+    case 'spawnFailed':
+      s.startedAt = event.at;
+      fail({ kind: 'spawn', at: event.at, startedAt: event.at, exit: null, error: event.error });
+      if (s.shuttingDown) {
+        setPhase('stopped');
+        effects.push({ type: 'exit', code: 127 });
+      }
+      break;
+
+    case 'exited': {
+      s.pid = null;
+      s.lastExit = event.exit;
+      s.changedAt = event.at;
+      s.paused = false;
+      effects.push({ type: 'clearTimer', timer: 'kill' }, { type: 'clearTimer', timer: 'start' });
+      if (s.shuttingDown) {
+        setPhase('stopped');
+        effects.push({ type: 'exit', code: exitStatus(event.exit) });
+        break;
+      }
+      const asked = s.userStop;
+      s.userStop = false;
+      if (s.phase === 'starting' && !asked) {
+        fail({ kind: 'exited', at: event.at, startedAt: s.startedAt, exit: event.exit });
+        break;
+      }
+      if (s.phase === 'failed' && !asked) break; // a timed-out start that was left running has now ended
+      if ((s.phase === 'ready' || s.phase === 'notReady') && !asked) {
+        s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit };
+        effects.push({ type: 'failed', failure: s.failure });
+      }
+      const again = s.want === 'up' && !s.once && (asked || policy.restart === 'always');
+      if (again) {
+        s.restarts++;
+        setPhase('restarting');
+        effects.push({ type: 'setTimer', timer: 'restart', ms: Math.max(0, (s.startedAt ?? 0) + policy.minRunBetweenStarts - event.at) });
+      } else {
+        setPhase('down');
+      }
+      break;
+    }
+
+    case 'probe':
+      s.probe = { ok: event.ok, detail: event.detail, at: event.at };
+      if (s.pid === null) break;
+      if (s.phase === 'starting' && event.ok) {
+        effects.push({ type: 'clearTimer', timer: 'start' });
+        setPhase('ready');
+      } else if (s.phase === 'ready' && !event.ok) setPhase('notReady');
+      else if (s.phase === 'notReady' && event.ok) setPhase('ready');
+      break;
+
+    case 'timer':
+      if (event.timer === 'start' && s.phase === 'starting') {
+        effects.push({ type: 'threadDump' });
+        fail({ kind: 'timeout', at: event.at, startedAt: s.startedAt, exit: null });
+      } else if (event.timer === 'restart' && s.phase === 'restarting' && s.want === 'up') start();
+      else if (event.timer === 'kill' && s.pid !== null) effects.push({ type: 'signal', signal: 'KILL' });
+      break;
+
+    case 'shutdown':
+      s.shuttingDown = true;
+      s.want = 'down';
+      effects.push({ type: 'clearTimer', timer: 'restart' }, { type: 'clearTimer', timer: 'start' });
+      if (s.pid !== null) stop(event.signal);
+      else if (s.phase !== 'starting') {
+        setPhase('stopped');
+        effects.push({ type: 'exit', code: exitStatus(s.lastExit) });
+      }
+      break;
+
+    case 'control':
+      if (s.shuttingDown) break;
+      control(s, event.letter, { start, stop, effects, setPhase });
+      break;
+  }
+  return { state: s, effects };
+}
+
+interface Actions {
+  start(): void;
+  stop(signal?: Signal): void;
+  setPhase(phase: Phase): void;
+  effects: Effect[];
+}
+
+// The runsv control letters, as `sv` and `nile sv` send them.
+function control(s: AppState, letter: string, { start, stop, effects, setPhase }: Actions): void {
+  switch (letter) {
+    case 'u':
+      s.want = 'up';
+      s.once = false;
+      if (s.pid === null && s.phase !== 'starting') start();
+      break;
+    case 'o':
+      s.want = 'down';
+      s.once = true;
+      if (s.pid === null && s.phase !== 'starting') start();
+      break;
+    case 'd':
+    case 'x':
+      s.want = 'down';
+      s.once = false;
+      effects.push({ type: 'clearTimer', timer: 'restart' });
+      if (s.pid !== null) stop();
+      else if (s.phase === 'restarting') setPhase('down');
+      break;
+    default: {
+      const signal = signalOfLetter[letter];
+      if (!signal || s.pid === null) break;
+      if (signal === 'TERM' || signal === 'KILL') s.userStop = true;
+      if (signal === 'TERM') s.gotTerm = true;
+      if (signal === 'STOP') s.paused = true;
+      if (signal === 'CONT') s.paused = false;
+      effects.push({ type: 'signal', signal });
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Exit, Failure } from './machine.js';
+
+/** What a developer needs to see after the app failed or crashed; kept in runDir and shown by `nile status`. */
+export interface FailureReport {
+  kind: Failure['kind'];
+  reason: string;
+  at: string;
+  startedAt: string | null;
+  afterMs: number | null;
+  exit: Exit | null;
+  command: string[];
+  lastOutput: string[];
+  threadDump?: string;
+  findings?: Array<{ cause: string; summary: string; evidence: string[] }>;
+}
+
+export const reportFile = (runDir: string) => path.join(runDir, 'last-failure.json');
+
+export function seconds(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  return m < 60 ? `${m}m${Math.round((ms % 60_000) / 1000)}s` : `${Math.floor(m / 60)}h${m % 60}m`;
+}
+
+function exitText(exit: Exit | null): string {
+  if (!exit) return 'ended';
+  return exit.code !== null ? `exited with status ${exit.code}` : `was killed by signal ${exit.signal}`;
+}
+
+/** One line: what happened, for the probe's event line and the log. */
+export function reasonOf(failure: Failure, startTimeout: number): string {
+  const after = failure.startedAt !== null ? ` after ${seconds(failure.at - failure.startedAt)}` : '';
+  switch (failure.kind) {
+    case 'exited':
+      return `startup failed: app ${exitText(failure.exit)}${after}`;
+    case 'timeout':
+      return `startup failed: not ready within ${seconds(startTimeout)} (thread dump taken, app left running)`;
+    case 'spawn':
+      return `startup failed: cannot start app: ${failure.error}`;
+    case 'crashed':
+      return `app crashed: ${exitText(failure.exit)}${after} running`;
+  }
+}
+
+export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[]): FailureReport {
+  return {
+    kind: failure.kind,
+    reason: reasonOf(failure, startTimeout),
+    at: new Date(failure.at).toISOString(),
+    startedAt: failure.startedAt !== null ? new Date(failure.startedAt).toISOString() : null,
+    afterMs: failure.startedAt !== null ? failure.at - failure.startedAt : null,
+    exit: failure.exit,
+    command,
+    lastOutput,
+  };
+}
+
+export function writeReport(runDir: string, report: FailureReport): void {
+  const file = reportFile(runDir);
+  writeFileSync(file + '.new', JSON.stringify(report, null, 2) + '\n', { mode: 0o644 });
+  renameSync(file + '.new', file);
+}

@@ -1,0 +1,216 @@
+import { existsSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import type { Config } from '../config/schema.js';
+import type { Log } from '../log.js';
+import type { Prober } from '../probe/prober.js';
+import { errorText } from '../probe/result.js';
+import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
+import { OutputTail, passThrough } from './output.js';
+import { buildReport, writeReport, type FailureReport } from './report.js';
+import { resolveUser } from './user.js';
+
+const threadDumpWaitMs = 3000;
+
+/** Carries out the lifecycle machine's effects with a real process, timers and the prober. */
+export class AppSupervisor {
+  state: AppState;
+  report: FailureReport | null = null;
+  readonly tail = new OutputTail();
+  readonly exited: Promise<number>;
+  private resolveExit!: (code: number) => void;
+  private readonly timers = new Map<Timer, NodeJS.Timeout>();
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probing = false;
+  private readonly listeners: Array<(state: AppState) => void> = [];
+  private readonly policy: Policy;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Log,
+    private readonly prober: Prober,
+  ) {
+    this.state = initialState(Date.now());
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    const { app } = config;
+    this.policy = { restart: app.restart, startTimeout: app.startTimeout, stopTimeout: app.stopTimeout, stopSignal: app.stopSignal, minRunBetweenStarts: 1000 };
+  }
+
+  onChange(listener: (state: AppState) => void): void {
+    this.listeners.push(listener);
+  }
+
+  boot(): void {
+    this.dispatch({ type: 'boot', at: Date.now() });
+  }
+
+  shutdown(signal?: Signal): void {
+    this.dispatch({ type: 'shutdown', signal, at: Date.now() });
+  }
+
+  control(letter: string): void {
+    this.dispatch({ type: 'control', letter, at: Date.now() });
+  }
+
+  /** Forwards a signal PID 1 received; nothing happens when the app is not running. */
+  forward(signal: Signal): void {
+    if (this.state.pid !== null) this.kill(signal);
+  }
+
+  dispatch(event: Event): void {
+    const before = this.state;
+    const { state, effects } = transition(before, event, this.policy);
+    this.state = state;
+    if (state.phase !== before.phase) this.log.info({ phase: state.phase, was: before.phase, pid: state.pid }, `app ${state.phase}`);
+    for (const effect of effects) this.apply(effect);
+    this.scheduleProbe();
+    for (const listener of this.listeners) {
+      try {
+        listener(this.state);
+      } catch (err) {
+        this.log.error({ err: errorText(err) }, 'state listener failed');
+      }
+    }
+  }
+
+  private apply(effect: Effect): void {
+    switch (effect.type) {
+      case 'spawn':
+        return this.spawn();
+      case 'signal':
+        return this.kill(effect.signal);
+      case 'setTimer':
+        this.clearTimer(effect.timer);
+        this.timers.set(effect.timer, setTimeout(() => this.dispatch({ type: 'timer', timer: effect.timer, at: Date.now() }), effect.ms));
+        return;
+      case 'clearTimer':
+        return this.clearTimer(effect.timer);
+      case 'threadDump':
+        return void this.threadDump();
+      case 'failed': {
+        this.report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50));
+        this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
+        return this.saveReport();
+      }
+      case 'exit':
+        this.stopProbing();
+        return this.resolveExit(effect.code);
+    }
+  }
+
+  private spawn(): void {
+    const { app } = this.config;
+    const [file, ...args] = app.command;
+    let child: ResultPromise;
+    try {
+      if (!existsSync(app.workdir)) throw new Error(`app.workdir ${app.workdir} does not exist`);
+      const user = app.user ? resolveUser(app.user) : undefined;
+      child = execa(file, args, {
+        cwd: app.workdir,
+        env: { ...app.env, ...(user?.home ? { HOME: user.home } : {}) },
+        uid: user?.uid,
+        gid: user?.gid,
+        stdin: 'inherit',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        buffer: false,
+        reject: false,
+        cleanup: false,
+        forceKillAfterDelay: false,
+        detached: true, // its own process group: only nile decides which signals reach it
+      });
+    } catch (err) {
+      return this.spawnFailed(err);
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      void child.then((result) => this.spawnFailed(result.cause ?? result.shortMessage), (err) => this.spawnFailed(err));
+      return;
+    }
+    passThrough(child.stdout, 1, this.tail);
+    passThrough(child.stderr, 2, this.tail);
+    this.log.info({ pid, command: app.command }, 'app started');
+    queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
+    child.then(
+      (result) => this.dispatch({ type: 'exited', exit: { code: result.exitCode ?? null, signal: result.signal?.replace(/^SIG/, '') ?? null }, at: Date.now() }),
+      (err) => this.log.error({ err: errorText(err) }, 'app wait failed'),
+    );
+  }
+
+  private spawnFailed(err: unknown): void {
+    const text = err instanceof Error ? err.message : errorText(err);
+    queueMicrotask(() => this.dispatch({ type: 'spawnFailed', error: text.split('\n').pop() ?? text, at: Date.now() }));
+  }
+
+  private kill(signal: Signal): void {
+    const pid = this.state.pid;
+    if (pid === null) return;
+    try {
+      process.kill(pid, `SIG${signal}`);
+    } catch (err) {
+      this.log.warn({ pid, signal, err: errorText(err) }, 'signal not delivered');
+    }
+  }
+
+  private clearTimer(timer: Timer): void {
+    clearTimeout(this.timers.get(timer));
+    this.timers.delete(timer);
+  }
+
+  // SIGQUIT makes the JVM print every thread's stack to stdout; keep it in the report.
+  private async threadDump(): Promise<void> {
+    if (this.state.pid === null) return;
+    this.tail.startCapture();
+    this.kill('QUIT');
+    const deadline = Date.now() + threadDumpWaitMs;
+    let seen = 0;
+    let quietSince = Date.now();
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = this.tail.capturedLines();
+      if (lines !== seen) {
+        seen = lines;
+        quietSince = Date.now();
+      } else if (seen > 0 && Date.now() - quietSince >= 300) break;
+    }
+    const dump = this.tail.stopCapture().join('\n');
+    if (this.report) {
+      this.report.threadDump = dump;
+      this.saveReport();
+    }
+  }
+
+  saveReport(): void {
+    if (!this.report) return;
+    try {
+      writeReport(this.config.runDir, this.report);
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'cannot write the failure report');
+    }
+  }
+
+  // Probes run while there is a process: to notice readiness, and to keep watching it after.
+  private scheduleProbe(): void {
+    if (this.state.pid === null || this.state.phase === 'stopping' || this.state.phase === 'stopped') return this.stopProbing();
+    if (this.probeTimer) return;
+    this.probeTimer = setInterval(() => void this.runProbe(), this.config.probe.interval);
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  async runProbe(): Promise<void> {
+    if (this.probing || this.state.pid === null) return;
+    this.probing = true;
+    let result;
+    try {
+      result = await this.prober();
+    } catch (err) {
+      result = { ok: false, detail: `probe error: ${errorText(err)}` };
+    } finally {
+      this.probing = false;
+    }
+    if (this.state.pid !== null) this.dispatch({ type: 'probe', ok: result.ok, detail: result.detail, at: Date.now() });
+  }
+}

@@ -1,0 +1,14 @@
+import { parseArgs } from './args.js';
+
+/** `nile config [--config F]`: validate and print the effective config, secrets redacted. */
+export async function config(argv: string[]): Promise<number> {
+  const { flags, rest } = parseArgs(argv);
+  const [{ loadConfig }, { printConfig }] = await Promise.all([import('../config/load.js'), import('../config/print.js')]);
+  const loaded = loadConfig({ file: flags.get('--config') as string | undefined, command: rest });
+  if (!loaded.ok) {
+    process.stderr.write(`invalid config${loaded.file ? ` (${loaded.file})` : ''}:\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`);
+    return 2;
+  }
+  process.stdout.write(printConfig(loaded.config));
+  return 0;
+}

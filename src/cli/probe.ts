@@ -1,0 +1,32 @@
+import { ask } from '../control/client.js';
+import { parseArgs } from './args.js';
+import { locateRunDir } from './locate.js';
+
+// The kubelet keeps at most 10 KiB of a probe's output; one short line is all it needs.
+const maxLine = 1024;
+const agentTimeoutMs = 800;
+
+interface Verdict {
+  ready: boolean;
+  reason: string;
+}
+
+/** `nile probe [--json]`: exit 0 ready, 1 not ready, with one line that says why. */
+export async function probe(argv: string[]): Promise<number> {
+  const { flags } = parseArgs(argv);
+  const configFile = flags.get('--config') as string | undefined;
+  let verdict: Verdict;
+  try {
+    verdict = (await ask(await locateRunDir(configFile), 'probe', agentTimeoutMs)) as Verdict;
+    if (typeof verdict?.ready !== 'boolean') verdict = { ready: false, reason: 'not ready: the agent gave no verdict' };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    verdict =
+      code === 'ENOENT' || code === 'ECONNREFUSED'
+        ? await (await import('../probe/direct.js')).probeWithoutAgent(configFile)
+        : { ready: false, reason: `not ready: the agent did not answer (${(err as Error).message})` };
+  }
+  const line = flags.has('--json') ? JSON.stringify({ ready: verdict.ready, reason: verdict.reason.slice(0, maxLine) }) : verdict.reason.slice(0, maxLine);
+  process.stdout.write(line + '\n');
+  return verdict.ready ? 0 : 1;
+}

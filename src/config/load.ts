@@ -1,0 +1,191 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { parseDocument } from 'yaml';
+import { parseDuration } from './duration.js';
+import { schema, type Config, type Spec } from './schema.js';
+
+export const defaultConfigPath = '/etc/nile/nile.yaml';
+
+export interface LoadOptions {
+  file?: string; // --config
+  env?: NodeJS.ProcessEnv;
+  command?: string[]; // `nile -- CMD ARGS…`
+}
+
+export type LoadResult = { ok: true; config: Config; file: string | null } | { ok: false; errors: string[]; file: string | null };
+
+type Doc = Record<string, unknown>;
+const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// Environment variables that are not config keys.
+const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL']);
+
+/** Reads the file, applies NILE_* overrides, validates everything at once, fills defaults. */
+export function loadConfig(options: LoadOptions = {}): LoadResult {
+  const env = options.env ?? process.env;
+  const errors: string[] = [];
+  const file = options.file ?? env.NILE_CONFIG ?? (existsSync(defaultConfigPath) ? defaultConfigPath : null);
+  const doc = file ? readYaml(file, errors) : {};
+  applyEnv(doc, env, errors);
+  const config = validate(schema, doc, '', errors) as Config;
+  if (errors.length === 0) finish(config, options.command, env, errors);
+  return errors.length ? { ok: false, errors, file } : { ok: true, config, file };
+}
+
+function readYaml(file: string, errors: string[]): Doc {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    errors.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return {};
+  }
+  const parsed = parseDocument(text, { uniqueKeys: true });
+  for (const e of parsed.errors) errors.push(`${file}: ${e.message.split('\n')[0]}`);
+  const value = parsed.errors.length ? {} : parsed.toJS();
+  if (value === null || value === undefined) return {};
+  if (!isObject(value)) {
+    errors.push(`${file}: the top level must be a mapping of keys`);
+    return {};
+  }
+  return value;
+}
+
+/** Every leaf of the schema with its path, for environment names and printing. */
+export function leaves(spec: Spec = schema, path: string[] = []): Array<{ path: string[]; spec: Spec }> {
+  if (spec.t !== 'object') return [{ path, spec }];
+  return Object.entries(spec.fields).flatMap(([key, child]) => leaves(child, [...path, key]));
+}
+
+const envName = (path: string[], split: boolean) =>
+  'NILE_' + path.map((p) => (split ? p.replace(/([a-z])([A-Z])/g, '$1_$2') : p).toUpperCase()).join('_');
+
+function applyEnv(doc: Doc, env: NodeJS.ProcessEnv, errors: string[]): void {
+  const names = new Map<string, { path: string[]; spec: Spec }>();
+  for (const leaf of leaves()) {
+    names.set(envName(leaf.path, false), leaf);
+    names.set(envName(leaf.path, true), leaf);
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('NILE_') || envNotKeys.has(name) || value === undefined) continue;
+    const leaf = names.get(name);
+    if (leaf) {
+      setPath(doc, leaf.path, fromEnv(leaf.spec, value));
+      continue;
+    }
+    const mapLeaf = [...names.entries()].find(([prefix, l]) => l.spec.t === 'map' && name.startsWith(prefix + '_'));
+    if (mapLeaf) setPath(doc, [...mapLeaf[1].path, name.slice(mapLeaf[0].length + 1)], value);
+    else errors.push(`${name}: no such config key`);
+  }
+}
+
+function fromEnv(spec: Spec, value: string): unknown {
+  switch (spec.t) {
+    case 'int':
+      return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    case 'bool':
+      return /^(true|1|yes)$/i.test(value) ? true : /^(false|0|no)$/i.test(value) ? false : value;
+    case 'list':
+      if (value.trim().startsWith('[')) {
+        try {
+          return JSON.parse(value);
+        } catch {
+          return value;
+        }
+      }
+      return value.split(/\s+/).filter(Boolean);
+    default:
+      return value;
+  }
+}
+
+function setPath(doc: Doc, path: string[], value: unknown): void {
+  let at = doc;
+  for (const key of path.slice(0, -1)) {
+    if (!isObject(at[key])) at[key] = {};
+    at = at[key] as Doc;
+  }
+  at[path[path.length - 1]] = value;
+}
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+function validate(spec: Spec, value: unknown, path: string, errors: string[]): unknown {
+  const at = path || '(top level)';
+  if (value === undefined || value === null) {
+    if (spec.t === 'object') return validate(spec, {}, path, errors);
+    return spec.def === undefined ? undefined : validate(spec, structuredClone(spec.def), path, errors);
+  }
+  switch (spec.t) {
+    case 'object': {
+      if (!isObject(value)) return errors.push(`${at}: must be a mapping, got ${describe(value)}`), undefined;
+      for (const key of Object.keys(value)) if (!(key in spec.fields)) errors.push(`${path ? path + '.' : ''}${key}: unknown key`);
+      return Object.fromEntries(Object.entries(spec.fields).map(([key, child]) => [key, validate(child, value[key], path ? `${path}.${key}` : key, errors)]));
+    }
+    case 'string':
+      if (typeof value !== 'string') return errors.push(`${at}: must be a string, got ${describe(value)}`), undefined;
+      if (spec.url && value && !/^https?:\/\/[^\s]+$/.test(value)) errors.push(`${at}: must be an http(s) URL, got ${describe(redactUrl(value))}`);
+      return value;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return errors.push(`${at}: must be a whole number, got ${describe(value)}`), undefined;
+      if (value < (spec.min ?? 0) || value > (spec.max ?? Infinity)) errors.push(`${at}: must be between ${spec.min} and ${spec.max}, got ${value}`);
+      return value;
+    case 'bool':
+      if (typeof value !== 'boolean') return errors.push(`${at}: must be true or false, got ${describe(value)}`), undefined;
+      return value;
+    case 'duration': {
+      const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+      if (ms === undefined) return errors.push(`${at}: must be a duration such as 500ms, 10s or 5m, got ${describe(value)}`), undefined;
+      return ms;
+    }
+    case 'enum':
+      if (typeof value !== 'string' || !spec.values.includes(value)) return errors.push(`${at}: must be one of ${spec.values.join(', ')}, got ${describe(value)}`), undefined;
+      return value;
+    case 'list':
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' && typeof v !== 'number'))
+        return errors.push(`${at}: must be a list of strings, got ${describe(value)}`), undefined;
+      return value.map(String);
+    case 'map':
+      if (!isObject(value) || Object.values(value).some((v) => typeof v === 'object' && v !== null))
+        return errors.push(`${at}: must be a mapping of names to values, got ${describe(value)}`), undefined;
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v ?? '')]));
+  }
+}
+
+// Defaults that follow from other keys: the project type, the pod's address, the generated JVM command.
+function finish(config: Config, command: string[] | undefined, env: NodeJS.ProcessEnv, errors: string[]): void {
+  if (!config.project) errors.push('project: required (the project name; also the default upstream)');
+  const { probe, registry, app, type } = config;
+  probe.http.enabled ??= type === 'web' || type === 'rpc';
+  probe.tcp.enabled ??= type === 'rpc';
+  registry.port ??= type === 'rpc' ? probe.tcp.port : probe.http.port;
+  registry.upstream ||= config.project;
+  registry.address ||= env.POD_IP || firstIPv4() || '127.0.0.1';
+  app.heapDumpPath ||= `${config.runDir}/heapdump.hprof`;
+  if (command?.length) app.command = command;
+  else if (!app.command?.length) {
+    const jar = app.jar || '/app/app.jar';
+    app.command = ['java', '-XX:+HeapDumpOnOutOfMemoryError', `-XX:HeapDumpPath=${app.heapDumpPath}`, ...app.javaOpts, '-jar', jar, ...app.args];
+  }
+  if (!app.jar) app.jar = jarOf(app.command);
+}
+
+/** The jar a `java … -jar X` command runs, for the doctor. */
+function jarOf(command: string[]): string {
+  const i = command.indexOf('-jar');
+  return i >= 0 && command[i + 1] ? command[i + 1] : '';
+}
+
+function firstIPv4(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+/** `http://user:secret@host` → `http://user:***@host`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/[^/:@]*):[^/@]*@/, '$1:***@');
+}

@@ -1,0 +1,14 @@
+// The control socket's protocol: one request line `VERB [ARG]\n`, one JSON line back, then close.
+// Kept free of imports so the fast commands load nothing else.
+
+export const socketName = 'control.sock';
+export const maxRequestBytes = 4096;
+export const verbs = ['ping', 'probe', 'status', 'prestop'] as const;
+export type Verb = (typeof verbs)[number];
+
+export const defaultRunDir = '/run/nile';
+
+/** Where the CLI looks for the agent: NILE_RUNDIR, else the default runDir. */
+export function runDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NILE_RUNDIR || env.NILE_RUN_DIR || defaultRunDir;
+}

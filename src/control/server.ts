@@ -1,0 +1,64 @@
+import { chmodSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Log } from '../log.js';
+import { errorText } from '../probe/result.js';
+import { maxRequestBytes, socketName, verbs, type Verb } from './protocol.js';
+
+export type Handlers = Record<Verb, (arg: string) => unknown | Promise<unknown>>;
+
+const idleTimeoutMs = 10_000;
+
+/** The control socket: mode 0600, one request per connection; nothing a client sends can hurt the agent. */
+export function openControlSocket(runDir: string, handlers: Handlers, log: Log): Promise<net.Server> {
+  const file = path.join(runDir, socketName);
+  try {
+    unlinkSync(file);
+  } catch {
+    // no socket left by an earlier run
+  }
+  const server = net.createServer((socket) => serve(socket, handlers, log));
+  server.on('error', (err) => log.error({ err: errorText(err) }, 'control socket error'));
+  return new Promise((resolve, reject) => {
+    const oldMask = process.umask(0o177);
+    server.once('error', reject);
+    server.listen(file, () => {
+      process.umask(oldMask);
+      chmodSync(file, 0o600);
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function serve(socket: net.Socket, handlers: Handlers, log: Log): void {
+  let buffered = '';
+  let answered = false;
+  socket.setTimeout(idleTimeoutMs, () => socket.destroy());
+  socket.on('error', () => {});
+  const answer = (body: unknown) => {
+    answered = true;
+    if (!socket.destroyed) socket.end(JSON.stringify(body) + '\n');
+  };
+  socket.on('data', (chunk) => {
+    if (answered) return;
+    buffered += chunk.toString('utf8');
+    const end = buffered.indexOf('\n');
+    if (end < 0) {
+      if (buffered.length > maxRequestBytes) answer({ ok: false, error: `request longer than ${maxRequestBytes} bytes` });
+      return;
+    }
+    void handle(buffered.slice(0, end).trim(), handlers, log).then(answer);
+  });
+}
+
+async function handle(line: string, handlers: Handlers, log: Log): Promise<unknown> {
+  const [verb, ...rest] = line.split(/\s+/);
+  if (!(verbs as readonly string[]).includes(verb)) return { ok: false, error: `unknown request "${line.slice(0, 40)}"; known: ${verbs.join(', ')}` };
+  try {
+    return await handlers[verb as Verb](rest.join(' '));
+  } catch (err) {
+    log.error({ verb, err: errorText(err) }, 'control request failed');
+    return { ok: false, error: errorText(err) };
+  }
+}

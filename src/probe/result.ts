@@ -1,0 +1,19 @@
+/** One probe's verdict and a short reason that fits on the kubelet's event line. */
+export interface ProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+export function errorText(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+}
+
+/** All of them must pass; the detail names each. */
+export function combine(results: Array<{ name: string; result: ProbeResult }>): ProbeResult {
+  if (results.length === 0) return { ok: true, detail: 'running' };
+  return {
+    ok: results.every((r) => r.result.ok),
+    detail: results.map((r) => `${r.name} ${r.result.detail}`).join(', '),
+  };
+}

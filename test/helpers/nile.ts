@@ -1,0 +1,200 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { NILE_BIN, ROOT } from './paths.js';
+
+export const FIXTURE_JAR = path.join(ROOT, 'build', 'fixture', 'app.jar');
+// Small, quick JVMs for the fixture.
+export const JAVA = ['java', '-Xshare:auto', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx64m'];
+export const fixtureCommand = (...args: string[]) => [...JAVA, '-jar', FIXTURE_JAR, ...args];
+
+export interface NileOptions {
+  config: Record<string, unknown>; // nile.yaml, as an object; runDir and app.workdir are filled in
+  env?: Record<string, string>;
+  args?: string[]; // extra argv after `nile run`
+  pid1?: boolean; // in a new PID namespace (default true), else a plain child (nile becomes a subreaper)
+}
+
+export interface LogLine {
+  msg: string;
+  time: number;
+  [key: string]: unknown;
+}
+
+/** One nile under test: as PID 1 in its own PID and mount namespaces, like a container runtime starts it. */
+export class Nile {
+  readonly dir: string;
+  readonly runDir: string;
+  readonly proc: ChildProcess;
+  readonly logs: LogLine[] = [];
+  readonly stdout: string[] = [];
+  readonly stderrText: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: string | null; at: number }>;
+  private listeners: Array<() => void> = [];
+
+  constructor(readonly options: NileOptions) {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'nile-test-'));
+    this.runDir = path.join(this.dir, 'run');
+    const config = structuredClone(options.config) as Record<string, any>;
+    config.runDir ??= this.runDir;
+    config.app ??= {};
+    config.app.workdir ??= this.dir;
+    writeFileSync(this.configFile, stringify(config));
+    const argv = [NILE_BIN, 'run', '--config', this.configFile, ...(options.args ?? [])];
+    const env = { ...cleanEnv(), NILE_LOG_LEVEL: 'debug', ...options.env };
+    this.proc =
+      options.pid1 === false
+        ? spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    lines(this.proc.stdout!, (line) => {
+      this.stdout.push(line);
+      this.notify();
+    });
+    lines(this.proc.stderr!, (line) => {
+      try {
+        this.logs.push(JSON.parse(line));
+      } catch {
+        this.stderrText.push(line);
+      }
+      this.notify();
+    });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    this.exited.then(() => this.notify());
+  }
+
+  get configFile(): string {
+    return path.join(this.dir, 'nile.yaml');
+  }
+
+  /** nile's pid as the host sees it (the child of unshare when in a namespace). */
+  hostPid(): number {
+    if (this.options.pid1 === false) return this.proc.pid!;
+    const kids = childrenOf(this.proc.pid!);
+    if (kids.length !== 1) throw new Error(`unshare has ${kids.length} children`);
+    return kids[0];
+  }
+
+  private notify(): void {
+    for (const l of this.listeners.splice(0)) l();
+  }
+
+  /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
+  async waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}; last logs: ${this.logs.slice(-5).map((l) => l.msg).join(' | ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.listeners.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  waitLog(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine> {
+    return this.waitFor(what, () => this.logs.find(predicate), timeoutMs);
+  }
+
+  waitPhase(phase: string, timeoutMs?: number, after = 0): Promise<LogLine> {
+    return this.waitLog((l) => l.msg === `app ${phase}` && l.time >= after, `app ${phase}`, timeoutMs);
+  }
+
+  /** Runs a nile command inside the container (nsenter into its namespaces), like an exec probe. */
+  exec(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; ms: number } {
+    const started = Date.now();
+    const cmd = this.options.pid1 === false ? [process.execPath, NILE_BIN, ...args] : ['nsenter', '-t', String(this.hostPid()), '-p', '-m', process.execPath, NILE_BIN, ...args];
+    const result = spawnSync(cmd[0], cmd.slice(1), { env: { ...cleanEnv(), NILE_RUNDIR: this.runDir, ...env }, encoding: 'utf8', timeout: timeoutMs });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    process.kill(this.hostPid(), sig);
+  }
+
+  appPid(): number | null {
+    const line = [...this.logs].reverse().find((l) => l.msg === 'app started');
+    return line ? (line.pid as number) : null;
+  }
+
+  /** The app's pid as the host sees it (inside a namespace its pid differs). */
+  appHostPid(): number | null {
+    const kids = childrenOf(this.hostPid()).filter((pid) => !isZombie(pid));
+    return kids.find((pid) => readComm(pid) === 'java') ?? kids[0] ?? null;
+  }
+
+  /** Stops nile and everything under it, whatever state it is in; safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      try {
+        this.signal('SIGKILL');
+      } catch {
+        this.proc.kill('SIGKILL');
+      }
+      this.proc.kill('SIGKILL');
+      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('NILE_') && !k.startsWith('TAP') && k !== 'NODE_OPTIONS') env[k] = v;
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    const parts = (rest + chunk.toString('utf8')).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) onLine(p);
+  });
+  stream.on('end', () => rest && onLine(rest));
+}
+
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
+    }
+  } catch {
+    // the process is gone
+  }
+  return out;
+}
+
+export function statOf(pid: number): { state: string; ppid: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], ppid: Number(fields[1]) };
+  } catch {
+    return null;
+  }
+}
+
+export const isZombie = (pid: number) => statOf(pid)?.state === 'Z';
+
+export function readComm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+export function alive(pid: number): boolean {
+  const st = statOf(pid);
+  return st !== null && st.state !== 'Z';
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
