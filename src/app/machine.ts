@@ -1,5 +1,6 @@
 // The app's lifecycle as a pure function: (state, event) → (state, effects). No processes, no clocks:
 // times come in with the events, and the supervisor carries out the effects.
+import { constants } from 'node:os';
 
 export type Phase = 'down' | 'starting' | 'ready' | 'notReady' | 'failed' | 'restarting' | 'stopping' | 'stopped';
 export type Signal = 'TERM' | 'INT' | 'HUP' | 'QUIT' | 'USR1' | 'USR2' | 'KILL' | 'ALRM' | 'STOP' | 'CONT';
@@ -71,13 +72,12 @@ export function initialState(at: number): AppState {
 }
 
 const signalOfLetter: Record<string, Signal> = { t: 'TERM', k: 'KILL', h: 'HUP', a: 'ALRM', i: 'INT', q: 'QUIT', '1': 'USR1', '2': 'USR2', p: 'STOP', c: 'CONT' };
-const signalNumbers: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, ALRM: 14, TERM: 15, STOP: 19, CONT: 18 };
 
 /** The status PID 1 exits with: the app's code, or 128+N when it died of signal N. */
 export function exitStatus(exit: Exit | null): number {
   if (!exit) return 0;
   if (exit.code !== null) return exit.code;
-  return 128 + (signalNumbers[exit.signal ?? ''] ?? 0);
+  return 128 + (constants.signals[`SIG${exit.signal}` as NodeJS.Signals] ?? 0);
 }
 
 export const isRunning = (s: AppState) => s.pid !== null;
@@ -121,7 +121,7 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       s.startedAt = event.at;
       s.changedAt = event.at;
       effects.push({ type: 'setTimer', timer: 'start', ms: policy.startTimeout });
-      if (s.shuttingDown || s.want === 'down') stop();
+      if (s.shuttingDown || (s.want === 'down' && !s.once)) stop(); // `sv once` wants down, yet runs it
       break;
 
     case 'spawnFailed':

@@ -26,9 +26,11 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   const errors: string[] = [];
   const file = options.file ?? env.NILE_CONFIG ?? (existsSync(defaultConfigPath) ? defaultConfigPath : null);
   const doc = file ? readYaml(file, errors) : {};
+  const unread = errors.length > 0; // then a missing project says nothing about the file
   applyEnv(doc, env, errors);
   const config = validate(schema, doc, '', errors) as Config;
-  if (errors.length === 0) finish(config, options.command, env, errors);
+  if (!doc.project && !unread) errors.push('project: required (the project name; also the default upstream)');
+  if (errors.length === 0) finish(config, options.command, env);
   return errors.length ? { ok: false, errors, file } : { ok: true, config, file };
 }
 
@@ -147,16 +149,18 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' && typeof v !== 'number'))
         return errors.push(`${at}: must be a list of strings, got ${describe(value)}`), undefined;
       return value.map(String);
-    case 'map':
-      if (!isObject(value) || Object.values(value).some((v) => typeof v === 'object' && v !== null))
-        return errors.push(`${at}: must be a mapping of names to values, got ${describe(value)}`), undefined;
+    case 'map': {
+      // The values are not repeated: app.env holds passwords.
+      if (!isObject(value)) return errors.push(`${at}: must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : typeof value}`), undefined;
+      const nested = Object.keys(value).filter((k) => typeof value[k] === 'object' && value[k] !== null);
+      if (nested.length) return errors.push(...nested.map((k) => `${at}.${k}: must be a single value, not a list or mapping`)), undefined;
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v ?? '')]));
+    }
   }
 }
 
 // Defaults that follow from other keys: the project type, the pod's address, the generated JVM command.
-function finish(config: Config, command: string[] | undefined, env: NodeJS.ProcessEnv, errors: string[]): void {
-  if (!config.project) errors.push('project: required (the project name; also the default upstream)');
+function finish(config: Config, command: string[] | undefined, env: NodeJS.ProcessEnv): void {
   const { probe, registry, app, type } = config;
   probe.http.enabled ??= type === 'web' || type === 'rpc';
   probe.tcp.enabled ??= type === 'rpc';

@@ -1,0 +1,272 @@
+// Registration as a reconciler: "the registry should hold this" against "each backend holds that".
+// Lost sessions, restarted registries and races all end the same way: apply the desired state again until it holds.
+
+import type { Log } from '../log.js';
+import type { Backend, BackendStatus, Desired } from './backend.js';
+import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js';
+import { messageOf } from './errors.js';
+
+/** What the reconciler knows of one backend; printable in one line. */
+export interface Slot {
+  applied: Desired | undefined; // what the backend last confirmed holding; undefined = not known
+  busy: boolean; // an apply is in flight
+  attempt: number; // id of the latest apply started; the late answer of an abandoned one is ignored
+  epoch: number; // bumped by drift; an apply begun before the drift does not count as holding
+  failures: number; // consecutive failed applies
+  retryAt: number; // ms epoch before which no apply starts
+  lastError: string | undefined;
+}
+
+export type Step = { kind: 'idle' } | { kind: 'apply' } | { kind: 'wait'; ms: number };
+
+/** The answer of one apply. */
+export interface Outcome {
+  attempt: number;
+  epoch: number;
+  desired: Desired;
+  error?: string;
+}
+
+export function newSlot(): Slot {
+  return { applied: undefined, busy: false, attempt: 0, epoch: 0, failures: 0, retryAt: 0, lastError: undefined };
+}
+
+export function sameDesired(a: Desired | undefined, b: Desired | undefined): boolean {
+  if (!a || !b) return false;
+  if (!a.present || !b.present) return a.present === b.present;
+  return a.down === b.down;
+}
+
+/** What to do for one backend now. */
+export function nextStep(slot: Slot, desired: Desired, now: number): Step {
+  if (slot.busy || sameDesired(slot.applied, desired)) return { kind: 'idle' };
+  if (now < slot.retryAt) return { kind: 'wait', ms: slot.retryAt - now };
+  return { kind: 'apply' };
+}
+
+export function started(slot: Slot): Slot {
+  return { ...slot, busy: true, attempt: slot.attempt + 1 };
+}
+
+/** Record an apply's answer; the answer of an apply that is no longer the one in flight changes nothing. */
+export function finished(slot: Slot, outcome: Outcome, now: number, policy: BackoffPolicy = defaultBackoff, random: () => number = Math.random): Slot {
+  if (!slot.busy || outcome.attempt !== slot.attempt) return slot;
+  if (outcome.error === undefined) {
+    const applied = outcome.epoch === slot.epoch ? outcome.desired : undefined;
+    return { ...slot, busy: false, applied, failures: 0, retryAt: 0, lastError: undefined };
+  }
+  const failures = slot.failures + 1;
+  return { ...slot, busy: false, applied: undefined, failures, retryAt: now + backoffDelay(failures, policy, random), lastError: outcome.error };
+}
+
+/** The backend saw the registry move away from what it applied: apply again, now. */
+export function drifted(slot: Slot): Slot {
+  return { ...slot, applied: undefined, epoch: slot.epoch + 1, retryAt: 0 };
+}
+
+/** A new desired state is tried at once; the failure count stays, so a dead registry is still retried slowly. */
+export function retargeted(slot: Slot): Slot {
+  return { ...slot, retryAt: 0 };
+}
+
+export function describeDesired(desired: Desired | undefined): string {
+  if (!desired) return 'unknown';
+  if (!desired.present) return 'absent';
+  return desired.down ? 'down' : 'registered';
+}
+
+export interface ReconcilerOptions {
+  backoff?: BackoffPolicy;
+  /** An apply that has not answered by then counts as failed (the backends bound their own calls well inside it). */
+  applyTimeoutMs?: number;
+  random?: () => number;
+}
+
+export class Reconciler {
+  // Nothing is registered until asked: a registration left by an earlier run of this instance is removed.
+  private desired: Desired = { present: false };
+  private slots: Slot[];
+  private readonly timers: (NodeJS.Timeout | undefined)[];
+  private readonly announced: (Desired | undefined)[];
+  private readonly waiters = new Set<() => void>();
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly backends: Backend[],
+    private readonly log: Log,
+    private readonly opts: ReconcilerOptions = {},
+  ) {
+    this.slots = backends.map(() => newSlot());
+    this.timers = backends.map(() => undefined);
+    this.announced = backends.map(() => undefined);
+    backends.forEach((backend, i) => this.listen(backend, i));
+    this.kick();
+  }
+
+  /** Set what every registry should hold; returns at once, the work happens in the background. */
+  want(desired: Desired): void {
+    if (this.closed) return;
+    if (!sameDesired(desired, this.desired)) this.slots = this.slots.map(retargeted);
+    this.desired = desired.present ? { present: true, down: desired.down } : { present: false };
+    this.kick();
+  }
+
+  /** True once every backend holds the current desired state; false if that has not happened within timeoutMs. */
+  settled(timeoutMs: number): Promise<boolean> {
+    if (this.isSettled()) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(ok);
+      };
+      const check = (): void => {
+        if (this.isSettled()) done(true);
+        else if (this.closed) done(false);
+      };
+      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
+      this.waiters.add(check);
+    });
+  }
+
+  status(): BackendStatus[] {
+    return this.backends.map((backend, i) => {
+      const own = statusOf(backend);
+      const lastError = this.slots[i].lastError;
+      return lastError === undefined ? own : { ...own, lastError };
+    });
+  }
+
+  /** Stop reconciling and release the backends' connections. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.timers.forEach((timer) => clearTimeout(timer));
+    this.notify();
+    await Promise.all(this.backends.map((backend) => this.closeBackend(backend)));
+  }
+
+  private listen(backend: Backend, i: number): void {
+    try {
+      backend.onDrift(() => this.onDrift(i));
+    } catch (err) {
+      this.log.warn({ backend: backend.name, error: messageOf(err) }, 'cannot watch registry for drift');
+    }
+  }
+
+  private onDrift(i: number): void {
+    if (this.closed) return;
+    this.log.debug({ backend: this.backends[i].name }, 'registry drifted; reconciling');
+    this.slots[i] = drifted(this.slots[i]);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.reconcile();
+    });
+  }
+
+  /** One pass over every backend; safe to run at any time. */
+  private reconcile(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    this.backends.forEach((_, i) => this.step(i, now));
+    this.notify();
+  }
+
+  private step(i: number, now: number): void {
+    clearTimeout(this.timers[i]);
+    this.timers[i] = undefined;
+    const step = nextStep(this.slots[i], this.desired, now);
+    if (step.kind === 'wait') this.timers[i] = setTimeout(() => this.kick(), step.ms);
+    else if (step.kind === 'apply') this.start(i);
+  }
+
+  private start(i: number): void {
+    const desired = this.desired;
+    this.slots[i] = started(this.slots[i]);
+    const { attempt, epoch } = this.slots[i];
+    const timeoutMs = this.opts.applyTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => this.finish(i, { attempt, epoch, desired, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    applyQuietly(this.backends[i], desired).then((error) => {
+      clearTimeout(timer);
+      this.finish(i, error === undefined ? { attempt, epoch, desired } : { attempt, epoch, desired, error });
+    });
+  }
+
+  private finish(i: number, outcome: Outcome): void {
+    if (this.closed) return;
+    const before = this.slots[i];
+    const after = finished(before, outcome, Date.now(), this.opts.backoff, this.opts.random);
+    if (after === before) return;
+    this.slots[i] = after;
+    this.report(i, before, after, outcome);
+    this.kick();
+  }
+
+  private report(i: number, before: Slot, after: Slot, outcome: Outcome): void {
+    const backend = this.backends[i].name;
+    const state = describeDesired(outcome.desired);
+    if (outcome.error === undefined) {
+      if (before.failures > 0) this.log.info({ backend, state, failures: before.failures }, 'registry reachable again');
+      else if (!sameDesired(this.announced[i], outcome.desired)) this.log.info({ backend, state }, 'registry updated');
+      this.announced[i] = outcome.desired;
+      return;
+    }
+    const fields = { backend, want: state, error: outcome.error, failures: after.failures, retryInMs: after.retryAt - Date.now() };
+    // One warning per kind of failure; the retries of a long outage go to debug.
+    if (after.failures === 1 || outcome.error !== before.lastError) this.log.warn(fields, 'registry update failed; retrying');
+    else this.log.debug(fields, 'registry update failed again');
+  }
+
+  private isSettled(): boolean {
+    return this.slots.every((slot) => sameDesired(slot.applied, this.desired));
+  }
+
+  private notify(): void {
+    for (const check of [...this.waiters]) check();
+  }
+
+  private async closeBackend(backend: Backend): Promise<void> {
+    const error = await settleWithin(Promise.resolve().then(() => backend.close()), 5000);
+    if (error !== undefined) this.log.warn({ backend: backend.name, error }, 'registry connection did not close cleanly');
+  }
+}
+
+/** Resolves with the error message of a failed apply, or undefined; a backend that throws synchronously is a failure too. */
+async function applyQuietly(backend: Backend, desired: Desired): Promise<string | undefined> {
+  try {
+    await backend.apply(desired);
+    return undefined;
+  } catch (err) {
+    return messageOf(err);
+  }
+}
+
+async function settleWithin(work: Promise<void>, ms: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${ms} ms`), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => undefined), timeout]);
+  } catch (err) {
+    return messageOf(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function statusOf(backend: Backend): BackendStatus {
+  try {
+    return backend.status();
+  } catch (err) {
+    return { backend: backend.name, state: 'error', registered: false, lastError: messageOf(err), since: Date.now() };
+  }
+}

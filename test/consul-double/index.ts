@@ -1,0 +1,119 @@
+// A TEST DOUBLE of Consul's HTTP API (agent + servers in one process), for tests only: a real Consul server is not
+// obtainable here. It follows the documented API for what nile and nginx upsync use: sessions (TTL with the 2×TTL
+// grace, release/delete behaviors, lock-delay), KV (locks, cas, recurse/keys, blocking queries with X-Consul-Index),
+// agent services with TTL checks (service:<ID>, expiry to critical, DeregisterCriticalServiceAfter), catalog and
+// health (?passing), and ACL tokens. Not served: ?raw, ?dc/?ns, consistency modes, hash-based blocking, HTTP/TCP/script
+// checks, the ACL management endpoints. restart() loses all state, as an agent and servers without persistence do.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Acl, type Rules } from './acl.js';
+import { agentEndpoints } from './agent-endpoints.js';
+import { catalogEndpoints } from './catalog-endpoints.js';
+import { HttpError, readCall, sendError, sendReply, type Call } from './http.js';
+import { kvEndpoints } from './kv-endpoints.js';
+import type { Route } from './route.js';
+import { sessionEndpoints } from './session-endpoints.js';
+import { World, type WorldTimings } from './world.js';
+
+export interface ConsulDoubleOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Consul refuses session TTLs under 10s; tests pass 0 so that 1s sessions keep them fast. */
+  minTtlMs?: number;
+  /** Consul reaps services critical past DeregisterCriticalServiceAfter every 30s. */
+  reapIntervalMs?: number;
+  /** Consul raises DeregisterCriticalServiceAfter to at least 1m. */
+  minDeregisterMs?: number;
+  /** ACL tokens by secret, with their rights; none = ACLs disabled. */
+  tokens?: Record<string, Rules>;
+}
+
+const routes: Route[] = [...sessionEndpoints, ...kvEndpoints, ...agentEndpoints, ...catalogEndpoints];
+
+export class ConsulDouble {
+  private world: World;
+  private server?: http.Server;
+  private boundPort = 0;
+  private readonly acl: Acl;
+  private readonly timings: WorldTimings;
+
+  private constructor(options: ConsulDoubleOptions) {
+    this.timings = {
+      minTtlMs: options.minTtlMs ?? 10_000,
+      reapIntervalMs: options.reapIntervalMs ?? 30_000,
+      minDeregisterMs: options.minDeregisterMs ?? 60_000,
+    };
+    this.acl = new Acl(options.tokens);
+    this.world = new World(this.timings);
+  }
+
+  static async start(options: ConsulDoubleOptions = {}): Promise<ConsulDouble> {
+    const double = new ConsulDouble(options);
+    await double.listen(options.port ?? 0);
+    return double;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** The agent's address, as nile's `registry.consul.url` takes it. */
+  get url(): string {
+    return `http://127.0.0.1:${this.boundPort}`;
+  }
+
+  /** Stops, forgets every session, key, service and check, and listens again on the same port after `downMs`. */
+  async restart(downMs = 0): Promise<void> {
+    await this.stop();
+    this.world = new World(this.timings);
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.listen(this.boundPort);
+  }
+
+  /** Closes the port and every open connection, held blocking queries included. */
+  async stop(): Promise<void> {
+    this.world.dispose();
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = http.createServer((req, res) => void this.serve(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.boundPort = (server.address() as AddressInfo).port;
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const world = this.world;
+    try {
+      const call = await readCall(req);
+      const { route, params } = match(call);
+      this.acl.authorize(call.token, route.right, route.resource?.(call) ?? params[params.length - 1] ?? '');
+      sendReply(res, await route.handle(world, call, params));
+    } catch (err) {
+      if (res.headersSent || res.destroyed) return;
+      if (err instanceof HttpError) sendError(res, err.status, err.message);
+      else sendError(res, 500, (err as Error).message);
+    }
+  }
+}
+
+function match(call: Call): { route: Route; params: string[] } {
+  let pathMatched = false;
+  for (const route of routes) {
+    const m = route.path.exec(call.path);
+    if (!m) continue;
+    pathMatched = true;
+    if (route.method === call.method) return { route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+  }
+  if (pathMatched) throw new HttpError(405, `method ${call.method} not allowed`);
+  throw new HttpError(404, '404 page not found');
+}

@@ -1,0 +1,319 @@
+// The Consul backends (mode kv and mode service) against the Consul test double: what nginx upsync reads, down,
+// removal, heartbeats across the TTL, lost sessions and forgotten services coming back, a restarted Consul,
+// and ACL tokens that never reach a log line or an error.
+
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import t from 'tap';
+import type { Log } from '../src/log.js';
+import type { Backend, Desired, Instance } from '../src/registry/backend.js';
+import { createConsulKvBackend } from '../src/registry/consul-kv.js';
+import { createConsulServiceBackend } from '../src/registry/consul-service.js';
+import { consulCall, sleep } from './consul-double/client.js';
+import { ConsulDouble, type ConsulDoubleOptions } from './consul-double/index.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+const TTL_MS = 1000;
+const instance: Instance = { upstream: 'demo-web', address: '10.1.2.3', port: 8080, weight: 3, maxFails: 2, failTimeout: 10 };
+const KEY = 'upstreams/demo-web/10.1.2.3:8080';
+const SERVICE_ID = 'demo-web-10.1.2.3-8080';
+const CHECK_ID = `service:${SERVICE_ID}`;
+const ready: Desired = { present: true, down: false };
+
+async function startDouble(t: Teardown, options: ConsulDoubleOptions = {}): Promise<ConsulDouble> {
+  // Consul's 10s floor for session TTLs is lifted so that 1s sessions keep these tests fast.
+  const double = await ConsulDouble.start({ minTtlMs: 0, ...options });
+  t.teardown(() => double.stop());
+  return double;
+}
+
+/** A pino log whose lines the test can read. */
+function capturedLog() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { log: pino({ level: 'debug' }, sink), text: () => lines.join('') };
+}
+
+type Mode = 'kv' | 'service';
+
+function backendFor(t: Teardown, mode: Mode, url: string, extra: { tokenFile?: string; log?: Log } = {}): Backend {
+  const options = { url, ttlMs: TTL_MS, instance, log: extra.log ?? capturedLog().log, tokenFile: extra.tokenFile };
+  const backend = mode === 'kv' ? createConsulKvBackend({ ...options, prefix: 'upstreams' }) : createConsulServiceBackend(options);
+  t.teardown(() => backend.close());
+  return backend;
+}
+
+/** Re-applies on drift, as the reconciler will, and counts the drifts. */
+function reconcileOnDrift(backend: Backend, desired: Desired): { drifts: number } {
+  const seen = { drifts: 0 };
+  backend.onDrift(() => {
+    seen.drifts += 1;
+    backend.apply(desired).catch(() => undefined);
+  });
+  return seen;
+}
+
+async function readKey(url: string, token?: string): Promise<{ value: Record<string, number>; session: string } | undefined> {
+  const answer = await consulCall(url, 'GET', `/kv/${KEY}`, { token });
+  if (answer.status === 404) return undefined;
+  const [entry] = answer.json;
+  return { value: JSON.parse(Buffer.from(entry.Value, 'base64').toString('utf8')), session: entry.Session };
+}
+
+async function passingInstances(url: string): Promise<string[]> {
+  const answer = await consulCall(url, 'GET', '/health/service/demo-web?passing');
+  return answer.json.map((e: { Service: { ID: string } }) => e.Service.ID);
+}
+
+/** Polls until `check` holds, for at most `ms`. */
+async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+t.test('kv: the upsync JSON under <prefix>/<upstream>/<ip>:<port>, held by a TTL session with Behavior delete', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  await backend.apply(ready);
+
+  const key = await readKey(double.url);
+  t.same(key?.value, { weight: 3, max_fails: 2, fail_timeout: 10, down: 0, backup: 0 });
+  const info = await consulCall(double.url, 'GET', `/session/info/${key?.session}`);
+  t.match(info.json, [{ TTL: '1s', Behavior: 'delete', LockDelay: 0, NodeChecks: [] }]);
+  t.match(backend.status(), { backend: 'consul-kv', state: 'registered', registered: true });
+  t.equal(backend.name, 'consul-kv');
+});
+
+t.test('kv: down rewrites the value with down:1 under the same session', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  await backend.apply(ready);
+  const before = await readKey(double.url);
+  await backend.apply({ present: true, down: true });
+  const after = await readKey(double.url);
+  t.equal(after?.value.down, 1);
+  t.equal(after?.session, before?.session);
+  t.match(backend.status(), { state: 'down', registered: true });
+  await backend.apply(ready);
+  t.equal((await readKey(double.url))?.value.down, 0, 'and back to 0 when ready again');
+});
+
+t.test('kv: heartbeats keep the session alive across more than twice the TTL', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  const { drifts } = reconcileOnDrift(backend, ready);
+  await backend.apply(ready);
+  const first = await readKey(double.url);
+  await sleep(2.6 * TTL_MS);
+  const later = await readKey(double.url);
+  t.equal(later?.session, first?.session, 'same session, never expired');
+  t.equal(drifts, 0);
+});
+
+t.test('kv: removal deletes the key and destroys the session', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  await backend.apply(ready);
+  await backend.apply({ present: false });
+  t.equal(await readKey(double.url), undefined);
+  t.same((await consulCall(double.url, 'GET', '/session/list')).json, []);
+  t.match(backend.status(), { state: 'absent', registered: false });
+  await backend.apply({ present: false });
+  t.pass('removing again is harmless');
+});
+
+t.test('kv: a session gone under nile (renew 404) comes back with a new one, and drift is signalled', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  const seen = reconcileOnDrift(backend, ready);
+  await backend.apply(ready);
+  const first = await readKey(double.url);
+  await consulCall(double.url, 'PUT', `/session/destroy/${first?.session}`);
+  t.equal(await readKey(double.url), undefined, 'Behavior delete took the key with the session');
+
+  t.ok(await eventually(async () => (await readKey(double.url))?.session !== undefined), 'the key is back');
+  const back = await readKey(double.url);
+  t.not(back?.session, first?.session, 'under a new session');
+  t.equal(back?.value.down, 0);
+  t.ok(seen.drifts >= 1, 'drift listeners were called');
+});
+
+t.test('kv: a key deleted behind nile comes back', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  const seen = reconcileOnDrift(backend, ready);
+  await backend.apply(ready);
+  await consulCall(double.url, 'DELETE', `/kv/${KEY}`);
+  t.ok(await eventually(async () => (await readKey(double.url)) !== undefined), 'the key is back');
+  t.ok(seen.drifts >= 1);
+});
+
+t.test('kv: the key of this ip:port held by an earlier session is taken over', async (t) => {
+  const double = await startDouble(t);
+  const earlier = await consulCall(double.url, 'PUT', '/session/create', { body: { TTL: '10s', Behavior: 'delete', LockDelay: '0s', Checks: [] } });
+  const stale = earlier.json.ID as string;
+  const held = await consulCall(double.url, 'PUT', `/kv/${KEY}?acquire=${stale}`, { body: '{"weight":1,"max_fails":2,"fail_timeout":10,"down":1,"backup":0}' });
+  t.same(held.json, true, 'an earlier run holds the key');
+
+  const { log, text } = capturedLog();
+  const backend = backendFor(t, 'kv', double.url, { log });
+  await backend.apply(ready);
+  const key = await readKey(double.url);
+  t.ok(key?.session && key.session !== stale, 'now held by our session');
+  t.equal(key?.value.down, 0);
+  t.match(text(), /taking over the key from an earlier session/);
+});
+
+t.test('kv: a restarted Consul that lost everything gets the key again', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  const seen = reconcileOnDrift(backend, ready);
+  await backend.apply(ready);
+  await double.restart(300);
+  t.equal(await readKey(double.url), undefined, 'the restart lost the key');
+  t.ok(await eventually(async () => (await readKey(double.url)) !== undefined), 'the key is back');
+  t.ok(seen.drifts >= 1, 'the heartbeat noticed and signalled drift');
+  t.ok(await eventually(async () => backend.status().state === 'registered', 2000), 'status is registered again');
+});
+
+t.test('service: Name, ID, Address, Port, upsync tags and a passing TTL check with DeregisterCriticalServiceAfter 1m', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'service', double.url);
+  await backend.apply(ready);
+
+  const services = (await consulCall(double.url, 'GET', '/agent/services')).json;
+  t.match(services[SERVICE_ID], { ID: SERVICE_ID, Service: 'demo-web', Address: '10.1.2.3', Port: 8080 });
+  t.same(services[SERVICE_ID].Tags, ['weight=3', 'max_fails=2', 'fail_timeout=10s']);
+  const checks = (await consulCall(double.url, 'GET', '/agent/checks')).json;
+  t.match(checks[CHECK_ID], { Status: 'passing', Definition: { TTL: '1s', DeregisterCriticalServiceAfter: '1m0s' } });
+  t.same(await passingInstances(double.url), [SERVICE_ID]);
+  t.match(backend.status(), { backend: 'consul-service', state: 'registered', registered: true });
+});
+
+t.test('service: down turns the check critical (out of ?passing), ready brings it back', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'service', double.url);
+  await backend.apply(ready);
+  await backend.apply({ present: true, down: true });
+  t.same(await passingInstances(double.url), []);
+  t.match((await consulCall(double.url, 'GET', '/agent/checks')).json[CHECK_ID], { Status: 'critical' });
+  t.match(backend.status(), { state: 'down' });
+  await sleep(1.5 * TTL_MS);
+  t.same(await passingInstances(double.url), [], 'the heartbeat keeps it critical while down');
+  await backend.apply(ready);
+  t.same(await passingInstances(double.url), [SERVICE_ID]);
+});
+
+t.test('service: heartbeats keep the check passing across more than twice the TTL', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'service', double.url);
+  const seen = reconcileOnDrift(backend, ready);
+  await backend.apply(ready);
+  await sleep(2.6 * TTL_MS);
+  t.same(await passingInstances(double.url), [SERVICE_ID]);
+  t.equal(seen.drifts, 0);
+});
+
+t.test('service: an agent that forgot the service gets it again, and drift is signalled', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'service', double.url);
+  const seen = reconcileOnDrift(backend, ready);
+  await backend.apply(ready);
+  await consulCall(double.url, 'PUT', `/agent/service/deregister/${SERVICE_ID}`);
+  t.same(await passingInstances(double.url), []);
+  t.ok(await eventually(async () => (await passingInstances(double.url)).length === 1), 'registered and passing again');
+  t.ok(seen.drifts >= 1);
+});
+
+t.test('service: a restarted Consul that lost everything gets the service again', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'service', double.url);
+  const seen = reconcileOnDrift(backend, ready);
+  await backend.apply(ready);
+  await double.restart(300);
+  t.ok(await eventually(async () => (await passingInstances(double.url)).length === 1), 'registered and passing again');
+  t.ok(seen.drifts >= 1);
+});
+
+t.test('service: removal deregisters the service and its check', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'service', double.url);
+  await backend.apply(ready);
+  await backend.apply({ present: false });
+  t.same((await consulCall(double.url, 'GET', '/agent/services')).json, {});
+  t.same((await consulCall(double.url, 'GET', '/agent/checks')).json, {});
+  t.match(backend.status(), { state: 'absent', registered: false });
+});
+
+for (const mode of ['kv', 'service'] as const) {
+  t.test(`${mode}: a missing token file is an error naming the file`, async (t) => {
+    const double = await startDouble(t, { tokens: { 'the-right-one': ['*'] } });
+    const dir = t.testdir({});
+    const backend = backendFor(t, mode, double.url, { tokenFile: `${dir}/consul-token` });
+    await t.rejects(backend.apply(ready), { message: `consul: cannot read the ACL token file ${dir}/consul-token (ENOENT)` });
+    t.match(backend.status(), { state: 'error', registered: false, lastError: /consul-token/ });
+  });
+
+  t.test(`${mode}: an empty token file is an error, not an anonymous registration`, async (t) => {
+    const double = await startDouble(t);
+    const dir = t.testdir({ token: '\n' });
+    const backend = backendFor(t, mode, double.url, { tokenFile: `${dir}/token` });
+    await t.rejects(backend.apply(ready), { message: `consul: the ACL token file ${dir}/token is empty` });
+  });
+
+  t.test(`${mode}: a wrong token is a clear 403, and no token reaches a log line or an error`, async (t) => {
+    const secret = 'a1b2c3d4-secret-token-value';
+    const wrong = 'ffff0000-wrong-token-value';
+    const double = await startDouble(t, { tokens: { [secret]: ['key:write', 'session:write', 'service:write'] } });
+    const dir = t.testdir({ wrong: `${wrong}\n`, right: `  ${secret}\n` });
+    const { log, text } = capturedLog();
+
+    const refused = backendFor(t, mode, double.url, { tokenFile: `${dir}/wrong`, log });
+    const firstCall = mode === 'kv' ? 'PUT /v1/session/create' : 'PUT /v1/agent/service/register';
+    await t.rejects(refused.apply(ready), { message: `consul: 403 ACL not found on ${firstCall}` });
+
+    const accepted = backendFor(t, mode, double.url, { tokenFile: `${dir}/right`, log });
+    const seen = reconcileOnDrift(accepted, ready);
+    await accepted.apply(ready);
+    await double.restart(200); // heartbeat failures and a recovery, so that warnings get logged
+    t.ok(await eventually(async () => seen.drifts >= 1 && accepted.status().state === 'registered'), 'back after the restart, with the token');
+    await accepted.apply({ present: false });
+
+    const logged = text();
+    t.match(logged, /consul registration lost/, 'the log did record the trouble');
+    t.notOk(logged.includes(secret), 'the right token is in no log line');
+    t.notOk(logged.includes(wrong), 'nor the wrong one');
+    t.notOk(JSON.stringify(refused.status()).includes(wrong), 'nor in the status');
+  });
+}
+
+t.test('kv: a token without session rights surfaces Permission denied', async (t) => {
+  const secret = 'only-keys-token';
+  const double = await startDouble(t, { tokens: { [secret]: ['key:write'] } });
+  const dir = t.testdir({ token: secret });
+  const backend = backendFor(t, 'kv', double.url, { tokenFile: `${dir}/token` });
+  const error = await backend.apply(ready).catch((err: Error) => err);
+  t.match(error, { message: /^consul: 403 Permission denied: .*'session:write'.* on PUT \/v1\/session\/create$/ });
+  t.notOk(String((error as Error).message).includes(secret));
+});
+
+t.test('an unreachable Consul is a rejected apply, not a crash', async (t) => {
+  const double = await startDouble(t);
+  const url = double.url;
+  await double.stop();
+  const backend = backendFor(t, 'kv', url);
+  await t.rejects(backend.apply(ready), { message: /^consul: .*ECONNREFUSED.* on PUT \/v1\/session\/create$/ });
+  t.match(backend.status(), { state: 'error' });
+});
