@@ -7,6 +7,7 @@ import type { Log } from '../log.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
+import { desiredFor, startRegistration } from '../registry/registration.js';
 import { statusOf } from './status.js';
 import { OutOfTraffic } from './traffic.js';
 import { verdict } from './verdict.js';
@@ -19,7 +20,9 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
   mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
   const app = new AppSupervisor(config, log, proberFor(config.probe));
-  const traffic = new OutOfTraffic(config.prestop, null, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
+  const registration = startRegistration(config, log);
+  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
+  app.onChange((state) => registration?.want(desiredFor(state.phase, traffic.draining)));
   const stop = stopOnce(app, traffic, log);
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stop });
   const control = await openControlSocket(
@@ -27,7 +30,7 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
     {
       ping: () => ({ ok: true, pid: process.pid }),
       probe: () => ({ ok: true, ...verdict(app.state, app.report, traffic.draining, Date.now()) }),
-      status: () => statusOf(app, traffic.draining, [], []),
+      status: () => statusOf(app, traffic.draining, [], registration?.status() ?? []),
       prestop: async () => {
         await traffic.start();
         return { ok: true, done: true };
@@ -38,6 +41,7 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   app.boot();
   const code = await app.exited;
+  await Promise.race([registration?.close(), sleep(3000)]);
   await closeServer(control);
   duties.stop();
   log.info({ code }, 'nile exiting with the app status');
@@ -54,6 +58,8 @@ function stopOnce(app: AppSupervisor, traffic: OutOfTraffic, log: Log) {
     void traffic.start().then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));

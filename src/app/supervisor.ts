@@ -88,8 +88,8 @@ export class AppSupervisor {
         return void this.threadDump();
       case 'failed': {
         this.report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50));
-        this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
-        return this.saveReport();
+        this.saveReport();
+        return this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
       }
       case 'exit':
         this.stopProbing();

@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { freePort } from './helpers/ports.js';
+import { alive, fixtureCommand, JAVA, Nile, sleep } from './helpers/nile.js';
+
+const web = (port: number, command: string[], extra: Record<string, unknown> = {}) => ({
+  project: 'lifecycle',
+  type: 'web',
+  app: { command, startTimeout: '60s', ...extra },
+  probe: { http: { port }, interval: '200ms' },
+  prestop: { wait: '100ms' },
+});
+
+t.test('an app that serves /healthcheck becomes ready', async (t) => {
+  const port = await freePort();
+  const nile = new Nile({ config: web(port, fixtureCommand('--port', String(port), '--ready-after', '500')) });
+  t.teardown(() => nile.stop());
+  await nile.waitPhase('ready', 30_000);
+  const probe = nile.exec(['probe']);
+  t.equal(probe.code, 0, 'nile probe exits 0');
+  t.match(probe.stdout, /^ready \(http 200 \/healthcheck in \d+ms\)\n$/, 'one line that says why');
+  const status = JSON.parse(nile.exec(['status', '--json']).stdout);
+  t.equal(status.app.phase, 'ready');
+  t.equal(status.pid, 1, 'the agent is PID 1 in its namespace');
+  t.ok(nile.stdout.some((l) => l.includes('fixture ready after')), "the app's stdout reaches the container's stdout unchanged");
+});
+
+t.test('an app that exits during start is failed, not restarted, and PID 1 stays up', async (t) => {
+  const port = await freePort();
+  const nile = new Nile({ config: web(port, fixtureCommand('--port', String(port), '--ready-after', '60000', '--exit-after', '300')) });
+  t.teardown(() => nile.stop());
+  const failed = await nile.waitLog((l) => l.msg.startsWith('startup failed'), 'the failure logged', 30_000);
+  await sleep(10_000);
+  t.equal(nile.proc.exitCode, null, 'nile is still running 10 s later');
+  t.equal(nile.logs.filter((l) => l.msg === 'app started').length, 1, 'the JVM was started once only');
+  t.ok(failed, 'failed');
+  const probe = nile.exec(['probe']);
+  t.equal(probe.code, 1, 'nile probe exits 1');
+  t.match(probe.stdout, /^not ready: startup failed: app exited with status 1 after \d+\.\ds \(nile status has the report\)\n$/);
+  const report = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
+  t.equal(report.kind, 'exited');
+  t.same(report.exit, { code: 1, signal: null });
+  t.ok(report.lastOutput.some((l: string) => l.includes('fixture exiting by itself with 1')), "the report holds the app's last output");
+  const status = nile.exec(['status']);
+  t.match(status.stdout, /last failure at .*: startup failed: app exited with status 1/, 'nile status shows the report');
+});
+
+t.test('a jar that does not exist is a startup failure with its report; nile stays up', async (t) => {
+  const nile = new Nile({ config: { project: 'nojar', app: { jar: '/nonexistent/app.jar', javaOpts: JAVA.slice(1) }, probe: { interval: '200ms' } } });
+  t.teardown(() => nile.stop());
+  await nile.waitLog((l) => l.msg.startsWith('startup failed'), 'the failure logged', 30_000);
+  const report = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
+  t.match(report.reason, /startup failed: app exited with status 1/);
+  t.ok(report.lastOutput.some((l: string) => l.includes('Unable to access jarfile /nonexistent/app.jar')), 'the JVM said why');
+  t.match(report.command, ['java', '-XX:+HeapDumpOnOutOfMemoryError'], 'the generated JVM command');
+  await sleep(1500);
+  t.equal(nile.proc.exitCode, null, 'nile stays up');
+  t.equal(nile.exec(['probe']).code, 1);
+});
+
+t.test('a command that cannot be spawned is a startup failure too', async (t) => {
+  const nile = new Nile({ config: { project: 'nocmd', type: 'worker', app: { command: ['/no/such/binary'] } } });
+  t.teardown(() => nile.stop());
+  await nile.waitPhase('failed', 10_000);
+  const probe = nile.exec(['probe']);
+  t.match(probe.stdout, /not ready: startup failed: cannot start app: .*ENOENT/);
+  t.equal(nile.proc.exitCode, null);
+});
+
+t.test('never healthy: failed at startTimeout, thread dump in the report, JVM left running', async (t) => {
+  const port = await freePort();
+  const nile = new Nile({ config: web(port, fixtureCommand('--port', String(port), '--never-ready'), { startTimeout: '3s' }) });
+  t.teardown(() => nile.stop());
+  const started = await nile.waitLog((l) => l.msg === 'app started', 'app started');
+  const failed = await nile.waitPhase('failed', 30_000);
+  t.ok(failed.time - started.time >= 3000, `failed ${failed.time - started.time} ms after start (startTimeout 3s)`);
+  const report = await nile.waitFor('thread dump in the report', () => {
+    try {
+      const r = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
+      return r.threadDump ? r : false;
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  t.equal(report.kind, 'timeout');
+  t.match(report.threadDump, /Full thread dump/);
+  t.match(report.threadDump, /"main".*\n\s+java.lang.Thread.State: BLOCKED/, 'the dump shows main blocked');
+  const jvm = nile.appHostPid();
+  t.ok(jvm && alive(jvm), 'the JVM is still running');
+  await sleep(1000);
+  t.ok(jvm && alive(jvm), 'and stays running');
+  const probe = nile.exec(['probe']);
+  t.match(probe.stdout, /not ready: startup failed: not ready within 3\.0s \(thread dump taken, app left running\)/);
+});
