@@ -8,6 +8,7 @@ import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
 import { desiredFor, startRegistration } from '../registry/registration.js';
+import { examineScene, oomKills } from './scene.js';
 import { statusOf } from './status.js';
 import { OutOfTraffic } from './traffic.js';
 import { verdict } from './verdict.js';
@@ -23,6 +24,9 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   const registration = startRegistration(config, log);
   const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
   app.onChange((state) => registration?.want(desiredFor(state.phase, traffic.draining)));
+  let oomBaseline: number | undefined;
+  app.onChange((state) => state.phase === 'starting' && state.pid === null && void oomKills().then((n) => (oomBaseline = n)));
+  app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline });
   const stop = stopOnce(app, traffic, log);
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stop });
   const control = await openControlSocket(
@@ -31,6 +35,10 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
       ping: () => ({ ok: true, pid: process.pid }),
       probe: () => ({ ok: true, ...verdict(app.state, app.report, traffic.draining, Date.now()) }),
       status: () => statusOf(app, traffic.draining, [], registration?.status() ?? []),
+      doctor: async () => {
+        const report = app.state.phase === 'ready' ? null : app.report;
+        return { ok: true, phase: app.state.phase, findings: await examineScene({ config, report, output: app.tail.last(200), oomBaseline }) };
+      },
       prestop: async () => {
         await traffic.start();
         return { ok: true, done: true };

@@ -1,5 +1,6 @@
 import type { AppState } from '../app/machine.js';
 import { seconds, type FailureReport } from '../app/report.js';
+import { headlineFinding } from './scene.js';
 
 export interface Verdict {
   ready: boolean;
@@ -18,7 +19,8 @@ export function verdict(state: AppState, report: FailureReport | null, draining:
     case 'notReady':
       return { ready: false, reason: `not ready: health check failing${probe}` };
     case 'failed': {
-      const finding = report?.findings?.[0] ? `; ${report.findings[0].summary}` : '';
+      const headline = headlineFinding(report?.findings);
+      const finding = headline ? `; ${headline.summary}` : '';
       return { ready: false, reason: `not ready: ${report?.reason ?? 'startup failed'}${finding} (nile status has the report)` };
     }
     case 'restarting':

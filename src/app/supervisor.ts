@@ -23,6 +23,9 @@ export class AppSupervisor {
   private probing = false;
   private readonly listeners: Array<(state: AppState) => void> = [];
   private readonly policy: Policy;
+  private dumping: Promise<void> = Promise.resolve();
+  /** Looks at the scene after a failure; its findings go into the report. */
+  examine: ((report: FailureReport) => Promise<FailureReport['findings']>) | null = null;
 
   constructor(
     private readonly config: Config,
@@ -85,11 +88,13 @@ export class AppSupervisor {
       case 'clearTimer':
         return this.clearTimer(effect.timer);
       case 'threadDump':
-        return void this.threadDump();
+        this.dumping = this.threadDump();
+        return;
       case 'failed': {
         this.report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50));
         this.saveReport();
-        return this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
+        this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
+        return void this.examineReport(this.report);
       }
       case 'exit':
         this.stopProbing();
@@ -176,6 +181,20 @@ export class AppSupervisor {
     if (this.report) {
       this.report.threadDump = dump;
       this.saveReport();
+    }
+  }
+
+  // After the thread dump (if one is being taken), so the doctor sees it too.
+  private async examineReport(report: FailureReport): Promise<void> {
+    if (!this.examine) return;
+    try {
+      await this.dumping;
+      report.findings = await this.examine(report);
+      if (report === this.report) this.saveReport();
+      const first = report.findings?.[0];
+      if (first) this.log.warn({ cause: first.cause, evidence: first.evidence.slice(0, 3) }, `doctor: ${first.summary}`);
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'doctor failed on the failure report');
     }
   }
 

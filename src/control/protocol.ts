@@ -3,7 +3,7 @@
 
 export const socketName = 'control.sock';
 export const maxRequestBytes = 4096;
-export const verbs = ['ping', 'probe', 'status', 'prestop'] as const;
+export const verbs = ['ping', 'probe', 'status', 'prestop', 'doctor'] as const;
 export type Verb = (typeof verbs)[number];
 
 export const defaultRunDir = '/run/nile';

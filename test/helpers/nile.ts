@@ -86,7 +86,10 @@ export class Nile {
     for (;;) {
       const value = check();
       if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}; last logs: ${this.logs.slice(-5).map((l) => l.msg).join(' | ')}`);
+      if (Date.now() > deadline) {
+        const exited = this.proc.exitCode !== null ? `; nile exited with ${this.proc.exitCode}` : '';
+        throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${exited}; last logs: ${this.logs.slice(-5).map((l) => l.msg).join(' | ')}; stderr: ${this.stderrText.slice(-5).join(' | ')}`);
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 100);
         this.listeners.push(() => {

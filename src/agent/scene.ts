@@ -1,0 +1,35 @@
+import type { FailureReport } from '../app/report.js';
+import type { Config } from '../config/schema.js';
+import type { Finding } from '../doctor/finding.js';
+
+export interface Scene {
+  config: Config;
+  report: FailureReport | null; // the last failure, when the app is not serving
+  output: string[]; // the app's latest output lines
+  oomBaseline?: number; // the cgroup's OOM kill count when the app was last started
+}
+
+/** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
+export async function examineScene({ config, report, output, oomBaseline }: Scene): Promise<Finding[]> {
+  const { diagnose } = await import('../doctor/diagnose.js');
+  const exit = report?.exit;
+  return diagnose({
+    exitCode: exit?.code ?? null,
+    signal: exit?.signal ? `SIG${exit.signal}` : null,
+    outputLines: report ? [...report.lastOutput, ...output.filter((l) => !report.lastOutput.includes(l))] : output,
+    logFiles: config.app.logFiles,
+    jar: config.app.jar || undefined,
+    oomBaseline,
+    threadDump: report?.threadDump,
+  });
+}
+
+/** The finding worth a place on the probe's one line: the cause, not the bare exit status. */
+export function headlineFinding(findings: Finding[] | undefined): Finding | undefined {
+  return findings?.find((f) => f.cause !== 'exit-status' && f.cause !== 'exit-signal' && f.cause !== 'doctor-error');
+}
+
+export async function oomKills(): Promise<number | undefined> {
+  const { oomKillCount } = await import('../doctor/oom.js');
+  return oomKillCount().catch(() => undefined);
+}

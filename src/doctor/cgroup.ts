@@ -1,0 +1,79 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/** The directory of a process's memory cgroup and which cgroup version it is. */
+export interface MemoryCgroup {
+  version: 1 | 2;
+  dir: string;
+}
+
+interface CgroupMount {
+  root: string; // the cgroup path mounted at mountPoint ("/" unless a container sees only its own)
+  mountPoint: string;
+  fsType: string;
+  superOptions: string[];
+}
+
+/** Finds the memory cgroup of `pid` (this process by default) from /proc/<pid>/cgroup and mountinfo. */
+export async function findMemoryCgroup(pid: number | 'self' = 'self', proc = '/proc'): Promise<MemoryCgroup | undefined> {
+  const memberships = parseProcCgroup(await readFile(path.join(proc, String(pid), 'cgroup'), 'utf8'));
+  const mounts = parseMountInfo(await readFile(path.join(proc, String(pid), 'mountinfo'), 'utf8'));
+  const v1 = memberships.find((m) => m.controllers.includes('memory'));
+  const v1Mount = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('memory'));
+  if (v1 && v1Mount) return { version: 1, dir: await resolveDir(v1Mount, v1.path) };
+  const v2 = memberships.find((m) => m.id === '0' && m.controllers.length === 0);
+  const v2Mount = mounts.find((m) => m.fsType === 'cgroup2');
+  if (v2 && v2Mount) {
+    const dir = await resolveDir(v2Mount, v2.path);
+    // In a hybrid setup the unified tree may lack the memory controller.
+    if (await exists(path.join(dir, 'memory.events'))) return { version: 2, dir };
+  }
+  return undefined;
+}
+
+/** The version of the memory cgroup at `dir`, from the files it has. */
+export async function memoryCgroupAt(dir: string): Promise<MemoryCgroup | undefined> {
+  if (await exists(path.join(dir, 'memory.events'))) return { version: 2, dir };
+  if (await exists(path.join(dir, 'memory.oom_control'))) return { version: 1, dir };
+  return undefined;
+}
+
+function parseProcCgroup(text: string): { id: string; controllers: string[]; path: string }[] {
+  return text
+    .split('\n')
+    .map((line) => /^(\d+):([^:]*):(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => Boolean(m))
+    .map((m) => ({ id: m[1]!, controllers: m[2] ? m[2].split(',') : [], path: m[3]! }));
+}
+
+function parseMountInfo(text: string): CgroupMount[] {
+  const mounts: CgroupMount[] = [];
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const fields = left.split(' ');
+    const [fsType, , superOptions] = right.split(' ');
+    if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
+    mounts.push({ root: unescape(fields[3]!), mountPoint: unescape(fields[4]!), fsType, superOptions: (superOptions ?? '').split(',') });
+  }
+  return mounts;
+}
+
+// mountinfo writes spaces and the like as octal escapes (\040).
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+// A container may see its own cgroup mounted as the root while /proc says the full path.
+async function resolveDir(mount: CgroupMount, cgroupPath: string): Promise<string> {
+  const relative = mount.root !== '/' && cgroupPath.startsWith(mount.root) ? cgroupPath.slice(mount.root.length) : cgroupPath;
+  const dir = path.join(mount.mountPoint, relative);
+  return (await exists(dir)) ? dir : mount.mountPoint;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}

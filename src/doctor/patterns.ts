@@ -1,0 +1,113 @@
+import type { Finding } from './finding.js';
+import { PATTERNS, type Pattern } from './patterns/table.js';
+
+/** Lines to look through: the app's output (no name) or a log file (its path). */
+export interface Source {
+  name?: string;
+  lines: string[];
+}
+
+export interface PatternScan {
+  findings: Finding[]; // most likely root cause first
+  classes: string[]; // classes named by missing-class and linkage errors, for the classpath check
+}
+
+interface Hit {
+  pattern: Pattern;
+  match: RegExpExecArray;
+  subject?: string;
+  order: number; // position across all sources, output first
+  quote: string;
+  context: string[];
+}
+
+interface Group {
+  family: string;
+  subject?: string;
+  hits: Hit[];
+}
+
+const MAX_QUOTES = 6;
+const MAX_LINE = 400;
+
+/** Known fatal patterns, one finding per family and subject, ordered by tier and then by first appearance. */
+export function scanForPatterns(sources: Source[], patterns: Pattern[] = PATTERNS): PatternScan {
+  const groups = groupHits(findHits(sources, patterns));
+  const ranked = groups.map((g) => ({ group: g, ...rank(g) })).sort((a, b) => a.tier - b.tier || a.order - b.order);
+  const specific = ranked.some((r) => !r.fallback);
+  const kept = ranked.filter((r) => !(specific && r.fallback));
+  const classes = kept.filter((r) => r.lead.pattern.namesClass && r.group.subject).map((r) => r.group.subject!);
+  return { findings: kept.map((r) => toFinding(r.group, r.lead)), classes: [...new Set(classes)] };
+}
+
+function findHits(sources: Source[], patterns: Pattern[]): Hit[] {
+  const hits: Hit[] = [];
+  // A line repeated ten thousand times (a retry loop) has its context read once.
+  const contextRead = new Set<string>();
+  let order = 0;
+  for (const source of sources) {
+    source.lines.forEach((line, at) => {
+      order++;
+      for (const pattern of patterns) {
+        const m = pattern.match.exec(line);
+        if (!m) continue;
+        const first = !contextRead.has(line);
+        contextRead.add(line);
+        hits.push({
+          pattern,
+          match: m,
+          subject: pattern.subject?.(m),
+          order,
+          quote: quote(source, line),
+          context: (first && pattern.context?.(source.lines, at, m)) || [],
+        });
+        return;
+      }
+    });
+  }
+  return hits;
+}
+
+function groupHits(hits: Hit[]): Group[] {
+  const groups: Group[] = [];
+  for (const hit of hits) {
+    const family = groups.filter((g) => g.family === hit.pattern.family);
+    let group = hit.subject === undefined ? family[0] : (family.find((g) => g.subject === hit.subject) ?? family.find((g) => g.subject === undefined));
+    if (!group) {
+      group = { family: hit.pattern.family, hits: [] };
+      groups.push(group);
+    }
+    group.subject ??= hit.subject;
+    group.hits.push(hit);
+  }
+  return groups;
+}
+
+// The hit that names the finding: not an attachment if there is another, the lowest tier, not a
+// fallback, one that knows its subject, the earliest.
+function rank(group: Group): { lead: Hit; tier: number; order: number; fallback: boolean } {
+  const primary = group.hits.filter((h) => !h.pattern.attach);
+  const candidates = primary.length > 0 ? primary : group.hits;
+  const lead = [...candidates].sort(
+    (a, b) =>
+      a.pattern.tier - b.pattern.tier ||
+      Number(Boolean(a.pattern.fallback)) - Number(Boolean(b.pattern.fallback)) ||
+      Number(b.subject !== undefined) - Number(a.subject !== undefined) ||
+      a.order - b.order,
+  )[0]!;
+  return { lead, tier: lead.pattern.tier, order: group.hits[0]!.order, fallback: candidates.every((h) => h.pattern.fallback) };
+}
+
+function toFinding(group: Group, lead: Hit): Finding {
+  const quotes = [...new Set(group.hits.map((h) => h.quote))];
+  const context = [...new Set(group.hits.flatMap((h) => h.context))];
+  const evidence = [...quotes.slice(0, MAX_QUOTES), ...context];
+  if (group.hits.length > MAX_QUOTES) evidence.push(`${group.hits.length} matching lines in all`);
+  return { cause: lead.pattern.cause, summary: lead.pattern.summary(lead.match, lead.context), evidence };
+}
+
+function quote(source: Source, line: string): string {
+  const text = line.trimEnd();
+  const short = text.length > MAX_LINE ? `${text.slice(0, MAX_LINE)}…` : text;
+  return source.name ? `${source.name}: ${short}` : short;
+}

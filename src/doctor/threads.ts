@@ -1,0 +1,102 @@
+import type { Finding } from './finding.js';
+import { parseThreadDump, type JavaThread, type Monitor } from './threads/dump.js';
+export { lastThreadDump } from './threads/dump.js';
+
+const MAX_THREADS = 8;
+const MAX_FRAMES = 5;
+const JDK_FRAME = /^(java|javax|jdk|sun|com\.sun)\./;
+// What a thread parks on when it waits for a lock, a latch or a result, rather than for work.
+const LOCK_LIKE = /ReentrantLock|ReentrantReadWriteLock|CountDownLatch|Semaphore|FutureTask|CompletableFuture|\$(Nonfair|Fair)Sync/;
+
+/**
+ * What the threads of a start that timed out were doing: main wherever it is, threads blocked on a
+ * lock (and who holds it), threads waiting in app code, and any deadlock the JVM found.
+ */
+export function threadDumpFindings(dumpText: string): Finding[] {
+  const dump = parseThreadDump(dumpText);
+  const findings: Finding[] = [];
+  if (dump.deadlocks.length > 0) findings.push(deadlockFinding(dump.deadlocks, dump.threads));
+  const main = dump.threads.find((t) => t.name === 'main');
+  const stuck = dump.threads.filter((t) => t !== main && looksStuck(t));
+  const shown = [...(main ? [main] : []), ...stuck].slice(0, MAX_THREADS);
+  const evidence = shown.flatMap((t) => describeThread(t, dump.threads));
+  if (shown.length === 0) evidence.push(`${dump.threads.length} threads, none of them blocked or waiting in app code`);
+  findings.push({ cause: 'start-timeout', summary: startSummary(main, stuck, dump.threads), evidence });
+  return findings;
+}
+
+function looksStuck(thread: JavaThread): boolean {
+  if (thread.state.startsWith('BLOCKED')) return true;
+  if (!/WAITING/.test(thread.state) || !thread.frames.some((f) => !JDK_FRAME.test(f))) return false;
+  return Boolean(thread.waitingOn) || Boolean(thread.parkedOn && LOCK_LIKE.test(thread.parkedOn.className));
+}
+
+function startSummary(main: JavaThread | undefined, stuck: JavaThread[], all: JavaThread[]): string {
+  const parts = [main ? `main is ${activity(main)} in ${topFrame(main)}` : 'there is no main thread'];
+  const blocked = stuck.filter((t) => t.waitingToLock);
+  if (blocked.length > 0) {
+    const holders = [...new Set(blocked.map((t) => holderOf(t.waitingToLock!, t, all)?.name).filter(Boolean))];
+    parts.push(`${count(blocked.length, 'thread')} blocked on a lock${holders.length ? ` held by ${holders.map((h) => `"${h}"`).join(', ')}` : ''}`);
+  }
+  const waiting = stuck.length - blocked.length;
+  if (waiting > 0) parts.push(`${count(waiting, 'thread')} waiting in app code`);
+  return `the start timed out: ${parts.join('; ')}`;
+}
+
+function deadlockFinding(stanzas: string[], all: JavaThread[]): Finding {
+  const names = [...new Set(stanzas.map((s) => /^"(.*?)":/.exec(s)?.[1]).filter((n): n is string => Boolean(n)))];
+  const threads = names.map((n) => all.find((t) => t.name === n)).filter((t): t is JavaThread => Boolean(t));
+  return {
+    cause: 'deadlock',
+    summary: `threads ${names.map((n) => `"${n}"`).join(' and ')} are deadlocked`,
+    evidence: [...stanzas, ...threads.flatMap((t) => describeThread(t, all))],
+  };
+}
+
+function describeThread(thread: JavaThread, all: JavaThread[]): string[] {
+  return [`"${thread.name}" ${thread.state}${waitDetail(thread, all)}`, ...topFrames(thread.frames)];
+}
+
+// The top frames, skipping JDK frames between the top one and the app's own code, which says more.
+function topFrames(frames: string[]): string[] {
+  const app = frames.findIndex((f) => !JDK_FRAME.test(f));
+  const at = (f: string) => `    at ${f}`;
+  if (app < MAX_FRAMES) return frames.slice(0, MAX_FRAMES).map(at);
+  return [at(frames[0]!), `    ... ${app - 1} JDK frames`, ...frames.slice(app, app + MAX_FRAMES - 1).map(at)];
+}
+
+function waitDetail(thread: JavaThread, all: JavaThread[]): string {
+  const [verb, monitor] = thread.waitingToLock
+    ? ['waiting to lock', thread.waitingToLock]
+    : thread.parkedOn
+      ? ['parked on', thread.parkedOn]
+      : thread.waitingOn
+        ? ['waiting on', thread.waitingOn]
+        : [undefined, undefined];
+  if (!verb || !monitor) return '';
+  const holder = holderOf(monitor, thread, all);
+  return `, ${verb} <${monitor.address}> (a ${monitor.className})${holder ? ` held by "${holder.name}"` : ''}`;
+}
+
+function holderOf(monitor: Monitor, waiter: JavaThread, all: JavaThread[]): JavaThread | undefined {
+  return all.find((t) => t !== waiter && t.holds.some((h) => h.address === monitor.address));
+}
+
+function activity(thread: JavaThread): string {
+  const state = thread.state;
+  if (/\(sleeping\)/.test(state)) return 'sleeping';
+  if (state.startsWith('BLOCKED')) return 'blocked on a lock';
+  if (/\(parking\)/.test(state)) return 'parked waiting';
+  if (/on object monitor/.test(state)) return 'waiting on a monitor';
+  if (state === 'RUNNABLE') return 'running';
+  return state;
+}
+
+// The first frame of the app's own code says more than Thread.sleep or Unsafe.park.
+function topFrame(thread: JavaThread): string {
+  return thread.frames.find((f) => !JDK_FRAME.test(f)) ?? thread.frames[0] ?? 'no Java frame';
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
