@@ -9,7 +9,10 @@ import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
 import { desiredFor, startRegistration } from '../registry/registration.js';
 import { examineScene, oomKills } from './scene.js';
-import { statusOf } from './status.js';
+import { startSideServices } from './services.js';
+import { superviseApp } from './app-service.js';
+import { serviceLine, statusOf } from './status.js';
+import { errorText } from '../probe/result.js';
 import { OutOfTraffic } from './traffic.js';
 import { verdict } from './verdict.js';
 
@@ -19,6 +22,7 @@ import { verdict } from './verdict.js';
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
+  const hasApp = config.app.command.length > 0;
   mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
   const app = new AppSupervisor(config, log, proberFor(config.probe));
   const registration = startRegistration(config, log);
@@ -29,12 +33,14 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline });
   const stop = stopOnce(app, traffic, log);
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stop });
+  const side = await startSideServices(config, log);
+  const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   const control = await openControlSocket(
     config.runDir,
     {
       ping: () => ({ ok: true, pid: process.pid }),
-      probe: () => ({ ok: true, ...verdict(app.state, app.report, traffic.draining, Date.now()) }),
-      status: () => statusOf(app, traffic.draining, [], registration?.status() ?? []),
+      probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : { ready: !traffic.draining, reason: traffic.draining ? 'not ready: draining' : 'ready: no app configured (services only)' }) }),
+      status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? []),
       doctor: async () => {
         const report = app.state.phase === 'ready' ? null : app.report;
         return { ok: true, phase: app.state.phase, findings: await examineScene({ config, report, output: app.tail.last(200), oomBaseline }) };
@@ -47,8 +53,10 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
     log,
   );
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
-  app.boot();
+  if (hasApp) app.boot();
   const code = await app.exited;
+  await side.stop();
+  await supervise?.close();
   await Promise.race([registration?.close(), sleep(3000)]);
   await closeServer(control);
   duties.stop();

@@ -10,6 +10,11 @@ export interface ServiceLine {
   want?: string;
 }
 
+/** One runit-style service as `nile status` lists it. */
+export function serviceLine(info: { name: string; state: string; pid: number | null; since: number; want?: string }): ServiceLine {
+  return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want };
+}
+
 /** Everything `nile status` shows, as one JSON-able object. */
 export function statusOf(app: AppSupervisor, draining: boolean, services: ServiceLine[], registry: BackendStatus[], now = Date.now()) {
   const s = app.state;

@@ -168,8 +168,9 @@ function finish(config: Config, command: string[] | undefined, env: NodeJS.Proce
   registry.upstream ||= config.project;
   registry.address ||= env.POD_IP || firstIPv4() || '127.0.0.1';
   app.heapDumpPath ||= `${config.runDir}/heapdump.hprof`;
+  // `app.command: []` says there is no app: nile only supervises the services (runsvdir's job).
   if (command?.length) app.command = command;
-  else if (!app.command?.length) {
+  else if (app.command === undefined) {
     const jar = app.jar || '/app/app.jar';
     app.command = ['java', '-XX:+HeapDumpOnOutOfMemoryError', `-XX:HeapDumpPath=${app.heapDumpPath}`, ...app.javaOpts, '-jar', jar, ...app.args];
   }

@@ -39,6 +39,7 @@ export class Nile {
     this.runDir = path.join(this.dir, 'run');
     const config = structuredClone(options.config) as Record<string, any>;
     config.runDir ??= this.runDir;
+    config.services ??= path.join(this.dir, 'service'); // not the machine's /etc/service
     config.app ??= {};
     config.app.workdir ??= this.dir;
     writeFileSync(this.configFile, stringify(config));

@@ -1,0 +1,31 @@
+import path from 'node:path';
+import type { AppState } from '../app/machine.js';
+import type { AppSupervisor } from '../app/supervisor.js';
+import type { Log } from '../log.js';
+import { SuperviseDir } from '../runit/supervise.js';
+import type { SuperviseStatus } from '../runit/status.js';
+
+/**
+ * The app as runsv would publish it, so `sv status app` and `nile sv` read and drive it. A halted
+ * app (failed, or down after a crash) will not be started by nile: that is "want down" to sv, which
+ * is also what lets `sv up app` through (sv sends nothing when the want already matches).
+ */
+export function superviseStatusOf(state: AppState): SuperviseStatus {
+  const halted = state.phase === 'failed' || state.phase === 'down';
+  return {
+    pid: state.pid ?? 0,
+    state: state.pid !== null ? 'run' : 'down',
+    want: halted ? 'down' : state.want,
+    paused: state.paused,
+    gotTerm: state.gotTerm,
+    since: state.changedAt,
+  };
+}
+
+/** Opens runDir/service/app/supervise and binds it to the app: control letters in, status out. */
+export async function superviseApp(runDir: string, app: AppSupervisor, log: Log): Promise<SuperviseDir> {
+  const dir = await SuperviseDir.open(path.join(runDir, 'service', 'app'), log, superviseStatusOf(app.state));
+  dir.onControl((letter) => app.control(letter));
+  app.onChange((state) => dir.write(superviseStatusOf(state)));
+  return dir;
+}
