@@ -42,6 +42,8 @@ async function dumpStuckStart(t: Test, args: string[]): Promise<string[]> {
     lines.push(...parts);
   });
   await seen((l) => l === 'stuck', 'stuck line');
+  // main prints "stuck" just before it goes to sleep; give it the moment to get there.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   process.kill(child.pid!, 'SIGQUIT');
   await seen((l) => l === 'Heap', 'end of the thread dump');
   return lines;

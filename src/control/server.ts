@@ -48,6 +48,7 @@ function serve(socket: net.Socket, handlers: Handlers, log: Log): void {
       if (buffered.length > maxRequestBytes) answer({ ok: false, error: `request longer than ${maxRequestBytes} bytes` });
       return;
     }
+    socket.setTimeout(0); // the request is in; a prestop may take as long as its drain
     void handle(buffered.slice(0, end).trim(), handlers, log).then(answer);
   });
 }
