@@ -12,7 +12,7 @@ import { examineScene, oomKills } from './scene.js';
 import { startSideServices } from './services.js';
 import { superviseApp } from './app-service.js';
 import { serviceLine, statusOf } from './status.js';
-import { errorText } from '../probe/result.js';
+import { errorText } from '../errors.js';
 import { OutOfTraffic } from './traffic.js';
 import { verdict } from './verdict.js';
 

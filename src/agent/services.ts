@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
-import { errorText } from '../probe/result.js';
+import { errorText } from '../errors.js';
 import { startServices, type ServicesHandle } from '../runit/scan.js';
 import type { ServiceInfo } from '../runit/service.js';
 import { startSshd, type SshdHandle } from '../sshd/sshd.js';

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
-import { errorText } from '../probe/result.js';
+import { errorText } from '../errors.js';
 import type { Desired } from '../registry/backend.js';
 
 /** What the agent needs of the registration: the reconciler, or nothing when no registry is configured. */

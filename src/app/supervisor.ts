@@ -3,7 +3,7 @@ import { execa, type ResultPromise } from 'execa';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
-import { errorText } from '../probe/result.js';
+import { errorText } from '../errors.js';
 import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail, passThrough } from './output.js';
 import { buildReport, writeReport, type FailureReport } from './report.js';

@@ -2,7 +2,7 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Log } from '../log.js';
-import { errorText } from '../probe/result.js';
+import { errorText } from '../errors.js';
 import { maxRequestBytes, socketName, verbs, type Verb } from './protocol.js';
 
 export type Handlers = Record<Verb, (arg: string) => unknown | Promise<unknown>>;

@@ -1,5 +1,5 @@
 import type { Log } from '../log.js';
-import { errorText } from '../probe/result.js';
+import { errorText } from '../errors.js';
 import { trackOwnChildren } from './own-children.js';
 import { becomeSubreaper, loadAddon, reapOrphans } from './reaper.js';
 

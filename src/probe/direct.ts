@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { loadConfig } from '../config/load.js';
-import { combine, errorText, type ProbeResult } from './result.js';
+import { errorText } from '../errors.js';
+import { combine, type ProbeResult } from './result.js';
 import { probeTcp } from './tcp.js';
 
 /** `nile probe` when no agent answers: check the app directly, with node:http and node:net only. */

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
-import { errorText, type ProbeResult } from './result.js';
+import { errorText } from '../errors.js';
+import type { ProbeResult } from './result.js';
 
 // One keep-alive-free agent: a probe must see a fresh connection, as the kubelet would.
 const agent = new Agent({ pipelining: 0, keepAliveTimeout: 1, connections: 4 });

@@ -4,10 +4,6 @@ export interface ProbeResult {
   detail: string;
 }
 
-export function errorText(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  return e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(err);
-}
 
 /** All of them must pass; the detail names each. */
 export function combine(results: Array<{ name: string; result: ProbeResult }>): ProbeResult {

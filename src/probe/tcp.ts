@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { errorText, type ProbeResult } from './result.js';
+import { errorText } from '../errors.js';
+import type { ProbeResult } from './result.js';
 
 /** Ready when a TCP connection to the port opens within the timeout. */
 export function probeTcp(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {

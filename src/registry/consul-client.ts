@@ -26,11 +26,6 @@ export class ConsulError extends Error {
   }
 }
 
-/** Milliseconds as a Go duration, the form Consul takes for TTLs ("15s", "1500ms"). */
-export function goDuration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms)}ms`;
-}
-
 /** The ACL token from its file, trimmed; undefined without a file. Errors name the file, never its content. */
 function readToken(tokenFile: string | undefined): string | undefined {
   if (!tokenFile) return undefined;

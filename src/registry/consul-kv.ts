@@ -2,7 +2,8 @@
 // Behavior delete, so the key disappears by itself when nile stops renewing it.
 
 import { upsyncValue, type Backend } from './backend.js';
-import { ConsulBackend, ConsulError, goDuration, type ConsulOptions } from './consul-client.js';
+import { formatDuration } from '../config/duration.js';
+import { ConsulBackend, ConsulError, type ConsulOptions } from './consul-client.js';
 
 export interface ConsulKvOptions extends ConsulOptions {
   prefix: string;
@@ -85,7 +86,7 @@ class ConsulKvBackend extends ConsulBackend {
     if (this.session) return this.session;
     const { upstream, address, port } = this.options.instance;
     const created = await this.consul().call('PUT /v1/session/create', (c) =>
-      c.session.create({ name: `nile ${upstream} ${address}:${port}`, ttl: goDuration(this.options.ttlMs), behavior: 'delete', lockdelay: '0s', checks: [] }),
+      c.session.create({ name: `nile ${upstream} ${address}:${port}`, ttl: formatDuration(this.options.ttlMs), behavior: 'delete', lockdelay: '0s', checks: [] }),
     );
     this.session = created.ID;
     return created.ID;

@@ -3,7 +3,8 @@
 
 import type { CheckOptions } from 'consul/lib/agent/check.js';
 import type { Backend } from './backend.js';
-import { ConsulBackend, ConsulError, goDuration, type ConsulOptions } from './consul-client.js';
+import { formatDuration } from '../config/duration.js';
+import { ConsulBackend, ConsulError, type ConsulOptions } from './consul-client.js';
 
 export type ConsulServiceOptions = ConsulOptions;
 
@@ -63,7 +64,7 @@ class ConsulServiceBackend extends ConsulBackend {
 
   // The typings ask every check for a name and a timeout; a TTL check takes neither (Consul names it itself).
   private ttlCheck(down: boolean): CheckOptions {
-    const check = { ttl: goDuration(this.options.ttlMs), deregistercriticalserviceafter: DEREGISTER_CRITICAL_AFTER, status: checkStatus(down) };
+    const check = { ttl: formatDuration(this.options.ttlMs), deregistercriticalserviceafter: DEREGISTER_CRITICAL_AFTER, status: checkStatus(down) };
     return check as CheckOptions;
   }
 

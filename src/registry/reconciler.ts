@@ -4,7 +4,7 @@
 import type { Log } from '../log.js';
 import type { Backend, BackendStatus, Desired } from './backend.js';
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js';
-import { messageOf } from './errors.js';
+import { messageOf } from '../errors.js';
 
 /** What the reconciler knows of one backend; printable in one line. */
 export interface Slot {

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import type net from 'node:net';
 import type { Log } from '../log.js';
-import { messageOf } from './errors.js';
+import { messageOf } from '../errors.js';
 
 export interface Stat {
   ephemeralOwner: Buffer;

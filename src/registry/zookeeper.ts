@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type { Log } from '../log.js';
 import { upsyncValue, type Backend, type BackendStatus, type Desired, type Instance } from './backend.js';
-import { messageOf } from './errors.js';
+import { messageOf } from '../errors.js';
 import {
   call,
   codeOf,
