@@ -28,7 +28,8 @@ const verbs: Record<string, () => Promise<(argv: string[]) => Promise<number>>> 
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   if (first === 'version' || first === '--version') {
-    process.stdout.write(`nile ${process.env.npm_package_version ?? '0.1.0'}\n`);
+    const { createRequire } = await import('node:module');
+    process.stdout.write(`nile ${createRequire(import.meta.url)('../../package.json').version}\n`);
     return 0;
   }
   if (first === 'help' || first === '--help' || first === '-h' || (first && verbs[first] && argv.includes('--help'))) {

@@ -3,55 +3,34 @@ import type { Server } from 'node:net';
 import { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import { openControlSocket } from '../control/server.js';
+import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
-import { desiredFor, startRegistration } from '../registry/registration.js';
-import { examineScene, oomKills } from './scene.js';
-import { startSideServices } from './services.js';
+import { registerWhenReady } from '../registry/registration.js';
 import { superviseApp } from './app-service.js';
-import { serviceLine, statusOf } from './status.js';
-import { errorText } from '../errors.js';
+import { controlHandlers } from './control.js';
+import { watchScene } from './scene.js';
+import { startSideServices } from './services.js';
 import { OutOfTraffic } from './traffic.js';
-import { verdict } from './verdict.js';
 
 /**
- * PID 1: take the duties, open the control socket, start the app, then wait. The story of the
- * agent, one step a line; each step lives one level down.
+ * PID 1, the story in one screen: take the duties, wire the app to the registry and the doctor,
+ * start the services beside it, open the control socket, start the app, wait, stop the rest.
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
-  const hasApp = config.app.command.length > 0;
   mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
+  const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
   const app = new AppSupervisor(config, log, proberFor(config.probe));
-  const registration = startRegistration(config, log);
+  const registration = registerWhenReady(config, app, () => traffic.draining, log);
   const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
-  app.onChange((state) => registration?.want(desiredFor(state.phase, traffic.draining)));
-  let oomBaseline: number | undefined;
-  app.onChange((state) => state.phase === 'starting' && state.pid === null && void oomKills().then((n) => (oomBaseline = n)));
-  app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline });
-  const stop = stopOnce(app, traffic, log);
-  handleSignals({ forward: (signal) => app.forward(signal), onStop: stop });
+  const scene = watchScene(config, app);
+  handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
   const side = await startSideServices(config, log);
   const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
-  const control = await openControlSocket(
-    config.runDir,
-    {
-      ping: () => ({ ok: true, pid: process.pid }),
-      probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : { ready: !traffic.draining, reason: traffic.draining ? 'not ready: draining' : 'ready: no app configured (services only)' }) }),
-      status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? []),
-      doctor: async () => {
-        const report = app.state.phase === 'ready' ? null : app.report;
-        return { ok: true, phase: app.state.phase, findings: await examineScene({ config, report, output: app.tail.last(200), oomBaseline }) };
-      },
-      prestop: async () => {
-        await traffic.start();
-        return { ok: true, done: true };
-      },
-    },
-    log,
-  );
+  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side, registration, scene }), log);
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   if (hasApp) app.boot();
   const code = await app.exited;
@@ -71,6 +50,7 @@ function stopOnce(app: AppSupervisor, traffic: OutOfTraffic, log: Log) {
     if (stopping) return log.info({ signal }, 'already stopping');
     stopping = true;
     log.info({ signal }, 'stop requested');
+    traffic.cutShort();
     void traffic.start().then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
   };
 }

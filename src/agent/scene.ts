@@ -1,4 +1,5 @@
 import type { FailureReport } from '../app/report.js';
+import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import type { Finding } from '../doctor/finding.js';
 
@@ -29,7 +30,20 @@ export function headlineFinding(findings: Finding[] | undefined): Finding | unde
   return findings?.find((f) => f.cause !== 'exit-status' && f.cause !== 'exit-signal' && f.cause !== 'doctor-error');
 }
 
-export async function oomKills(): Promise<number | undefined> {
+async function oomKills(): Promise<number | undefined> {
   const { oomKillCount } = await import('../doctor/oom.js');
   return oomKillCount().catch(() => undefined);
+}
+
+/**
+ * Keeps what the doctor needs about the app (the OOM kill count at each start) and puts the
+ * doctor's findings into every failure report. `now()` examines the live scene for `nile doctor`.
+ */
+export function watchScene(config: Config, app: AppSupervisor): { now(): Promise<Finding[]> } {
+  let oomBaseline: number | undefined;
+  app.onChange((state) => state.phase === 'starting' && state.pid === null && void oomKills().then((n) => (oomBaseline = n)));
+  app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline });
+  return {
+    now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline }),
+  };
 }

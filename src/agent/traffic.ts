@@ -19,6 +19,8 @@ const deregisterBudgetMs = 3000;
 export class OutOfTraffic {
   draining = false;
   private run: Promise<void> | null = null;
+  // Ends the waiting for traffic to stop (not the deregistration) when the kubelet's patience is over.
+  private readonly hurry = new AbortController();
 
   constructor(
     private readonly config: Config['prestop'],
@@ -33,6 +35,17 @@ export class OutOfTraffic {
     return deregisterBudgetMs + (offline.url ? offline.timeout : 0) + (drain.url ? drain.timeout : wait);
   }
 
+  /**
+   * The kubelet sends TERM only once the preStop hook returned or the grace period ran out: a drain
+   * still waiting then would leave the app no time for its own stop before KILL.
+   */
+  cutShort(): void {
+    if (this.run && !this.hurry.signal.aborted) {
+      this.log.warn('prestop: TERM came while still draining; the app is stopped now');
+      this.hurry.abort();
+    }
+  }
+
   start(): Promise<void> {
     this.run ??= this.steps().catch((err) => this.log.error({ err: errorText(err) }, 'prestop: step failed'));
     return this.run;
@@ -45,7 +58,7 @@ export class OutOfTraffic {
     if (!this.mayHaveTraffic()) return this.log.info({ step: 'drained' }, 'prestop: drained (the app never became ready: no traffic to wait for)');
     if (this.config.offline.url) await this.timed('offline called', () => this.callOffline());
     if (this.config.drain.url) await this.timed('drained', () => this.drain());
-    else await this.timed('waited', async () => void (await sleep(this.config.wait)));
+    else await this.timed('waited', async () => void (await sleep(this.config.wait, this.hurry.signal)));
   }
 
   private async timed(step: string, work: () => Promise<string | void>): Promise<void> {
@@ -77,6 +90,7 @@ export class OutOfTraffic {
     const deadline = Date.now() + timeout;
     let last = '';
     while (Date.now() < deadline) {
+      if (this.hurry.signal.aborted) return `cut short by TERM (last: ${last})`;
       try {
         const response = await request(url, { method: 'GET', signal: AbortSignal.timeout(Math.max(1, Math.min(interval, deadline - Date.now()))) });
         await response.body.dump();
@@ -85,10 +99,21 @@ export class OutOfTraffic {
       } catch (err) {
         last = errorText(err);
       }
-      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), this.hurry.signal);
     }
     return `gave up after ${timeout}ms (last: ${last})`;
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

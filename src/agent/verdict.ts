@@ -7,6 +7,11 @@ export interface Verdict {
   reason: string; // one line: it lands in the pod's events
 }
 
+/** With `app.command: []` nile only supervises services: ready until it drains. */
+export function servicesOnlyVerdict(draining: boolean): Verdict {
+  return draining ? { ready: false, reason: 'not ready: draining' } : { ready: true, reason: 'ready: no app configured (services only)' };
+}
+
 /** The readiness verdict the kubelet gets from `nile probe`. */
 export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number): Verdict {
   const probe = state.probe ? ` (${state.probe.detail})` : '';

@@ -1,4 +1,5 @@
 import type { Phase } from '../app/machine.js';
+import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import type { Backend, Desired, Instance } from './backend.js';
@@ -13,6 +14,13 @@ export function desiredFor(phase: Phase, draining: boolean): Desired {
   if (phase === 'ready') return { present: true, down: false };
   if (phase === 'notReady') return { present: true, down: true };
   return { present: false };
+}
+
+/** Registered only while ready: the reconciler follows the app's phase (and the drain) from now on. */
+export function registerWhenReady(config: Config, app: AppSupervisor, draining: () => boolean, log: Log): Reconciler | null {
+  const registration = startRegistration(config, log);
+  app.onChange((state) => registration?.want(desiredFor(state.phase, draining())));
+  return registration;
 }
 
 /** One reconciler over the backends the config names; null when no registry is configured. */

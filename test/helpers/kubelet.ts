@@ -1,0 +1,461 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { childrenOf, cleanEnv, Nile, readComm, sleep, statOf, type LogLine, type NileOptions } from './nile.js';
+import { NILE_BIN } from './paths.js';
+
+// What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
+// the exec readiness probe with its timeout and thresholds, the preStop hook counted against the
+// grace period, TERM, then KILL. The rules follow the kubelet's prober worker and killContainer.
+
+/** A readiness probe as in the pod spec; seconds may be fractions here to keep the tests fast. */
+export interface ProbeSpec {
+  exec: string[];
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+export interface PodSpec {
+  name?: string;
+  nile: NileOptions['config']; // the container's nile.yaml
+  env?: Record<string, string>; // the container's env: nile's and every exec'd command's
+  readinessProbe?: Partial<ProbeSpec> | null; // null: no probe
+  preStop?: string[] | null; // exec hook; null: none
+  terminationGracePeriodSeconds?: number;
+}
+
+export type EventType =
+  | 'Started'
+  | 'Probe'
+  | 'Ready'
+  | 'Killing'
+  | 'PreStopStarted'
+  | 'PreStopFinished'
+  | 'PreStopNotCompleted'
+  | 'FailedPreStopHook'
+  | 'TERM'
+  | 'KILL'
+  | 'Exited';
+
+/** One thing the kubelet saw or did, with its time; `message` reads like `kubectl describe pod`. */
+export interface PodEvent {
+  at: number;
+  type: EventType;
+  message: string;
+  ok?: boolean; // Probe: the probe passed
+  ready?: boolean; // Ready: the pod's Ready condition after the change
+  code?: number | null; // Probe, PreStopFinished: exit status; Exited: the container's exit code
+  signal?: string | null; // PreStopFinished: the signal that ended the hook; Exited: the one that killed PID 1
+  output?: string; // Probe, PreStopFinished: what the command printed (the first 10 KiB)
+  bytes?: number; // Probe: how many bytes it printed in all
+  timedOut?: boolean; // Probe: killed at timeoutSeconds
+  ms?: number; // Probe, PreStopFinished: how long the command ran
+  gracePeriod?: number; // Killing, TERM: seconds left before KILL
+}
+
+/** A line of the container's output as the runtime's log gets it: nile's JSON events, or the app's. */
+export interface ContainerLine {
+  at: number;
+  source: 'nile' | 'app';
+  text: string;
+  log?: LogLine;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  startedAt: number;
+  ms: number;
+  timedOut: boolean;
+}
+
+export interface PodProcess {
+  pid: number; // as the host sees it
+  ppid: number;
+  state: string;
+  comm: string;
+}
+
+const defaultProbe: ProbeSpec = { exec: ['nile', 'probe'], initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 };
+// The kubelet never leaves a container less than this between TERM and KILL (killContainer).
+export const minimumGracePeriodSeconds = 2;
+// unshare (util-linux 2.38) re-raises the signal that killed its child, except SIGKILL: it prints
+// this and exits 1. The runtime reports 137 there.
+const unshareCannotReraise = 'unshare: sigprocmask unblock failed';
+// The exec prober keeps at most this much of a probe's output.
+export const maxProbeOutputBytes = 10 * 1024;
+
+/** true when `promise` settles within ms; the timer does not outlive the answer. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** The kubelet of one pod whose only container runs nile as PID 1. */
+export class Kubelet {
+  readonly name: string;
+  readonly nile: Nile;
+  readonly events: PodEvent[] = [];
+  readonly lines: ContainerLine[] = [];
+  ready = false;
+  private readonly probe: ProbeSpec | null;
+  private readonly grace: number;
+  private readonly execEnv: Record<string, string>;
+  private readonly running = new Set<ChildProcess>();
+  private readonly watchers: Array<(entry: PodEvent | ContainerLine) => void> = [];
+  private waiters: Array<() => void> = [];
+  private pid = 0;
+  private closed = false;
+  private probing = true;
+  private exitedAt: number | null = null;
+  private deleting: Promise<PodEvent> | null = null;
+  private lastResult: boolean | null = null;
+  private resultRun = 0;
+  readonly started: Promise<void>;
+  readonly exited: Promise<PodEvent>;
+
+  constructor(readonly spec: PodSpec) {
+    this.name = spec.name ?? 'pod';
+    this.probe = spec.readinessProbe === null ? null : { ...defaultProbe, ...spec.readinessProbe };
+    this.grace = spec.terminationGracePeriodSeconds ?? 30;
+    this.nile = new Nile({ config: spec.nile, env: spec.env });
+    // The image has its nile.yaml and runDir where nile looks by default; here they are the test's.
+    this.execEnv = { ...cleanEnv(), ...spec.env, NILE_CONFIG: this.nile.configFile, NILE_RUNDIR: this.nile.runDir, PATH: `${nileOnPath(this.nile.dir)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    collectLines(this.nile.proc.stdout!, (text) => this.addLine({ at: Date.now(), source: 'app', text }));
+    let killedByKill = false;
+    collectLines(this.nile.proc.stderr!, (text) => {
+      if (text.startsWith(unshareCannotReraise)) return void (killedByKill = true);
+      const log = parseLog(text);
+      this.addLine(log ? { at: Date.now(), source: 'nile', text: log.msg, log } : { at: Date.now(), source: 'app', text });
+    });
+    const closed = new Promise((resolve) => this.nile.proc.on('close', resolve));
+    this.exited = Promise.all([this.nile.exited, closed]).then(([{ code, signal, at }]) => {
+      this.exitedAt = at;
+      const killer = killedByKill && code === 1 ? 'SIGKILL' : signal;
+      const exitCode = killer ? 128 + (os.constants.signals[killer as NodeJS.Signals] ?? 0) : (code ?? 0);
+      return this.record({ type: 'Exited', code: exitCode, signal: killer, message: `container exited with code ${exitCode}${killer ? ` (PID 1 killed by ${killer})` : ''}` });
+    });
+    this.started = this.whenStarted();
+  }
+
+  /** Calls `watcher` with every event and container line so far, then with each new one (the demo prints them). */
+  watch(watcher: (entry: PodEvent | ContainerLine) => void): void {
+    for (const entry of [...this.events, ...this.lines].sort((a, b) => a.at - b.at)) watcher(entry);
+    this.watchers.push(watcher);
+  }
+
+  /** nile's pid as the host sees it. */
+  hostPid(): number {
+    return this.pid;
+  }
+
+  isRunning(): boolean {
+    return this.exitedAt === null;
+  }
+
+  private async whenStarted(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (this.exitedAt === null && Date.now() < deadline) {
+      const kids = childrenOf(this.nile.proc.pid!);
+      if (kids.length === 1) {
+        this.pid = kids[0];
+        this.record({ type: 'Started', message: `Started container (nile is host pid ${this.pid})` });
+        if (this.probe) void this.probeLoop(this.probe);
+        return;
+      }
+      await sleep(20);
+    }
+    throw new Error(`container ${this.name} did not start`);
+  }
+
+  /**
+   * Runs a command in the container as the runtime's exec does: in its PID and mount namespaces,
+   * with the container's env. At the timeout the exec'd process itself is killed, as a timed-out
+   * exec probe is; what it started is left to PID 1.
+   */
+  execInPod(command: string[], timeoutMs = Infinity, env: Record<string, string> = {}): Promise<ExecResult> {
+    const startedAt = Date.now();
+    const proc = spawn('nsenter', ['-t', String(this.pid), '-p', '-m', '--', ...command], { env: { ...this.execEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.running.add(proc);
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    proc.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    let timedOut = false;
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          timedOut = true;
+          killExecd(proc);
+        }, timeoutMs)
+      : null;
+    return new Promise((resolve) => {
+      proc.on('close', (code, signal) => {
+        if (timer) clearTimeout(timer);
+        this.running.delete(proc);
+        resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), startedAt, ms: Date.now() - startedAt, timedOut });
+      });
+    });
+  }
+
+  // The prober worker: one probe per period (a slow probe delays the next), until the container is gone.
+  private async probeLoop(spec: ProbeSpec): Promise<void> {
+    await this.sleepWhileRunning(spec.initialDelaySeconds * 1000);
+    while (this.probing && !this.closed && this.exitedAt === null) {
+      const started = Date.now();
+      await this.probeOnce(spec);
+      await this.sleepWhileRunning(spec.periodSeconds * 1000 - (Date.now() - started));
+    }
+  }
+
+  private async probeOnce(spec: ProbeSpec): Promise<void> {
+    const result = await this.execInPod(spec.exec, spec.timeoutSeconds * 1000);
+    // Killed by no timeout of ours: the container is going away under the probe; no result then.
+    if (result.signal && !result.timedOut) await settlesWithin(this.exited, 1000);
+    if (this.closed || this.exitedAt !== null) return;
+    const all = Buffer.from(result.stdout + result.stderr, 'utf8');
+    const output = result.timedOut ? `command "${spec.exec.join(' ')}" timed out` : all.subarray(0, maxProbeOutputBytes).toString('utf8').trim();
+    const ok = !result.timedOut && result.code === 0;
+    this.record({
+      type: 'Probe',
+      ok,
+      code: result.code,
+      output,
+      bytes: all.length,
+      timedOut: result.timedOut,
+      ms: result.ms,
+      message: ok ? `Readiness probe succeeded: ${output}` : `Readiness probe failed: ${output}`,
+    });
+    this.applyResult(ok, spec);
+  }
+
+  /** Stops the prober (the probe in flight finishes); resolves once no command runs in the pod. */
+  async stopProbing(timeoutMs = 30_000): Promise<void> {
+    this.probing = false;
+    await this.waitFor('the commands in the pod to end', () => this.running.size === 0, timeoutMs);
+  }
+
+  // The Ready condition changes only after successThreshold (failureThreshold) results in a row.
+  private applyResult(ok: boolean, spec: ProbeSpec): void {
+    if (this.lastResult === ok) this.resultRun++;
+    else {
+      this.lastResult = ok;
+      this.resultRun = 1;
+    }
+    if (this.resultRun < (ok ? spec.successThreshold : spec.failureThreshold)) return;
+    if (this.ready === ok) return;
+    this.ready = ok;
+    this.record({ type: 'Ready', ready: ok, message: ok ? 'pod is Ready' : 'pod is not Ready' });
+  }
+
+  /**
+   * Deletes the pod as the kubelet kills its container: the preStop hook runs with the whole grace
+   * period as its limit; whole seconds it used are taken off; TERM to PID 1 with what is left, never
+   * less than 2 s; KILL when that runs out. A hook still running at the end of the grace period is
+   * abandoned, and ends with the container. Resolves with the Exited event.
+   */
+  deletePod(): Promise<PodEvent> {
+    this.deleting ??= this.killContainer();
+    return this.deleting;
+  }
+
+  private async killContainer(): Promise<PodEvent> {
+    await this.started;
+    let gracePeriod = this.grace;
+    this.record({ type: 'Killing', gracePeriod, message: `Stopping container (grace period ${gracePeriod}s)` });
+    if (this.spec.preStop !== null && gracePeriod > 0) gracePeriod -= await this.runPreStop(this.spec.preStop ?? ['nile', 'prestop'], gracePeriod);
+    gracePeriod = Math.max(gracePeriod, minimumGracePeriodSeconds);
+    if (this.exitedAt === null) {
+      this.record({ type: 'TERM', gracePeriod, message: `TERM to PID 1, KILL in ${gracePeriod}s` });
+      this.signalPid1('SIGTERM');
+      if (!(await settlesWithin(this.exited, gracePeriod * 1000))) {
+        this.record({ type: 'KILL', message: `grace period over: KILL to PID 1` });
+        this.signalPid1('SIGKILL');
+      }
+    }
+    return this.exited;
+  }
+
+  /** Runs the hook; returns the whole seconds it took, as the kubelet counts them. */
+  private async runPreStop(command: string[], gracePeriod: number): Promise<number> {
+    const started = Date.now();
+    this.record({ type: 'PreStopStarted', message: `PreStop hook started: ${command.join(' ')}` });
+    const hook = this.execInPod(command).then((result) => {
+      const output = (result.stdout + result.stderr).trim();
+      const end = result.signal ? `killed by ${result.signal}` : `exit ${result.code}`;
+      this.record({ type: 'PreStopFinished', code: result.code, signal: result.signal, output, ms: result.ms, message: `PreStop hook ended (${end}) after ${result.ms}ms: ${output}` });
+      if (result.code !== 0) this.record({ type: 'FailedPreStopHook', message: 'PreStopHook failed' });
+    });
+    if (!(await settlesWithin(hook, gracePeriod * 1000))) this.record({ type: 'PreStopNotCompleted', message: `PreStop hook not completed in grace period (${gracePeriod}s)` });
+    return Math.floor((Date.now() - started) / 1000);
+  }
+
+  private signalPid1(signal: NodeJS.Signals): void {
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // PID 1 is already gone
+    }
+  }
+
+  /** The container's processes as the host sees them: everything in nile's PID namespace. */
+  podProcesses(): PodProcess[] {
+    const ns = pidNamespace(this.pid);
+    if (!ns) return [];
+    const found: PodProcess[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      if (pidNamespace(pid) !== ns) continue;
+      const stat = statOf(pid);
+      if (stat) found.push({ pid, ppid: stat.ppid, state: stat.state, comm: readComm(pid) });
+    }
+    return found;
+  }
+
+  zombies(): PodProcess[] {
+    return this.podProcesses().filter((p) => p.state === 'Z');
+  }
+
+  eventsOf(type: EventType): PodEvent[] {
+    return this.events.filter((e) => e.type === type);
+  }
+
+  /** The first event from `after` on that matches; rejects after timeoutMs. */
+  waitEvent(what: string, match: (event: PodEvent) => boolean, timeoutMs = 30_000, after = 0): Promise<PodEvent> {
+    return this.waitFor(what, () => this.events.find((e) => e.at >= after && match(e)), timeoutMs);
+  }
+
+  waitReady(ready = true, timeoutMs = 30_000, after = 0): Promise<PodEvent> {
+    return this.waitEvent(ready ? 'pod Ready' : 'pod not Ready', (e) => e.type === 'Ready' && e.ready === ready, timeoutMs, after);
+  }
+
+  waitLine(what: string, match: (line: ContainerLine) => boolean, timeoutMs = 30_000): Promise<ContainerLine> {
+    return this.waitFor(what, () => this.lines.find(match), timeoutMs);
+  }
+
+  async waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value) return value;
+      if (Date.now() > deadline) {
+        const recent = this.events.slice(-4).map((e) => `${e.type}: ${e.message}`);
+        throw new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; last events: ${recent.join(' | ')}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Stops probing, kills every command still running in the pod, then the pod itself. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const proc of this.running) killExecd(proc);
+    await this.nile.stop();
+    const deadline = Date.now() + 5000;
+    while (this.running.size > 0 && Date.now() < deadline) await sleep(50);
+    for (const proc of this.running) proc.kill('SIGKILL');
+  }
+
+  private async sleepWhileRunning(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.closed && this.exitedAt === null && Date.now() < until) await sleep(Math.min(50, until - Date.now()));
+  }
+
+  private record(event: Omit<PodEvent, 'at'>): PodEvent {
+    const full = { at: Date.now(), ...event };
+    this.events.push(full);
+    this.notify(full);
+    return full;
+  }
+
+  private addLine(line: ContainerLine): void {
+    this.lines.push(line);
+    this.notify(line);
+  }
+
+  private notify(entry: PodEvent | ContainerLine): void {
+    for (const watcher of this.watchers) watcher(entry);
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
+
+/** A pod under test: started now, torn down with the test whatever happens. */
+export async function startPod(t: Test, spec: PodSpec): Promise<Kubelet> {
+  const pod = new Kubelet(spec);
+  t.teardown(() => pod.close());
+  await pod.started;
+  return pod;
+}
+
+/** nile's log lines whose message starts with `prefix`. */
+export function nileLines(pod: Kubelet, prefix: string): LogLine[] {
+  return pod.nile.logs.filter((l) => l.msg.startsWith(prefix));
+}
+
+// The containerd exec timeout kills the exec'd process; nsenter, its parent here, then exits too.
+function killExecd(nsenter: ChildProcess): void {
+  const inside = childrenOf(nsenter.pid!);
+  for (const pid of inside) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (inside.length === 0) nsenter.kill('SIGKILL');
+}
+
+// The image puts `nile` on PATH; here a shim runs this checkout's bin/nile.js.
+function nileOnPath(dir: string): string {
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(path.join(bin, 'nile'), `#!/bin/sh\nexec '${process.execPath}' '${NILE_BIN}' "$@"\n`);
+  chmodSync(path.join(bin, 'nile'), 0o755);
+  return bin;
+}
+
+function pidNamespace(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+function parseLog(text: string): LogLine | null {
+  if (!text.startsWith('{')) return null;
+  try {
+    const value = JSON.parse(text);
+    return typeof value?.msg === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function collectLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    const parts = (rest + chunk.toString('utf8')).split('\n');
+    rest = parts.pop()!;
+    for (const part of parts) onLine(part);
+  });
+  stream.on('end', () => rest && onLine(rest));
+}

@@ -1,0 +1,86 @@
+import t from 'tap';
+import { nileLines, startPod } from './helpers/kubelet.js';
+import { fixtureCommand } from './helpers/nile.js';
+import { freePort } from './helpers/ports.js';
+
+// A pod's whole life under the kubelet: not ready, ready, deleted, out of traffic, stopped.
+t.test('not ready → ready → preStop drains → TERM → the JVM status is the container exit code', async (t) => {
+  const port = await freePort();
+  const app = `http://127.0.0.1:${port}`;
+  // /drain answers 200 only 15 s after the JVM started: the pod is deleted well before, so the drain takes a while.
+  const pod = await startPod(t, {
+    name: 'life',
+    nile: {
+      project: 'life',
+      type: 'web',
+      app: { command: fixtureCommand('--port', String(port), '--ready-after', '1500', '--drain-after', '15000', '--print-signals', '--on-term', 'exit:143'), stopTimeout: '5s' },
+      probe: { http: { port }, interval: '200ms' },
+      prestop: { offline: { url: `${app}/offline`, timeout: '2s' }, drain: { url: `${app}/drain`, timeout: '15s', interval: '200ms' } },
+    },
+    // A generous timeout: on a loaded machine a probe's node start alone can take seconds.
+    readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 10, failureThreshold: 1 },
+    terminationGracePeriodSeconds: 30,
+  });
+
+  const first = await pod.waitEvent('a first probe', (e) => e.type === 'Probe', 15_000);
+  t.equal(first.ok, false, 'the first probe fails: the JVM is starting');
+  t.match(first.output, /^not ready: (starting|no agent answering)/, 'and says why (before the agent listens, nile probe asks the app itself)');
+  t.equal(pod.ready, false, 'the pod is not Ready before a probe passed');
+  const ready = await pod.waitReady(true, 30_000);
+  t.ok(pod.events.some((e) => e.type === 'Probe' && e.at < ready.at && /^not ready: starting for \d/.test(e.output ?? '')), 'the agent answered "starting" while the JVM started');
+  const passed = pod.events.find((e) => e.type === 'Probe' && e.ok);
+  t.match(passed?.output, /^ready \(http 200 \/healthcheck/, 'the passing probe says why');
+
+  const appStarted = (await pod.nile.waitLog((l) => l.msg === 'app started', 'app started')).time;
+  await pod.waitFor('the JVM to have run 3 s', () => Date.now() >= appStarted + 3000 && true, 10_000);
+  const deleted = Date.now();
+  const exit = pod.deletePod();
+
+  const draining = await pod.nile.waitLog((l) => l.msg.startsWith('prestop: draining'), 'prestop: draining', 10_000);
+  const during = await pod.execInPod(['nile', 'probe'], 10_000);
+  const drained = await pod.nile.waitLog((l) => l.msg === 'prestop: drained', 'prestop: drained', 25_000);
+  t.equal(during.code, 1, 'during the drain nile probe exits 1');
+  t.equal(during.stdout, 'not ready: draining\n', 'and says it is draining');
+  t.ok(during.startedAt + during.ms <= drained.time, 'that probe ran while draining');
+
+  const exited = await exit;
+  t.equal(exited.code, 143, "the container exits with the JVM's status");
+  t.ok(exited.at - deleted < 30_000, `stopped within the grace period (${exited.at - deleted}ms)`);
+  t.same(pod.eventsOf('KILL'), [], 'the kubelet never had to KILL');
+
+  const at = (type: string) => pod.events.find((e) => e.type === type)!;
+  const appLine = (text: string) => pod.lines.find((l) => l.source === 'app' && l.text.startsWith(text));
+  const offline = appLine('fixture offline called');
+  const jvmTerm = appLine('signal TERM');
+  const log = (msg: string) => pod.nile.logs.find((l) => l.msg.startsWith(msg));
+  t.equal(offline?.text, 'fixture offline called POST', 'the offline url was called with POST');
+  t.ok(jvmTerm, 'the JVM got TERM');
+  t.match(log('prestop: offline called'), { detail: 'POST 200' }, 'nile saw the offline call answered');
+  t.match(drained, { detail: 'drain url answered 200' }, 'the drain ended on the 200 of the drain url');
+
+  // Each step is caused by the one before: compare a cause's time with the effect's arrival.
+  const order: Array<[string, number]> = [
+    ['Killing', at('Killing').at],
+    ['PreStop started', at('PreStopStarted').at],
+    ['nile: prestop: draining', draining.time],
+    ['app: fixture offline called', offline!.at],
+    ['nile: prestop: drained', drained.time],
+    ['PreStop finished', at('PreStopFinished').at],
+    ['TERM to PID 1', at('TERM').at],
+    ['nile: stop requested', log('stop requested')!.time],
+    ['nile: app stopping', log('app stopping')!.time],
+    ['app: signal TERM', jvmTerm!.at],
+    ['container exited', exited.at],
+  ];
+  for (let i = 1; i < order.length; i++) t.ok(order[i - 1][1] <= order[i][1], `${order[i - 1][0]} before ${order[i][0]}`);
+  t.ok(log('app stopped')!.time >= log('app stopping')!.time, 'app stopped after app stopping');
+  t.ok(drained.time - offline!.at >= 300, 'the drain waited for the drain url (the offline call came well before)');
+  t.equal(at('PreStopFinished').code, 0, 'the hook exits 0');
+  t.match(at('PreStopFinished').output, /prestop: out of traffic/, 'and says what it did');
+
+  t.equal(nileLines(pod, 'prestop: draining').length, 1, 'drained once although TERM followed the hook');
+  const notReady = pod.events.find((e) => e.type === 'Ready' && e.ready === false && e.at >= deleted);
+  t.ok(notReady, 'the pod turned not Ready during the drain');
+  t.ok(pod.events.some((e) => e.type === 'Probe' && e.output === 'not ready: draining'), "the kubelet's probes saw the drain");
+  t.ok(ready.at < deleted, 'it was Ready before the delete');
+});
