@@ -93,3 +93,16 @@ t.test('never healthy: failed at startTimeout, thread dump in the report, JVM le
   const probe = nile.exec(['probe']);
   t.match(probe.stdout, /not ready: startup failed: not ready within 3\.0s \(thread dump taken, app left running\)/);
 });
+
+t.test('app.user, app.workdir and app.env are honoured', async (t) => {
+  const nile = new Nile({
+    config: {
+      project: 'env',
+      type: 'worker',
+      app: { command: ['sh', '-c', 'echo "uid=$(id -u) gid=$(id -g) cwd=$(pwd) greeting=$GREETING home=$HOME"; exec sleep 60'], user: 'nobody', workdir: '/tmp', env: { GREETING: 'hello world' } },
+    },
+  });
+  t.teardown(() => nile.stop());
+  const line = await nile.waitFor('the app printed its identity', () => nile.stdout.find((l) => l.startsWith('uid=')), 10_000);
+  t.equal(line, 'uid=65534 gid=65534 cwd=/tmp greeting=hello world home=/nonexistent');
+});
