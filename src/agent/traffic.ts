@@ -21,6 +21,7 @@ export class OutOfTraffic {
   private run: Promise<void> | null = null;
   // Ends the waiting for traffic to stop (not the deregistration) when the kubelet's patience is over.
   private readonly hurry = new AbortController();
+  private finished = false;
 
   constructor(
     private readonly config: Config['prestop'],
@@ -40,14 +41,16 @@ export class OutOfTraffic {
    * still waiting then would leave the app no time for its own stop before KILL.
    */
   cutShort(): void {
-    if (this.run && !this.hurry.signal.aborted) {
+    if (this.run && !this.finished && !this.hurry.signal.aborted) {
       this.log.warn('prestop: TERM came while still draining; the app is stopped now');
       this.hurry.abort();
     }
   }
 
   start(): Promise<void> {
-    this.run ??= this.steps().catch((err) => this.log.error({ err: errorText(err) }, 'prestop: step failed'));
+    this.run ??= this.steps()
+      .catch((err) => this.log.error({ err: errorText(err) }, 'prestop: step failed'))
+      .finally(() => (this.finished = true));
     return this.run;
   }
 
