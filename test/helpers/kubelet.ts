@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { childrenOf, cleanEnv, Nile, readComm, sleep, statOf, type LogLine, type NileOptions } from './nile.js';
+import { childrenOf, cleanEnv, eachLine, Nile, readComm, sleep, statOf, type LogLine, type NileOptions } from './nile.js';
 import { NILE_BIN } from './paths.js';
 
 // What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
@@ -133,9 +133,9 @@ export class Kubelet {
     this.nile = new Nile({ config: spec.nile, env: spec.env });
     // The image has its nile.yaml and runDir where nile looks by default; here they are the test's.
     this.execEnv = { ...cleanEnv(), ...spec.env, NILE_CONFIG: this.nile.configFile, NILE_RUNDIR: this.nile.runDir, PATH: `${nileOnPath(this.nile.dir)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
-    collectLines(this.nile.proc.stdout!, (text) => this.addLine({ at: Date.now(), source: 'app', text }));
+    eachLine(this.nile.proc.stdout!, (text) => this.addLine({ at: Date.now(), source: 'app', text }));
     let killedByKill = false;
-    collectLines(this.nile.proc.stderr!, (text) => {
+    eachLine(this.nile.proc.stderr!, (text) => {
       if (text.startsWith(unshareCannotReraise)) return void (killedByKill = true);
       const log = parseLog(text);
       this.addLine(log ? { at: Date.now(), source: 'nile', text: log.msg, log } : { at: Date.now(), source: 'app', text });
@@ -450,12 +450,3 @@ function parseLog(text: string): LogLine | null {
   }
 }
 
-function collectLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    const parts = (rest + chunk.toString('utf8')).split('\n');
-    rest = parts.pop()!;
-    for (const part of parts) onLine(part);
-  });
-  stream.on('end', () => rest && onLine(rest));
-}

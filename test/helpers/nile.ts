@@ -49,11 +49,11 @@ export class Nile {
       options.pid1 === false
         ? spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] })
         : spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    lines(this.proc.stdout!, (line) => {
+    eachLine(this.proc.stdout!, (line) => {
       this.stdout.push(line);
       this.notify();
     });
-    lines(this.proc.stderr!, (line) => {
+    eachLine(this.proc.stderr!, (line) => {
       try {
         this.logs.push(JSON.parse(line));
       } catch {
@@ -154,7 +154,8 @@ export function cleanEnv(): Record<string, string> {
   return env;
 }
 
-function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+/** Calls onLine with each line of a stream as it arrives (the last one even without a newline). */
+export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
   let rest = '';
   stream.on('data', (chunk: Buffer) => {
     const parts = (rest + chunk.toString('utf8')).split('\n');

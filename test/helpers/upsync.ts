@@ -1,0 +1,373 @@
+// The consumer's view: what nginx with upsync would hold for one upstream, read from the registry the way upsync reads
+// it (Consul KV and health with blocking queries, ZooKeeper by polling), kept as a timeline of what it served when.
+
+import type { Test } from 'tap';
+import { call, codeOf, dispose, joinPath, zk, type ZkClient, type ZkException } from '../../src/registry/zookeeper-client.js';
+
+/** One `server` line of the upstream, as upsync builds it. */
+export interface Server {
+  address: string; // ip:port
+  weight: number;
+  maxFails: number;
+  failTimeout: number; // seconds
+  down: boolean; // held, but nginx sends it nothing
+  backup: boolean;
+}
+
+/** One answer of the registry. The registry held this list at some moment between requestedAt and at. */
+export interface Sample {
+  requestedAt: number;
+  at: number; // nginx holds this list from now until the next sample
+  servers: Server[];
+}
+
+/** One read of the upstream: the list, or a throw (nginx then keeps what it holds). */
+export type ReadList = (signal: AbortSignal) => Promise<Server[]>;
+
+export interface Source {
+  name: string;
+  read: ReadList;
+  /** Polling sources wait this long between reads; blocking ones ask again at once. */
+  intervalMs: number;
+  close?: () => Promise<void>;
+}
+
+const defaults = { weight: 1, maxFails: 2, failTimeout: 10, down: false, backup: false };
+
+/** Reads a source in a loop and keeps every answer; safe to stop twice. */
+export class UpsyncReader {
+  readonly samples: Sample[] = [];
+  readonly errors: { at: number; message: string }[] = [];
+  private readonly abort = new AbortController();
+  private readonly waiters = new Set<() => void>();
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly source: Source) {
+    this.loop = this.run();
+  }
+
+  get name(): string {
+    return this.source.name;
+  }
+
+  /** The list nginx holds at time t (the last answer by then); empty before the first. */
+  heldAt(t: number): Server[] {
+    let held: Server[] = [];
+    for (const sample of this.samples) {
+      if (sample.at > t) break;
+      held = sample.servers;
+    }
+    return held;
+  }
+
+  /** Addresses nginx sends traffic to at time t. */
+  servedAt(t = Date.now()): string[] {
+    return served(this.heldAt(t));
+  }
+
+  /** The first answer from `after` on whose list satisfies `check`. */
+  waitFor(what: string, check: (servers: Server[]) => boolean, timeoutMs: number, after = 0): Promise<Sample> {
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolve, reject) => {
+      const look = (): void => {
+        const found = this.samples.find((s) => s.at >= after && check(s.servers));
+        if (found || Date.now() > deadline) {
+          clearTimeout(timer);
+          this.waiters.delete(look);
+          if (found) resolve(found);
+          else reject(new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; nginx holds ${describe(this.heldAt(Date.now()))}; last error: ${this.errors.at(-1)?.message ?? 'none'}`));
+        }
+      };
+      const timer = setTimeout(look, timeoutMs + 1);
+      this.waiters.add(look);
+      look();
+    });
+  }
+
+  waitServed(address: string, timeoutMs: number, after = 0): Promise<Sample> {
+    return this.waitFor(`${address} served`, (servers) => served(servers).includes(address), timeoutMs, after);
+  }
+
+  waitNotServed(address: string, timeoutMs: number, after = 0): Promise<Sample> {
+    return this.waitFor(`${address} not served`, (servers) => !served(servers).includes(address), timeoutMs, after);
+  }
+
+  /** The first answer that serves `address`, from `after` on. */
+  firstServed(address: string, after = 0): Sample | undefined {
+    return this.samples.find((s) => s.at >= after && served(s.servers).includes(address));
+  }
+
+  /** The answers where what nginx serves changed, for the TAP log. */
+  timeline(): string[] {
+    const lines: string[] = [];
+    let last = '';
+    for (const sample of this.samples) {
+      const now = describe(sample.servers);
+      if (now !== last) lines.push(`${new Date(sample.at).toISOString().slice(11, 23)} ${now}`);
+      last = now;
+    }
+    return lines;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    await this.source.close?.();
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.abort;
+    while (!signal.aborted) {
+      const requestedAt = Date.now();
+      try {
+        const servers = await this.source.read(signal);
+        if (signal.aborted) break;
+        this.samples.push({ requestedAt, at: Date.now(), servers });
+      } catch (err) {
+        if (signal.aborted) break;
+        this.errors.push({ at: Date.now(), message: (err as Error).message });
+        await pause(Math.max(100, this.source.intervalMs), signal);
+      }
+      for (const look of [...this.waiters]) look();
+      await pause(this.source.intervalMs - (Date.now() - requestedAt), signal);
+    }
+  }
+}
+
+/** Starts a reader that the test stops at its end. */
+export function watchUpstream(t: Test, source: Source): UpsyncReader {
+  const reader = new UpsyncReader(source);
+  t.teardown(() => reader.stop());
+  return reader;
+}
+
+export function served(servers: Server[]): string[] {
+  return servers
+    .filter((s) => !s.down)
+    .map((s) => s.address)
+    .sort();
+}
+
+export function describe(servers: Server[]): string {
+  if (servers.length === 0) return '[]';
+  return servers
+    .map((s) => `${s.address}${s.down ? ' down' : ''}`)
+    .sort()
+    .join(', ');
+}
+
+/** Consul KV as upsync_type=consul reads it: `GET /v1/kv/<prefix>/<upstream>?recurse&index=N&wait=…`, key `…/ip:port`. */
+export function consulKv(options: { url: string; prefix?: string; upstream: string; token?: string; waitS?: number }): Source {
+  const path = `/v1/kv/${[options.prefix ?? 'upstreams', options.upstream].join('/')}`;
+  const blocking = blockingGet(options.url, `${path}?recurse&`, options.token, options.waitS ?? 5);
+  return {
+    name: `consul kv ${path}`,
+    intervalMs: 0,
+    read: async (signal) => {
+      const answer = await blocking(signal);
+      if (answer.status === 404) return [];
+      return (answer.json as KvEntry[]).flatMap((entry) => kvServer(entry));
+    },
+  };
+}
+
+/** Consul health as upsync_type=consul_health reads it: a service whose checks are not all passing is held as down. */
+export function consulHealth(options: { url: string; service: string; token?: string; waitS?: number }): Source {
+  const path = `/v1/health/service/${options.service}`;
+  const blocking = blockingGet(options.url, `${path}?`, options.token, options.waitS ?? 5);
+  return {
+    name: `consul health ${path}`,
+    intervalMs: 0,
+    read: async (signal) => {
+      const answer = await blocking(signal);
+      return (answer.json as HealthEntry[]).flatMap((entry) => healthServer(entry));
+    },
+  };
+}
+
+/** ZooKeeper: the children `ip:port` of `<root>/<upstream>` and their upsync JSON, read every intervalMs. */
+export function zooKeeper(options: { connect: string; root?: string; upstream: string; intervalMs?: number }): Source {
+  const parent = joinPath(options.root ?? '/nginx/upstreams', options.upstream);
+  const session = new ZkSession(options.connect);
+  return {
+    name: `zookeeper ${parent}`,
+    intervalMs: options.intervalMs ?? 100,
+    read: () => session.list(parent),
+    close: () => session.close(),
+  };
+}
+
+interface KvEntry {
+  Key: string;
+  Value: string | null;
+}
+
+interface HealthEntry {
+  Node?: { Address?: string };
+  Service: { Address?: string; Port?: number; Tags?: string[] | null };
+  Checks: { Status?: string }[];
+}
+
+interface Answer {
+  status: number;
+  json: unknown;
+}
+
+/** A blocking query loop's one step: waits on the last index; a reset index (a restarted registry) starts over at 0. */
+function blockingGet(url: string, request: string, token: string | undefined, waitS: number): (signal: AbortSignal) => Promise<Answer> {
+  const path = request.slice(0, request.indexOf('?'));
+  let index = 0;
+  return async (signal) => {
+    const headers: Record<string, string> = token ? { 'X-Consul-Token': token } : {};
+    let res: Response;
+    try {
+      res = await fetch(`${url}${request}index=${index}&wait=${waitS}s`, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout((waitS + 5) * 1000)]) });
+    } catch (err) {
+      index = 0;
+      throw err;
+    }
+    const text = await res.text();
+    if (res.status !== 200 && res.status !== 404) {
+      index = 0;
+      throw new Error(`GET ${path}: ${res.status} ${text.trim()}`);
+    }
+    const next = Number(res.headers.get('x-consul-index') ?? 0);
+    index = next > index ? next : next < index ? 0 : index;
+    return { status: res.status, json: res.status === 200 ? JSON.parse(text) : [] };
+  };
+}
+
+function kvServer(entry: KvEntry): Server[] {
+  const address = entry.Key.slice(entry.Key.lastIndexOf('/') + 1);
+  if (!isAddress(address)) return [];
+  const text = entry.Value ? Buffer.from(entry.Value, 'base64').toString('utf8') : '';
+  const server = jsonServer(address, text);
+  return server ? [server] : [];
+}
+
+function healthServer(entry: HealthEntry): Server[] {
+  const host = entry.Service.Address || entry.Node?.Address;
+  const port = entry.Service.Port ?? 0;
+  if (!host || port < 1 || port > 65535) return [];
+  const server: Server = { address: `${host}:${port}`, ...defaults };
+  server.down = entry.Checks.some((check) => check.Status !== 'passing');
+  for (const tag of entry.Service.Tags ?? []) {
+    const [name, value] = tag.split('=', 2);
+    if (name === 'weight' && Number(value) > 0) server.weight = Number(value);
+    else if (name === 'max_fails' && Number(value) >= 0) server.maxFails = Number(value);
+    else if (name === 'fail_timeout' && /^\d+s?$/.test(value ?? '')) server.failTimeout = parseInt(value, 10);
+    else if (tag === 'down') server.down = true;
+    else if (tag === 'backup') server.backup = true;
+  }
+  return [server];
+}
+
+/** upsync's JSON value; an empty one means the defaults, one it cannot parse leaves the server out. */
+function jsonServer(address: string, text: string): Server | undefined {
+  const server: Server = { address, ...defaults };
+  if (!text) return server;
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const number = (key: string): number | undefined => {
+    const raw = value[key];
+    const n = typeof raw === 'string' ? parseInt(raw, 10) : typeof raw === 'number' ? raw : NaN;
+    return Number.isInteger(n) && n >= 0 ? n : undefined;
+  };
+  server.weight = number('weight') || 1;
+  server.maxFails = number('max_fails') ?? defaults.maxFails;
+  server.failTimeout = number('fail_timeout') ?? defaults.failTimeout;
+  server.down = number('down') === 1;
+  server.backup = number('backup') === 1;
+  return server;
+}
+
+function isAddress(text: string): boolean {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+}
+
+type ListingClient = ZkClient & { getChildren(path: string, done: (error: ZkException | null, children: string[]) => void): void };
+
+/** A plain client that comes back by itself: a new session once the servers expired (or forgot) the old one. */
+class ZkSession {
+  private client: ListingClient;
+  private closed = false;
+
+  constructor(private readonly connect: string) {
+    this.client = this.open();
+  }
+
+  async list(parent: string): Promise<Server[]> {
+    const client = this.client;
+    const deadline = Date.now() + 1000;
+    let names: string[];
+    try {
+      names = await call<string[]>('getChildren', deadline, (done) => client.getChildren(parent, (error, children) => done(error, children)));
+    } catch (err) {
+      if (codeOf(err) === zk.Exception.NO_NODE) return [];
+      throw err;
+    }
+    const servers = await Promise.all(names.filter(isAddress).map((name) => this.server(client, `${parent}/${name}`, name, deadline)));
+    return servers.filter((server): server is Server => server !== undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await dispose(this.client, 1000);
+  }
+
+  private async server(client: ListingClient, node: string, address: string, deadline: number): Promise<Server | undefined> {
+    try {
+      const data = await call<Buffer>('getData', deadline, (done) => client.getData(node, (error, value) => done(error, value)));
+      return jsonServer(address, data ? data.toString('utf8') : '');
+    } catch (err) {
+      if (codeOf(err) === zk.Exception.NO_NODE) return undefined; // gone between the listing and the read
+      throw err;
+    }
+  }
+
+  private open(): ListingClient {
+    const client = zk.createClient(this.connect, { sessionTimeout: 30_000, spinDelay: 100 }) as ListingClient;
+    client.on('error', () => undefined);
+    client.on('expired', () => {
+      if (this.closed || client !== this.client) return;
+      void dispose(client, 1000);
+      this.client = this.open();
+    });
+    client.connect();
+    return client;
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
+// A web app whose readiness the test switches: /healthcheck answers 503 while the file exists, 200 otherwise.
+const switchableAppSource = `
+const [port, sickFile] = process.argv.slice(1);
+require('node:http')
+  .createServer((req, res) => {
+    res.statusCode = req.url === '/healthcheck' && !require('node:fs').existsSync(sickFile) ? 200 : 503;
+    res.end();
+  })
+  .listen(Number(port), '127.0.0.1', () => console.log('switchable app listening on ' + port));
+`;
+
+/** The command of an app for nile to supervise whose health the test turns off (create sickFile) and on (remove it). */
+export function switchableApp(port: number, sickFile: string): string[] {
+  return [process.execPath, '-e', switchableAppSource, String(port), sickFile];
+}
