@@ -1,6 +1,7 @@
 // The ZooKeeper backend: one ephemeral node per instance, `<root>/<upstream>/<address>:<port>`, as nginx upsync reads it.
 
 import fs from 'node:fs';
+import net from 'node:net';
 import type { Log } from '../log.js';
 import { upsyncValue, type Backend, type BackendStatus, type Desired, type Instance } from './backend.js';
 import { messageOf } from '../errors.js';
@@ -56,6 +57,7 @@ export class ZooKeeperBackend implements Backend {
   private since = Date.now();
   private closed = false;
   private probing = false;
+  private lastProbe = 0;
   private outageReported = false;
   private applying: Promise<void> = Promise.resolve();
   private watchdog: NodeJS.Timeout | undefined;
@@ -285,27 +287,23 @@ export class ZooKeeperBackend implements Backend {
 
   private startWatchdog(): void {
     if (this.watchdog) return;
-    // Pings leave every third of the session timeout; a dead link is noticed within half of it, while the session lives.
-    this.watchdog = setInterval(() => this.checkConnection(), Math.max(100, Math.floor(this.opts.sessionTimeoutMs / 4)));
+    // A quick beat, so an outage's end is noticed at once; liveness probes go out only every quarter session timeout.
+    this.watchdog = setInterval(() => this.checkConnection(), watchdogBeatMs);
     this.watchdog.unref();
   }
 
-  /** The library neither notices a connection that stopped answering nor gives up on a session the servers no longer know. */
+  /**
+   * The library neither notices a connection that stopped answering nor gives up on a session the
+   * servers no longer know, and it waits with no deadline for a server that took the TCP connection
+   * but never answers the handshake (one still starting).
+   */
   private checkConnection(): void {
     const client = this.client;
-    if (!client || this.closed) return;
+    if (!client || this.closed || this.probing) return;
     const sessionTimeoutMs = client.getSessionTimeout();
-    if (!this.connected) {
-      // By now the servers have expired the session, or refuse it (one that lost its data): only a new session gets through.
-      if (Date.now() - this.disconnectedSince > (sessionTimeoutMs * 4) / 3) {
-        if (this.outageReported) this.log.debug('still no ZooKeeper server answers; trying a new session');
-        else this.log.warn('no ZooKeeper server answered within the session timeout; trying a new session');
-        this.outageReported = true;
-        this.renewSession();
-      }
-      return;
-    }
-    if (this.probing) return;
+    if (!this.connected) return this.checkOutage(client, sessionTimeoutMs);
+    if (Date.now() - this.lastProbe < sessionTimeoutMs / 4) return;
+    this.lastProbe = Date.now();
     this.probing = true;
     const deadline = Date.now() + Math.max(100, Math.floor(sessionTimeoutMs / 4));
     call('a liveness probe', deadline, (done) => client.exists('/', done))
@@ -317,6 +315,29 @@ export class ZooKeeperBackend implements Backend {
       .finally(() => {
         this.probing = false;
       });
+  }
+
+  // Disconnected: once the servers have surely dropped the session, or as soon as one takes
+  // connections again after a real outage (longer than a leader election), only a new session gets through.
+  private checkOutage(client: ZkClient, sessionTimeoutMs: number): void {
+    const down = Date.now() - this.disconnectedSince;
+    if (down > (sessionTimeoutMs * 4) / 3) return this.giveUpSession('no ZooKeeper server answered within the session timeout');
+    if (down < Math.max(outageAfterMs, sessionTimeoutMs / 4)) return;
+    this.probing = true;
+    void anyServerAccepts(this.hosts, 500)
+      .then((up) => {
+        if (up && client === this.client && !this.connected && !this.closed) this.giveUpSession('a ZooKeeper server takes connections again but the session did not come back');
+      })
+      .finally(() => {
+        this.probing = false;
+      });
+  }
+
+  private giveUpSession(why: string): void {
+    if (this.outageReported) this.log.debug(`${why}; trying a new session`);
+    else this.log.warn(`${why}; trying a new session`);
+    this.outageReported = true;
+    this.renewSession();
   }
 
   private drift(): void {
@@ -359,4 +380,30 @@ function heldState(held: Desired | undefined): string {
   if (!held) return 'connected';
   if (!held.present) return 'absent';
   return held.down ? 'down' : 'registered';
+}
+
+const watchdogBeatMs = 250;
+// Longer than a leader election takes, so a session survives one.
+const outageAfterMs = 1500;
+
+/** True when a TCP connection to one of `host:port,…` (a chroot suffix allowed) opens within timeoutMs. */
+function anyServerAccepts(hosts: string, timeoutMs: number): Promise<boolean> {
+  const targets = hosts.split('/')[0].split(',').map((h) => h.trim()).filter(Boolean);
+  return new Promise((resolve) => {
+    let pending = targets.length;
+    if (pending === 0) return resolve(false);
+    for (const target of targets) {
+      const colon = target.lastIndexOf(':');
+      const socket = net.connect({ host: colon > 0 ? target.slice(0, colon) : target, port: colon > 0 ? Number(target.slice(colon + 1)) : 2181 });
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        socket.destroy();
+        if (ok) resolve(true);
+        else if (--pending === 0) resolve(false);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+    }
+  });
 }

@@ -1,8 +1,15 @@
 // The consumer's view: what nginx with upsync would hold for one upstream, read from the registry the way upsync reads
-// it (Consul KV and health with blocking queries, ZooKeeper by polling), kept as a timeline of what it served when.
+// it (Consul KV and health with blocking queries, ZooKeeper by polling), kept as a timeline of what it served when;
+// and what the tests of registration through the whole agent share: a pod whose health they switch, its status.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
 import type { Test } from 'tap';
-import { call, codeOf, dispose, joinPath, zk, type ZkClient, type ZkException } from '../../src/registry/zookeeper-client.js';
+import { call, codeOf, dispose, guard, joinPath, zk, type ZkClient, type ZkException } from '../../src/registry/zookeeper-client.js';
+import { startPod, type Kubelet } from './kubelet.js';
+import { freePort } from './ports.js';
 
 /** One `server` line of the upstream, as upsync builds it. */
 export interface Server {
@@ -60,11 +67,6 @@ export class UpsyncReader {
     return held;
   }
 
-  /** Addresses nginx sends traffic to at time t. */
-  servedAt(t = Date.now()): string[] {
-    return served(this.heldAt(t));
-  }
-
   /** The first answer from `after` on whose list satisfies `check`. */
   waitFor(what: string, check: (servers: Server[]) => boolean, timeoutMs: number, after = 0): Promise<Sample> {
     const deadline = Date.now() + timeoutMs;
@@ -75,7 +77,7 @@ export class UpsyncReader {
           clearTimeout(timer);
           this.waiters.delete(look);
           if (found) resolve(found);
-          else reject(new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; nginx holds ${describe(this.heldAt(Date.now()))}; last error: ${this.errors.at(-1)?.message ?? 'none'}`));
+          else reject(new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; nginx holds ${describeServers(this.heldAt(Date.now()))}; last error: ${this.errors.at(-1)?.message ?? 'none'}`));
         }
       };
       const timer = setTimeout(look, timeoutMs + 1);
@@ -88,8 +90,9 @@ export class UpsyncReader {
     return this.waitFor(`${address} served`, (servers) => served(servers).includes(address), timeoutMs, after);
   }
 
-  waitNotServed(address: string, timeoutMs: number, after = 0): Promise<Sample> {
-    return this.waitFor(`${address} not served`, (servers) => !served(servers).includes(address), timeoutMs, after);
+  /** nginx holds `address` with this `down` flag (down: listed, sent nothing). */
+  waitHeld(address: string, down: boolean, timeoutMs: number, after = 0): Promise<Sample> {
+    return this.waitFor(`${address} held with down=${down}`, (servers) => servers.some((s) => s.address === address && s.down === down), timeoutMs, after);
   }
 
   /** The first answer that serves `address`, from `after` on. */
@@ -102,7 +105,7 @@ export class UpsyncReader {
     const lines: string[] = [];
     let last = '';
     for (const sample of this.samples) {
-      const now = describe(sample.servers);
+      const now = describeServers(sample.servers);
       if (now !== last) lines.push(`${new Date(sample.at).toISOString().slice(11, 23)} ${now}`);
       last = now;
     }
@@ -148,12 +151,57 @@ export function served(servers: Server[]): string[] {
     .sort();
 }
 
-export function describe(servers: Server[]): string {
+export function describeServers(servers: Server[]): string {
   if (servers.length === 0) return '[]';
   return servers
     .map((s) => `${s.address}${s.down ? ' down' : ''}`)
     .sort()
     .join(', ');
+}
+
+export interface Departure {
+  hookToDrainingMs: number; // the kubelet started the hook → nile began taking the instance out (the hook's own start)
+  drainingToGoneMs: number; // nile began taking it out → nginx no longer holds it
+  preStopToGoneMs: number; // the kubelet started the hook → nginx no longer holds it
+  goneBeforeSignalMs: number; // how long before nile signalled the app nginx had let it go
+}
+
+/**
+ * The pod is being deleted: nginx lets the instance go within `withinMs` of nile's prestop starting, before nile
+ * signals the app and before the kubelet's TERM; no read begun after nile confirmed the removal still sees it.
+ * From the kubelet starting the hook it is only measured: that adds the start of the `nile prestop` process, about
+ * 0.1 s on an idle machine and seconds on a loaded one.
+ */
+export async function checkLeavesBeforeStop(t: Test, reader: UpsyncReader, pod: Kubelet, address: string, withinMs = 1000): Promise<Departure | undefined> {
+  const preStop = await pod.waitEvent('PreStopStarted', (e) => e.type === 'PreStopStarted', 10_000);
+  const gone = await reader.waitFor(`${address} gone`, (servers) => !servers.some((s) => s.address === address), 30_000, preStop.at);
+  await pod.exited;
+  const line = (msg: string) => pod.nile.logs.find((l) => l.msg === msg);
+  const draining = line('prestop: draining (probe answers not ready)');
+  const deregistered = line('prestop: deregistered');
+  const signalled = line('app stopping');
+  const term = pod.eventsOf('TERM')[0];
+  const who = `${pod.name} (${address})`;
+  if (!t.ok(draining && deregistered && signalled && term, `${who}: nile logged draining, deregistered, app stopping; the kubelet sent TERM`)) return undefined;
+  const departure: Departure = {
+    hookToDrainingMs: draining!.time - preStop.at,
+    drainingToGoneMs: gone.at - draining!.time,
+    preStopToGoneMs: gone.at - preStop.at,
+    goneBeforeSignalMs: signalled!.time - gone.at,
+  };
+  t.ok(departure.drainingToGoneMs <= withinMs, `${who}: nginx let it go within ${withinMs} ms of nile's prestop starting (${departure.drainingToGoneMs} ms)`);
+  t.equal(deregistered!.detail, 'removed', `${who}: nile confirmed the removal`);
+  t.ok(draining!.time <= deregistered!.time && deregistered!.time <= signalled!.time, `${who}: draining → deregistered → the app signalled`);
+  t.ok(gone.at < signalled!.time, `${who}: nginx let it go before the app was signalled (${departure.goneBeforeSignalMs} ms before)`);
+  t.ok(gone.at < term!.at, `${who}: and before the kubelet's TERM`);
+  const late = reader.samples.find((s) => s.requestedAt >= deregistered!.time && s.servers.some((server) => server.address === address));
+  t.notOk(late, `${who}: no read begun after nile confirmed the removal still saw it`);
+  return departure;
+}
+
+/** For the TAP log. */
+export function describeDeparture(d: Departure): string {
+  return `hook start → gone ${d.preStopToGoneMs} ms (hook start → nile draining ${d.hookToDrainingMs} ms, draining → gone ${d.drainingToGoneMs} ms), gone ${d.goneBeforeSignalMs} ms before the app was signalled`;
 }
 
 /** Consul KV as upsync_type=consul reads it: `GET /v1/kv/<prefix>/<upstream>?recurse&index=N&wait=…`, key `…/ip:port`. */
@@ -292,10 +340,12 @@ function isAddress(text: string): boolean {
 
 type ListingClient = ZkClient & { getChildren(path: string, done: (error: ZkException | null, children: string[]) => void): void };
 
-/** A plain client that comes back by itself: a new session once the servers expired (or forgot) the old one. */
+/**
+ * A plain client that comes back by itself: the library may wait without end on a handshake with a server that is
+ * starting, or keep offering a session that a server which lost its data refuses, so a failed read opens a new one.
+ */
 class ZkSession {
   private client: ListingClient;
-  private closed = false;
 
   constructor(private readonly connect: string) {
     this.client = this.open();
@@ -303,21 +353,21 @@ class ZkSession {
 
   async list(parent: string): Promise<Server[]> {
     const client = this.client;
-    const deadline = Date.now() + 1000;
-    let names: string[];
+    const deadline = Date.now() + 500;
     try {
-      names = await call<string[]>('getChildren', deadline, (done) => client.getChildren(parent, (error, children) => done(error, children)));
+      const names = await call<string[]>('getChildren', deadline, (done) => client.getChildren(parent, (error, children) => done(error, children)));
+      const servers = await Promise.all(names.filter(isAddress).map((name) => this.server(client, `${parent}/${name}`, name, deadline)));
+      return servers.filter((server): server is Server => server !== undefined);
     } catch (err) {
       if (codeOf(err) === zk.Exception.NO_NODE) return [];
+      void dispose(client, 1000);
+      this.client = this.open();
       throw err;
     }
-    const servers = await Promise.all(names.filter(isAddress).map((name) => this.server(client, `${parent}/${name}`, name, deadline)));
-    return servers.filter((server): server is Server => server !== undefined);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await dispose(this.client, 1000);
+  close(): Promise<void> {
+    return dispose(this.client, 1000);
   }
 
   private async server(client: ListingClient, node: string, address: string, deadline: number): Promise<Server | undefined> {
@@ -331,13 +381,9 @@ class ZkSession {
   }
 
   private open(): ListingClient {
-    const client = zk.createClient(this.connect, { sessionTimeout: 30_000, spinDelay: 100 }) as ListingClient;
-    client.on('error', () => undefined);
-    client.on('expired', () => {
-      if (this.closed || client !== this.client) return;
-      void dispose(client, 1000);
-      this.client = this.open();
-    });
+    const client = zk.createClient(this.connect, { sessionTimeout: 5000, spinDelay: 100 }) as ListingClient;
+    // A reply the library cannot parse (a server restarting under it) drops the connection instead of throwing.
+    guard(client, pino({ level: 'silent' }));
     client.connect();
     return client;
   }
@@ -367,7 +413,56 @@ require('node:http')
   .listen(Number(port), '127.0.0.1', () => console.log('switchable app listening on ' + port));
 `;
 
-/** The command of an app for nile to supervise whose health the test turns off (create sickFile) and on (remove it). */
-export function switchableApp(port: number, sickFile: string): string[] {
-  return [process.execPath, '-e', switchableAppSource, String(port), sickFile];
+/** A pod whose app's health the test turns off (`sick(true)`) and on; registered as 127.0.0.1:<its port>. */
+export interface SwitchablePod {
+  pod: Kubelet;
+  port: number;
+  address: string;
+  sick(on: boolean): void;
+}
+
+/** Starts a web pod (probe every 200 ms, prestop wait 500 ms) with `registry` as its nile.yaml registry section. */
+export async function startSwitchablePod(t: Test, name: string, registry: Record<string, unknown>): Promise<SwitchablePod> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-switchable-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const sickFile = path.join(dir, 'sick');
+  const pod = await startPod(t, {
+    name,
+    nile: {
+      project: 'shop',
+      type: 'web',
+      app: { command: [process.execPath, '-e', switchableAppSource, String(port), sickFile], startTimeout: '30s', stopTimeout: '5s' },
+      probe: { http: { port }, interval: '200ms' },
+      registry: { address: '127.0.0.1', port, ...registry },
+      prestop: { wait: '500ms' },
+    },
+    readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 5 },
+  });
+  const sick = (on: boolean): void => (on ? writeFileSync(sickFile, '') : rmSync(sickFile, { force: true }));
+  return { pod, port, address: `127.0.0.1:${port}`, sick };
+}
+
+/** The registry part of `nile status --json`, as run in the pod. */
+export interface RegistryStatus {
+  backend: string;
+  state: string;
+  registered: boolean;
+  lastError?: string;
+}
+
+export async function registryStatus(pod: Kubelet): Promise<RegistryStatus[]> {
+  const run = await pod.execInPod(['nile', 'status', '--json'], 10_000);
+  return (JSON.parse(run.stdout) as { registry: RegistryStatus[] }).registry;
+}
+
+/** The registry status once its first backend satisfies `check`, or the last answer after timeoutMs. */
+export async function registryStatusUntil(pod: Kubelet, check: (backend: RegistryStatus) => boolean, timeoutMs: number): Promise<RegistryStatus[]> {
+  const deadline = Date.now() + timeoutMs;
+  let status = await registryStatus(pod);
+  while (!(status[0] && check(status[0])) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    status = await registryStatus(pod);
+  }
+  return status;
 }

@@ -1,0 +1,230 @@
+import net from 'node:net';
+import t, { type Test } from 'tap';
+import {
+  checkLeavesBeforeStop,
+  describeDeparture,
+  registryStatus,
+  registryStatusUntil,
+  served,
+  startSwitchablePod,
+  watchUpstream,
+  zooKeeper,
+  type SwitchablePod,
+} from './helpers/upsync.js';
+import { Observer, ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+
+// Registration in a real ZooKeeper through the whole agent, seen as nginx upsync sees it: registered once ready,
+// down while not ready, out at prestop before the app is signalled, back by itself after ZooKeeper restarts.
+
+const UPSTREAM = 'shop-web';
+const ROOT = '/nginx/upstreams';
+const DATA_UP = '{"weight":3,"max_fails":4,"fail_timeout":7,"down":0,"backup":0}';
+const DATA_DOWN = '{"weight":3,"max_fails":4,"fail_timeout":7,"down":1,"backup":0}';
+const SESSION_MS = 4000;
+// nile's last resort for a ZooKeeper that does not take its session: a new session 4/3 of the timeout after the
+// disconnect, seen at the next tick (every quarter of the timeout) of its watchdog.
+const WATCHDOG_MS = (SESSION_MS * 4) / 3 + SESSION_MS / 4;
+
+const measured = (what: string, ms: number) => t.comment(`measured: ${what}: ${ms} ms`);
+const nodeOf = (address: string) => `${ROOT}/${UPSTREAM}/${address}`;
+
+async function zookeeper(t: Test, start = true): Promise<ZooKeeperServers> {
+  const servers = await ZooKeeperServers.standalone();
+  t.teardown(() => servers.destroy());
+  if (start) await servers.start();
+  return servers;
+}
+
+function registeredPod(t: Test, name: string, connect: string): Promise<SwitchablePod> {
+  return startSwitchablePod(t, name, { upstream: UPSTREAM, weight: 3, maxFails: 4, failTimeout: 7, zookeeper: { connect, root: ROOT, sessionTimeout: `${SESSION_MS}ms` } });
+}
+
+async function observe(t: Test, connect: string): Promise<Observer> {
+  const observer = await Observer.connect(connect);
+  t.teardown(() => observer.close());
+  return observer;
+}
+
+t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeperMissing() }, async (t) => {
+  const zk = await zookeeper(t);
+  const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
+  const { pod, address, sick } = await registeredPod(t, 'zk-life', zk.connect);
+  const node = nodeOf(address);
+
+  await t.test('registered once ready, at <root>/<upstream>/<ip>:<port>, with the upsync data', async (t) => {
+    const observer = await observe(t, zk.connect);
+    const ready = await pod.nile.waitPhase('ready', 30_000);
+    const registered = await reader.waitServed(address, 5000);
+    measured('ready → registered (nile "app ready" → nginx holds it)', registered.at - ready.time);
+    t.ok(registered.at - ready.time < 1000, `nginx serves it within 1 s of the app being ready (${registered.at - ready.time} ms)`);
+    t.notOk(
+      reader.samples.some((s) => s.at < ready.time && served(s.servers).includes(address)),
+      'never served before the app was ready',
+    );
+    t.same(
+      registered.servers.find((s) => s.address === address),
+      { address, weight: 3, maxFails: 4, failTimeout: 7, down: false, backup: false },
+      'nginx reads the configured weight, max_fails and fail_timeout',
+    );
+    t.equal(await observer.data(node), DATA_UP, `${node} holds the upsync JSON`);
+    const stat = await observer.exists(node);
+    t.ok(stat && !stat.ephemeralOwner.equals(Buffer.alloc(8)), 'the instance node is ephemeral');
+    const parent = await observer.exists(`${ROOT}/${UPSTREAM}`);
+    t.ok(parent && parent.ephemeralOwner.equals(Buffer.alloc(8)), 'its parent is persistent');
+    const status = await registryStatus(pod);
+    t.match(status, [{ backend: 'zookeeper', state: 'registered', registered: true }], 'nile status shows the registration');
+    t.notOk(status[0].lastError, 'and no error');
+  });
+
+  await t.test('not ready → "down":1; healthy again → "down":0', async (t) => {
+    const observer = await observe(t, zk.connect);
+    const sickAt = Date.now();
+    sick(true);
+    const notReady = await pod.nile.waitPhase('notReady', 5000, sickAt);
+    const down = await reader.waitHeld(address, true, 5000, sickAt);
+    measured('not ready → held as down', down.at - notReady.time);
+    t.ok(down.at - notReady.time < 1000, `held as down within 1 s of not ready (${down.at - notReady.time} ms)`);
+    t.equal(await observer.data(node), DATA_DOWN, 'the node says "down":1');
+    t.notOk(served(reader.heldAt(Date.now())).includes(address), 'nginx sends it nothing');
+    t.match(await registryStatus(pod), [{ backend: 'zookeeper', state: 'down' }], 'nile status says down');
+
+    const wellAt = Date.now();
+    sick(false);
+    const ready = await pod.nile.waitPhase('ready', 5000, wellAt);
+    const up = await reader.waitHeld(address, false, 5000, wellAt);
+    measured('ready again → served', up.at - ready.time);
+    t.ok(up.at - ready.time < 1000, `served again within 1 s (${up.at - ready.time} ms)`);
+    t.equal(await observer.data(node), DATA_UP, 'the node says "down":0');
+  });
+
+  await t.test('ZooKeeper stopped and started again: the node is back within 2 s of ZooKeeper answering', async (t) => {
+    const stoppedAt = Date.now();
+    await zk.stop();
+    await pod.nile.waitLog((l) => l.msg === 'disconnected from ZooKeeper; reconnecting' && l.time >= stoppedAt, 'nile to notice', 10_000);
+    const [during] = await registryStatus(pod);
+    t.not(during.state, 'registered', `nile status does not claim a live registration while ZooKeeper is away (${during.state})`);
+    t.ok(served(reader.heldAt(Date.now())).includes(address), 'nginx keeps what it held while ZooKeeper is away');
+    await zk.start();
+    const answering = Date.now();
+    const back = await reader.waitServed(address, 5000, answering);
+    measured('ZooKeeper answering again → node back (kept data)', back.at - answering);
+    t.ok(back.at - answering <= 2000, `node back within 2 s (${back.at - answering} ms)`);
+    const status = await registryStatusUntil(pod, (r) => r.state === 'registered', WATCHDOG_MS);
+    t.match(status, [{ backend: 'zookeeper', state: 'registered', registered: true }], 'nile status: registered again');
+  });
+
+  // Fails today: the servers refuse the old session ("client has seen zxid 0x… our last zxid is 0x…") and nile opens a
+  // new one only when its watchdog gives up on the old, 4/3 of the session timeout after the disconnect.
+  await t.test('ZooKeeper restarted without its data: the node is created again within 2 s of ZooKeeper answering', async (t) => {
+    const stoppedAt = Date.now();
+    await zk.restart(0, { wipe: true });
+    const answering = Date.now();
+    const back = await reader.waitServed(address, WATCHDOG_MS + 2000, answering);
+    measured('ZooKeeper answering again → node back (data lost)', back.at - answering);
+    t.ok(back.at - answering <= 2000, `node back within 2 s (${back.at - answering} ms; ${back.at - stoppedAt} ms after ZooKeeper was stopped)`);
+    t.ok(back.at - stoppedAt <= WATCHDOG_MS + 1500, 'and at the latest when the watchdog starts a new session');
+    const observer = await observe(t, zk.connect);
+    t.equal(await observer.data(node), DATA_UP, 'with the upsync data');
+  });
+
+  await t.test('nile prestop: the node is gone within 1 s of nile starting its prestop, before the app is signalled', async (t) => {
+    const observer = await observe(t, zk.connect);
+    const exited = pod.deletePod();
+    const departure = await checkLeavesBeforeStop(t, reader, pod, address);
+    if (departure) t.comment(`measured: prestop: ${describeDeparture(departure)}`);
+    t.equal(await observer.exists(node), null, 'the node is gone from ZooKeeper');
+    t.equal((await exited).code, 143, 'the app ended by TERM');
+  });
+  t.comment(`nginx timeline (${reader.name}):\n${reader.timeline().join('\n')}`);
+});
+
+t.test('ZooKeeper down when the pod starts: the app is ready anyway, and registered once ZooKeeper is up', { skip: zookeeperMissing() }, async (t) => {
+  const zk = await zookeeper(t, false);
+  const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
+  const { pod, address } = await registeredPod(t, 'zk-late', zk.connect);
+  await pod.nile.waitPhase('ready', 30_000);
+  await pod.waitReady(true, 10_000);
+  t.pass('the app started and the pod is Ready without ZooKeeper');
+  let status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 10_000);
+  t.match(status, [{ backend: 'zookeeper', state: 'error', registered: false, lastError: /ZooKeeper/ }], 'nile status --json: the backend state and last error');
+  t.comment(`status while ZooKeeper is down: ${JSON.stringify(status)}`);
+  const text = await pod.execInPod(['nile', 'status'], 10_000);
+  t.match(text.stdout, /^registry zookeeper: error \(last error: .*ZooKeeper.*\)$/m, 'nile status says it in one line');
+
+  await zk.start();
+  const answering = Date.now();
+  // A connection nile opened while the server was still starting may hang until the watchdog; the stalled case has its own test.
+  const registered = await reader.waitServed(address, WATCHDOG_MS + 2000, answering);
+  measured('ZooKeeper answering (first start) → node registered', registered.at - answering);
+  t.ok(registered.at - answering <= WATCHDOG_MS, `registered once ZooKeeper answers (${registered.at - answering} ms)`);
+  status = await registryStatusUntil(pod, (r) => r.state === 'registered', 3000);
+  t.match(status, [{ backend: 'zookeeper', state: 'registered', registered: true }], 'nile status: registered');
+  t.notOk(status[0].lastError, 'the last error is cleared');
+});
+
+/** A ZooKeeper port as it is while the server starts: connections are taken and never answered; serve() lets new ones through. */
+class StartingPort {
+  private readonly sockets = new Set<net.Socket>();
+  private serving = false;
+
+  private constructor(
+    private readonly server: net.Server,
+    private readonly target: number,
+  ) {}
+
+  static async open(t: Test, target: number): Promise<StartingPort> {
+    const server = net.createServer();
+    const port = new StartingPort(server, target);
+    server.on('connection', (socket) => port.accept(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => port.close());
+    return port;
+  }
+
+  get connect(): string {
+    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  serve(): void {
+    this.serving = true;
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.sockets.delete(socket));
+    if (!this.serving) return void socket.resume(); // read and drop, as a server that is not running yet
+    const upstream = net.connect(this.target, '127.0.0.1');
+    this.sockets.add(upstream);
+    upstream.on('error', () => socket.destroy());
+    upstream.on('close', () => {
+      this.sockets.delete(upstream);
+      socket.destroy();
+    });
+    socket.on('close', () => upstream.destroy());
+    socket.pipe(upstream).pipe(socket);
+  }
+
+  private async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+// Fails today: node-zookeeper-client drops its connect timeout once TCP connects and then waits for the handshake
+// without a deadline; nile's watchdog (zookeeper.ts checkConnection) leaves a disconnected client alone until 4/3 of
+// the session timeout, so a connection taken by a server that was still starting holds the registration back that long.
+t.test('a ZooKeeper that took the connection while starting: registered within 2 s of it serving', { skip: zookeeperMissing() }, async (t) => {
+  const zk = await zookeeper(t);
+  const front = await StartingPort.open(t, zk.port(0));
+  const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
+  const { pod, address } = await registeredPod(t, 'zk-stalled', front.connect);
+  await pod.nile.waitPhase('ready', 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.same(served(reader.heldAt(Date.now())), [], 'nothing registered while the server does not answer');
+  front.serve();
+  const serving = Date.now();
+  const registered = await reader.waitServed(address, WATCHDOG_MS + 2000, serving);
+  measured('ZooKeeper serving after a stalled handshake → node registered', registered.at - serving);
+  t.ok(registered.at - serving <= 2000, `registered within 2 s of the server serving (${registered.at - serving} ms)`);
+});
