@@ -317,16 +317,16 @@ export class ZooKeeperBackend implements Backend {
       });
   }
 
-  // Disconnected: once the servers have surely dropped the session, or as soon as one takes
-  // connections again after a real outage (longer than a leader election), only a new session gets through.
+  // Disconnected: once the servers have surely dropped the session, or as soon as one serves again
+  // after a real outage while ours still does not come back (refused, or a stuck handshake), only a new session gets through.
   private checkOutage(client: ZkClient, sessionTimeoutMs: number): void {
     const down = Date.now() - this.disconnectedSince;
     if (down > (sessionTimeoutMs * 4) / 3) return this.giveUpSession('no ZooKeeper server answered within the session timeout');
     if (down < Math.max(outageAfterMs, sessionTimeoutMs / 4)) return;
     this.probing = true;
-    void anyServerAccepts(this.hosts, 500)
+    void anyServerServing(this.hosts, 500)
       .then((up) => {
-        if (up && client === this.client && !this.connected && !this.closed) this.giveUpSession('a ZooKeeper server takes connections again but the session did not come back');
+        if (up && client === this.client && !this.connected && !this.closed) this.giveUpSession('a ZooKeeper server serves again but the session did not come back');
       })
       .finally(() => {
         this.probing = false;
@@ -386,24 +386,33 @@ const watchdogBeatMs = 250;
 // Longer than a leader election takes, so a session survives one.
 const outageAfterMs = 1500;
 
-/** True when a TCP connection to one of `host:port,…` (a chroot suffix allowed) opens within timeoutMs. */
-function anyServerAccepts(hosts: string, timeoutMs: number): Promise<boolean> {
-  const targets = hosts.split('/')[0].split(',').map((h) => h.trim()).filter(Boolean);
+/**
+ * True when one of `host:port,…` says it serves clients (the `srvr` four-letter word, allowed by
+ * default, answers with its Mode). A member in a leader election says it is not serving yet.
+ */
+function anyServerServing(hosts: string, timeoutMs: number): Promise<boolean> {
+  const targets = hosts.split(',').map((h) => h.trim()).filter(Boolean);
   return new Promise((resolve) => {
     let pending = targets.length;
     if (pending === 0) return resolve(false);
     for (const target of targets) {
       const colon = target.lastIndexOf(':');
       const socket = net.connect({ host: colon > 0 ? target.slice(0, colon) : target, port: colon > 0 ? Number(target.slice(colon + 1)) : 2181 });
-      const done = (ok: boolean) => {
+      let answer = '';
+      let settled = false;
+      const done = () => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         socket.destroy();
-        if (ok) resolve(true);
+        if (/^Mode: /m.test(answer)) resolve(true);
         else if (--pending === 0) resolve(false);
       };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
+      const timer = setTimeout(done, timeoutMs);
+      socket.once('connect', () => socket.write('srvr'));
+      socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+      socket.once('close', done);
+      socket.once('error', done);
     }
   });
 }
