@@ -26,6 +26,13 @@ export function superviseStatusOf(state: AppState): SuperviseStatus {
 export async function superviseApp(runDir: string, app: AppSupervisor, log: Log): Promise<SuperviseDir> {
   const dir = await SuperviseDir.open(path.join(runDir, 'service', 'app'), log, superviseStatusOf(app.state));
   dir.onControl((letter) => app.control(letter));
-  app.onChange((state) => dir.write(superviseStatusOf(state)));
+  // Written when it changes, as runsv does: a probe result alone changes nothing sv can see.
+  let last = JSON.stringify(superviseStatusOf(app.state));
+  app.onChange((state) => {
+    const status = superviseStatusOf(state);
+    const text = JSON.stringify(status);
+    if (text !== last) dir.write(status);
+    last = text;
+  });
   return dir;
 }
