@@ -17,9 +17,9 @@ Config: /etc/nile/nile.yaml, --config F or NILE_CONFIG; every key also as NILE_<
 
 const verbs: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   run: async () => (await import('./cli/run.js')).run,
-  probe: async () => (await import('./cli/probe.js')).probe,
-  prestop: async () => (await import('./cli/prestop.js')).prestop,
-  status: async () => (await import('./cli/status.js')).status,
+  probe: async () => (await import('./cli/probe.cjs')).probe,
+  prestop: async () => (await import('./cli/prestop.cjs')).prestop,
+  status: async () => (await import('./cli/status.cjs')).status,
   sv: async () => (await import('./cli/sv-command.js')).svCommand,
   doctor: async () => (await import('./cli/doctor.js')).doctor,
   config: async () => (await import('./cli/config.js')).config,

@@ -63,7 +63,7 @@ async function onHost(t: Test, args: string[], env: Record<string, string>): Pro
 }
 
 function loadsNone(t: Test, what: string, run: Recorded, banned: Array<[string, RegExp]>): void {
-  t.ok(run.modules.some((m) => m.endsWith('/dist/src/main.js')), `${what}: the recorder saw the modules it loaded (${run.modules.length})`);
+  t.ok(run.modules.some((m) => m.endsWith('/bin/nile.js')), `${what}: the recorder saw the modules it loaded (${run.modules.length})`);
   for (const [name, pattern] of banned) {
     const hits = run.modules.filter((m) => pattern.test(m));
     t.same(hits, [], `${what} does not load ${name}`);
@@ -83,7 +83,7 @@ t.test('probe, status and prestop against a running agent load a socket client o
   t.match(probe.stdout, /^ready[^\n]*\n$/, 'one line');
   t.ok(Buffer.byteLength(probe.stdout + probe.stderr) < maxProbeOutputBytes, `under the 10 KiB the kubelet keeps (${probe.stdout.length} bytes)`);
   loadsNone(t, 'nile probe', probe, [...heavy, ...configCode]);
-  t.ok(probe.modules.some((m) => m.endsWith('/dist/src/control/client.js')), 'nile probe asked the agent over the socket');
+  t.ok(probe.modules.some((m) => m.endsWith('/dist/src/control/client.cjs')), 'nile probe asked the agent over the socket');
 
   const json = await inPod(t, pod, ['probe', '--json']);
   t.same(JSON.parse(json.stdout), { ready: true, reason: probe.stdout.trim() }, 'nile probe --json: the same verdict');

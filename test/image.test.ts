@@ -151,8 +151,10 @@ t.test('the bin, the addon and the config are where nile looks for them', async 
   t.equal(destOf('/bin'), `${nileHome}/bin`, 'bin/ lands in /opt/nile');
   t.ok(runs(runtime).some((r) => r.includes(`ln -s ${nileHome}/${pkg.bin.nile} /usr/local/bin/nile`)), '`nile` on PATH is bin/nile.js');
   const importLine = readFileSync(path.join(ROOT, pkg.bin.nile), 'utf8');
-  const mainFromBin = /import '(.+)'/.exec(importLine)![1];
+  const mainFromBin = /import\('(.+)'\)/.exec(importLine)![1];
   t.equal(path.posix.resolve(`${nileHome}/bin`, mainFromBin), `${destOf('/dist/src')}/main.js`, "bin/nile.js finds dist/src/main.js in the image");
+  const fastFromBin = /require\('(.+)'\)/.exec(importLine)![1];
+  t.equal(path.posix.resolve(`${nileHome}/bin`, fastFromBin), `${destOf('/dist/src')}/cli/fast.cjs`, 'and the fast commands in dist/src/cli/fast.cjs');
 
   // The addon: one of the paths src/pid1/reaper.ts tries, from where its compiled file lands.
   const addon = destOf('/reaper.node');

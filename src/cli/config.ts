@@ -1,4 +1,4 @@
-import { parseArgs } from './args.js';
+import { parseArgs } from './args.cjs';
 
 /** `nile config [--config F]`: validate and print the effective config, secrets redacted. */
 export async function config(argv: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ask } from '../control/client.js';
-import { parseArgs } from './args.js';
-import { locateRunDir } from './locate.js';
+import { ask } from '../control/client.cjs';
+import { parseArgs } from './args.cjs';
+import { locateRunDir } from './locate.cjs';
 
 interface Finding {
   cause: string;

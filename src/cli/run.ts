@@ -1,4 +1,4 @@
-import { parseArgs } from './args.js';
+import { parseArgs } from './args.cjs';
 
 /** `nile [run] [--config F] [-- CMD ARGS…]`: become PID 1 over the app. */
 export async function run(argv: string[]): Promise<number> {

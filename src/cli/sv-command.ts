@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { runDirFromEnv, socketName } from '../control/protocol.js';
+import { runDirFromEnv, socketName } from '../control/protocol.cjs';
 import { sv } from './sv.js';
 
 /** `nile sv CMD SERVICE…`: runit's sv over nile's service directories. */

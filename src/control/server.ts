@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
-import { maxRequestBytes, socketName, verbs, type Verb } from './protocol.js';
+import { maxRequestBytes, socketName, verbs, type Verb } from './protocol.cjs';
 
 export type Handlers = Record<Verb, (arg: string) => unknown | Promise<unknown>>;
 

@@ -1,6 +1,6 @@
-import { ask } from '../control/client.js';
-import { parseArgs } from './args.js';
-import { locateRunDir } from './locate.js';
+import { ask } from '../control/client.cjs';
+import { parseArgs } from './args.cjs';
+import { locateRunDir } from './locate.cjs';
 
 // The kubelet keeps at most 10 KiB of a probe's output; one short line is all it needs.
 const maxLine = 1024;

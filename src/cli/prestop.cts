@@ -1,6 +1,6 @@
-import { ask } from '../control/client.js';
-import { parseArgs } from './args.js';
-import { locateRunDir } from './locate.js';
+import { ask } from '../control/client.cjs';
+import { parseArgs } from './args.cjs';
+import { locateRunDir } from './locate.cjs';
 
 // The kubelet kills the hook at the end of the grace period; the agent bounds its own budget.
 const hookTimeoutMs = 30 * 60_000;

@@ -1,6 +1,6 @@
-import { ask } from '../control/client.js';
-import { parseArgs } from './args.js';
-import { locateRunDir } from './locate.js';
+import { ask } from '../control/client.cjs';
+import { parseArgs } from './args.cjs';
+import { locateRunDir } from './locate.cjs';
 
 interface Status {
   verdict: { ready: boolean; reason: string };

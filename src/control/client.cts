@@ -1,6 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
-import { socketName } from './protocol.js';
+import { socketName } from './protocol.cjs';
 
 /** Sends one request line to the agent and resolves with its JSON answer; rejects when no agent answers. */
 export function ask(runDir: string, line: string, timeoutMs: number): Promise<unknown> {

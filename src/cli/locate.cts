@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { runDirFromEnv, socketName } from '../control/protocol.js';
+import { runDirFromEnv, socketName } from '../control/protocol.cjs';
 
 /**
  * The agent's runDir for the fast commands: NILE_RUNDIR or the default, without reading YAML; only

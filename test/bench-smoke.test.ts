@@ -1,0 +1,27 @@
+// The bench code runs: two of its rows in quick mode, with a table and a JSON file to show for it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { cleanEnv } from './helpers/nile.js';
+import { ROOT } from './helpers/paths.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-bench-smoke-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+t.test('`bench --quick --only start,sigterm` measures nile, tini and dumb-init as PID 1', async (t) => {
+  const out = path.join(dir, 'bench.json');
+  const bench = path.join(ROOT, 'dist', 'test', 'bench', 'bench.js');
+  const result = spawnSync(process.execPath, [bench, '--quick', '--only', 'start,sigterm', '--out', out], { env: cleanEnv(), encoding: 'utf8', timeout: 120_000 });
+  t.equal(result.status, 0, `the bench exits 0 (stderr: ${result.stderr.slice(-500)})`);
+  t.match(result.stdout, /\| exec nile → app first instruction \|/, 'the table has the start row');
+  const { rows, conditions } = JSON.parse(readFileSync(out, 'utf8'));
+  t.equal(conditions.cpus, os.cpus().length, 'the conditions of the run are recorded');
+  t.same(rows.map((r: { figure: string }) => r.figure), ['exec nile → app first instruction', 'SIGTERM to PID 1 → exit (app exits at once)']);
+  for (const row of rows) {
+    t.type(row.met, 'boolean', `${row.figure}: measured`);
+    t.ok(row.data.nile.summary.median > 0, `${row.figure}: nile's median is a time`);
+    for (const base of row.data.baselines) t.ok(base.summary.median > 0, `${row.figure}: ${base.label}'s median is a time`);
+  }
+});

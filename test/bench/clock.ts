@@ -1,0 +1,18 @@
+// CLOCK_MONOTONIC stamps shared by the C helpers and this process (process.hrtime reads the same clock).
+
+import { readFileSync } from 'node:fs';
+import { poll } from './processes.js';
+
+/** The ns a stamp file holds, once it is there. */
+export function readStamp(file: string): bigint | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return text ? BigInt(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function waitStamp(file: string, timeoutMs = 20_000): Promise<bigint> {
+  return poll(`a stamp in ${file}`, () => readStamp(file), timeoutMs);
+}

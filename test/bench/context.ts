@@ -1,0 +1,20 @@
+// What every row of the bench is handed: the compiled helpers, a scratch folder, how many runs to do,
+// and the one ZooKeeper server the registry rows share.
+
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import type { ZooKeeperServers } from '../helpers/zookeeper.js';
+import type { Natives } from './natives.js';
+
+export interface Context {
+  natives: Natives;
+  dir: string; // removed when the bench ends
+  quick: boolean; // a few runs of each, for the smoke test
+  zookeeper(): Promise<ZooKeeperServers>;
+}
+
+/** `full` runs normally, 2 in a quick run. */
+export const runsOf = (ctx: Context, full: number): number => (ctx.quick ? 2 : full);
+
+/** A fresh folder under the bench's scratch folder. */
+export const scratch = (ctx: Context, name: string): string => mkdtempSync(path.join(ctx.dir, `${name}-`));

@@ -1,0 +1,20 @@
+// What the kernel says of a process: CPU ticks and resident memory, from /proc.
+
+import { readFileSync } from 'node:fs';
+
+const ticksPerSecond = 100; // USER_HZ: the unit of utime and stime in /proc/<pid>/stat on Linux
+
+/** utime + stime of the whole process (every thread), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // After the command: state is field 3, utime field 14, stime field 15 (man 5 proc).
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** VmRSS in MiB. */
+export function rssMiB(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]) / 1024;
+}

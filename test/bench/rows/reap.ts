@@ -1,0 +1,43 @@
+// PID 1 reaps 2,000 orphans that exit at once: from their release until PID 1 has no child but the app,
+// as the host sees it in /proc.
+
+import path from 'node:path';
+import { waitStamp } from '../clock.js';
+import { type Context, runsOf, scratch } from '../context.js';
+import { childrenOf, readComm, statOf } from '../../helpers/nile.js';
+import { initCommand, startPid1, writePid1Config, type Init } from '../pid1.js';
+import { poll } from '../processes.js';
+import { ratioRow, type Row } from '../report.js';
+import { nsToMs, summarize } from '../stats.js';
+
+const inits: Init[] = ['nile', 'tini'];
+const orphanCount = 2000;
+
+export async function reapRows(ctx: Context): Promise<Row[]> {
+  const dir = scratch(ctx, 'reap');
+  const config = writePid1Config(dir);
+  const times = new Map<Init, number[]>(inits.map((i) => [i, []]));
+  for (let round = 0; round < runsOf(ctx, 7); round++) {
+    for (const init of inits) times.get(init)!.push(await timeToReap(ctx, init, config, path.join(dir, `${init}-${round}.released`)));
+  }
+  const of = (init: Init, label?: string) => ({ summary: summarize(times.get(init)!), unit: 'ms', label });
+  return [ratioRow(`reap ${orphanCount.toLocaleString('en')} orphans as PID 1`, of('nile'), of('tini', 'tini'), { max: 2 }, { note: 'from the release of the orphans (they exit together) until PID 1 has no child but the app; /proc polled every ms' })];
+}
+
+async function timeToReap(ctx: Context, init: Init, config: string, released: string): Promise<number> {
+  const pid1 = startPid1(initCommand(init, [ctx.natives.orphans, String(orphanCount), released], config));
+  try {
+    const pid = await pid1.initPid();
+    const start = await waitStamp(released, 30_000);
+    const left = await poll(`${init} to reap every orphan`, () => {
+      const children = childrenOf(pid);
+      return children.length <= 1 && children;
+    }, 30_000);
+    const end = process.hrtime.bigint();
+    if (!statOf(pid)) throw new Error(`${init} died instead of reaping`);
+    if (left.some((child) => readComm(child) !== 'orphans')) throw new Error(`${init}'s one child left is not the app`);
+    return nsToMs(end - start);
+  } finally {
+    await pid1.stop();
+  }
+}
