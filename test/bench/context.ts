@@ -18,3 +18,15 @@ export const runsOf = (ctx: Context, full: number): number => (ctx.quick ? 2 : f
 
 /** A fresh folder under the bench's scratch folder. */
 export const scratch = (ctx: Context, name: string): string => mkdtempSync(path.join(ctx.dir, `${name}-`));
+
+/**
+ * Measures every subject once a round, in turns, for runsOf(ctx, full) rounds, so the machine's
+ * drift falls on all of them alike; returns each subject's values.
+ */
+export async function inTurns<S extends string>(ctx: Context, full: number, subjects: readonly S[], measure: (subject: S, round: number) => Promise<number>): Promise<Map<S, number[]>> {
+  const values = new Map<S, number[]>(subjects.map((s) => [s, []]));
+  for (let round = 0; round < runsOf(ctx, full); round++) {
+    for (const subject of subjects) values.get(subject)!.push(await measure(subject, round));
+  }
+  return values;
+}

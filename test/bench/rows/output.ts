@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { readStamp } from '../clock.js';
-import { type Context, runsOf, scratch } from '../context.js';
+import { type Context, inTurns, scratch } from '../context.js';
 import { initCommand, startPid1, writePid1Config } from '../pid1.js';
 import { poll, removeScratchDir, scratchDir, start, stop, type Started } from '../processes.js';
 import { ratioRow, type Row } from '../report.js';
@@ -26,14 +26,13 @@ export async function outputRows(ctx: Context): Promise<Row[]> {
   const sinkDir = onTmpfs ? scratchDir('/dev/shm/nile-bench-') : dir;
   const source = path.join(sinkDir, 'log-lines');
   const bytes = writeLogLines(source, ctx.quick ? 2 ** 20 : fullBytes);
-  const rates: Record<Way, number[]> = { nile: [], direct: [], cat: [] };
+  let measured: Map<Way, number[]>;
   try {
-    for (let round = 0; round < runsOf(ctx, 7); round++) {
-      for (const way of ways) rates[way].push(await throughput(ctx, way, config, path.join(sinkDir, way), source, bytes));
-    }
+    measured = await inTurns(ctx, 7, ways, (way) => throughput(ctx, way, config, path.join(sinkDir, way), source, bytes));
   } finally {
     removeScratchDir(sinkDir);
   }
+  const rates = Object.fromEntries(measured) as Record<Way, number[]>;
   const note = `${(bytes / 2 ** 20).toFixed(0)} MiB of ~120-byte log lines copied by dd in ${blockBytes / 1024} KiB blocks to a file on ${onTmpfs ? 'tmpfs' : 'disk'}; nile as PID 1 with its stdout on that file`;
   const cat = summarize(rates.cat);
   return [

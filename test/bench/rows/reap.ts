@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { waitStamp } from '../clock.js';
-import { type Context, runsOf, scratch } from '../context.js';
+import { type Context, inTurns, scratch } from '../context.js';
 import { childrenOf, readComm, statOf } from '../../helpers/nile.js';
 import { initCommand, startPid1, writePid1Config, type Init } from '../pid1.js';
 import { poll } from '../processes.js';
@@ -16,10 +16,7 @@ const orphanCount = 2000;
 export async function reapRows(ctx: Context): Promise<Row[]> {
   const dir = scratch(ctx, 'reap');
   const config = writePid1Config(dir);
-  const times = new Map<Init, number[]>(inits.map((i) => [i, []]));
-  for (let round = 0; round < runsOf(ctx, 7); round++) {
-    for (const init of inits) times.get(init)!.push(await timeToReap(ctx, init, config, path.join(dir, `${init}-${round}.released`)));
-  }
+  const times = await inTurns(ctx, 7, inits, (init, round) => timeToReap(ctx, init, config, path.join(dir, `${init}-${round}.released`)));
   const of = (init: Init, label?: string) => ({ summary: summarize(times.get(init)!), unit: 'ms', label });
   return [ratioRow(`reap ${orphanCount.toLocaleString('en')} orphans as PID 1`, of('nile'), of('tini', 'tini'), { max: 2 }, { note: 'from the release of the orphans (they exit together) until PID 1 has no child but the app; /proc polled every ms' })];
 }

@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { readStamp } from '../clock.js';
-import { type Context, runsOf, scratch } from '../context.js';
+import { type Context, inTurns, scratch } from '../context.js';
 import { initCommand, startPid1, writePid1Config, type Init } from '../pid1.js';
 import { poll } from '../processes.js';
 import { differenceRow, type Row } from '../report.js';
@@ -19,10 +19,7 @@ const bareNode = (ready: string) => [process.execPath, '-e', `process.on('SIGTER
 export async function sigtermRows(ctx: Context): Promise<Row[]> {
   const dir = scratch(ctx, 'sigterm');
   const config = writePid1Config(dir);
-  const times = new Map<Subject, number[]>(subjects.map((i) => [i, []]));
-  for (let round = 0; round < runsOf(ctx, 15); round++) {
-    for (const subject of subjects) times.get(subject)!.push(await timeToExit(ctx, subject, config, path.join(dir, `${subject}-${round}.ready`)));
-  }
+  const times = await inTurns(ctx, 15, subjects, (subject, round) => timeToExit(ctx, subject, config, path.join(dir, `${subject}-${round}.ready`)));
   const of = (subject: Subject, label?: string) => ({ summary: summarize(times.get(subject)!), unit: 'ms', label });
   return [
     differenceRow('SIGTERM to PID 1 → exit (app exits at once)', of('nile'), [of('tini', 'tini'), of('dumb-init', 'dumb-init')], 30, {

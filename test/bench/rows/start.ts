@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { readStamp } from '../clock.js';
-import { type Context, runsOf, scratch } from '../context.js';
+import { type Context, inTurns, scratch } from '../context.js';
 import { initCommand, startPid1, unshare, writePid1Config, type Init } from '../pid1.js';
 import { poll, run } from '../processes.js';
 import { differenceRow, type Measured, type Row } from '../report.js';
@@ -15,12 +15,8 @@ const inits: (Init | 'none')[] = ['nile', 'tini', 'dumb-init', 'none'];
 export async function startRows(ctx: Context): Promise<Row[]> {
   const dir = scratch(ctx, 'start');
   const config = writePid1Config(dir);
-  const times = new Map<Init | 'none', number[]>(inits.map((i) => [i, []]));
-  const node: number[] = [];
-  for (let round = 0; round < runsOf(ctx, 15); round++) {
-    for (const init of inits) times.get(init)!.push(await timeToApp(ctx, init, config, path.join(dir, `${init}-${round}`)));
-    node.push(await nodeStart(ctx));
-  }
+  const times = await inTurns(ctx, 15, [...inits, 'node'] as const, (subject, round) => (subject === 'node' ? nodeStart(ctx) : timeToApp(ctx, subject, config, path.join(dir, `${subject}-${round}`))));
+  const node = times.get('node')!;
   const of = (init: Init | 'none', label?: string): Measured => ({ summary: summarize(times.get(init)!), unit: 'ms', label });
   return [
     differenceRow('exec nile → app first instruction', of('nile'), [{ summary: summarize(node), unit: 'ms', label: 'node -e 0' }, of('tini', 'tini'), of('dumb-init', 'dumb-init')], 40, {
