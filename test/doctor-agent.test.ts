@@ -1,11 +1,12 @@
 // `nile doctor` and the probe's reason over real failures of an app nile supervises.
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { buildConflictingFatJar, compileDoctorFixtures } from './helpers/jars.js';
-import { childrenOf, fixtureCommand, JAVA, Nile, sleep } from './helpers/nile.js';
+import { fixtureCommand, JAVA, Nile, sleep } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'nile-doctor-agent-'));
@@ -92,7 +93,7 @@ const cgroupSkip = await mkdir(cgroup).then(
 t.test('a JVM OOM-killed in a memory cgroup with a low limit', { skip: cgroupSkip }, async (t) => {
   await writeFile(path.join(cgroup, 'memory.limit_in_bytes'), String(256 * 1024 * 1024));
   await writeFile(path.join(cgroup, 'memory.memsw.limit_in_bytes'), String(256 * 1024 * 1024)).catch(() => {});
-  const nile = new Nile({ config: { project: 'oomkill', type: 'worker', app: { command: ['java', '-Xms1g', '-Xmx1g', '-XX:+AlwaysPreTouch', '-XX:+UseSerialGC', '-cp', classes, 'Hog'], startTimeout: '60s' }, probe: { interval: '5s' } } });
+  const nile = new Nile({ config: { project: 'oomkill', type: 'worker', app: { command: ['java', '-Xms1g', '-Xmx1g', '-XX:+AlwaysPreTouch', '-XX:+UseSerialGC', '-cp', classes, 'Hog'], startTimeout: '60s' }, probe: { interval: '5s' } }, cgroup });
   t.teardown(async () => {
     await nile.stop();
     for (let i = 0; i < 50; i++) {
@@ -100,9 +101,8 @@ t.test('a JVM OOM-killed in a memory cgroup with a low limit', { skip: cgroupSki
       await sleep(100);
     }
   });
-  // Move unshare and nile into the cgroup before the JVM is forked: children inherit it.
-  for (const pid of [nile.proc.pid!, ...childrenOf(nile.proc.pid!)]) await writeFile(path.join(cgroup, 'cgroup.procs'), String(pid));
   await failedStart(nile);
+  t.match(readFileSync(`/proc/${nile.proc.pid}/cgroup`, 'utf8'), new RegExp(`:memory:.*/${path.basename(cgroup)}\n`), 'the pod runs in the cgroup');
   t.equal(nile.proc.exitCode, null, 'nile survived');
   const result = doctor(nile);
   t.equal(result.findings[0].cause, 'oom-killed', `the first finding is the OOM kill (got ${JSON.stringify(result.findings)})`);

@@ -15,6 +15,7 @@ export interface NileOptions {
   env?: Record<string, string>;
   args?: string[]; // extra argv after `nile run`
   pid1?: boolean; // in a new PID namespace (default true), else a plain child (nile becomes a subreaper)
+  cgroup?: string; // a cgroup v1 directory to start in, before anything is forked, like a pod's cgroup
 }
 
 export interface LogLine {
@@ -45,10 +46,10 @@ export class Nile {
     writeFileSync(this.configFile, stringify(config));
     const argv = [NILE_BIN, 'run', '--config', this.configFile, ...(options.args ?? [])];
     const env = { ...cleanEnv(), NILE_LOG_LEVEL: 'debug', ...options.env };
-    this.proc =
-      options.pid1 === false
-        ? spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let command = options.pid1 === false ? [process.execPath, ...argv] : ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...argv];
+    // The shell joins the cgroup, then becomes the command: its pid is the command's, and every child starts inside.
+    if (options.cgroup) command = ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...command];
+    this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     eachLine(this.proc.stdout!, (line) => {
       this.stdout.push(line);
       this.notify();
