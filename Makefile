@@ -22,8 +22,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(ADDON): native/reaper.c binding.gyp node_modules/.installed
-	npx node-gyp rebuild --nodedir=/usr >/dev/null
+$(ADDON): native/reaper.c native/relay.c native/relay.h binding.gyp node_modules/.installed
+	npx node-gyp configure build --nodedir=/usr >/dev/null # not rebuild: its clean would remove the rest of build/
 
 $(FIXTURE_JAR): test/fixtures/java/App.java
 	@mkdir -p build/fixture/classes

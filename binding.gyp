@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "reaper",
-      "sources": ["native/reaper.c"],
+      "sources": ["native/reaper.c", "native/relay.c"],
       "cflags": ["-O2", "-Wall"]
     }
   ]

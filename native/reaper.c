@@ -5,6 +5,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "relay.h"
+
 // reap(pid) -> null while the child runs (or is not ours), else {pid, code, signal}.
 static napi_value Reap(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -50,6 +52,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setSubreaper", NULL, SetSubreaper, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, 2, props);
+  RelayInit(env, exports);
   return exports;
 }
 

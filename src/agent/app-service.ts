@@ -24,15 +24,18 @@ export function superviseStatusOf(state: AppState): SuperviseStatus {
 
 /** Opens runDir/service/app/supervise and binds it to the app: control letters in, status out. */
 export async function superviseApp(runDir: string, app: AppSupervisor, log: Log): Promise<SuperviseDir> {
-  const dir = await SuperviseDir.open(path.join(runDir, 'service', 'app'), log, superviseStatusOf(app.state));
+  const initial = superviseStatusOf(app.state);
+  const dir = await SuperviseDir.open(path.join(runDir, 'service', 'app'), log, initial);
   dir.onControl((letter) => app.control(letter));
   // Written when it changes, as runsv does: a probe result alone changes nothing sv can see.
-  let last = JSON.stringify(superviseStatusOf(app.state));
-  app.onChange((state) => {
+  let last = JSON.stringify(initial);
+  const publish = (state: AppState) => {
     const status = superviseStatusOf(state);
     const text = JSON.stringify(status);
     if (text !== last) dir.write(status);
     last = text;
-  });
+  };
+  app.onChange(publish);
+  publish(app.state); // the app runs while the directory is being opened: it may have moved on
   return dir;
 }

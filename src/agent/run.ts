@@ -16,23 +16,25 @@ import { startSideServices } from './services.js';
 import { OutOfTraffic } from './traffic.js';
 
 /**
- * PID 1, the story in one screen: take the duties, wire the app to the registry and the doctor,
- * start the services beside it, open the control socket, start the app, wait, stop the rest.
+ * PID 1, the story in one screen: take the duties, load the clients the config names (only those),
+ * wire the app to the registry and the doctor, start it, start the services beside it, open the
+ * control socket, wait, stop the rest.
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
   mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
-  const app = new AppSupervisor(config, log, proberFor(config.probe));
-  const registration = registerWhenReady(config, app, () => traffic.draining, log);
-  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
+  const app = new AppSupervisor(config, log, await proberFor(config.probe));
   const scene = watchScene(config, app);
+  // Connected before the app starts: a registry's session is open by the time the app is ready.
+  const registration = await registerWhenReady(config, app, () => traffic.draining, log);
+  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
+  if (hasApp) app.boot();
   const side = await startSideServices(config, log);
   const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side, registration, scene }), log);
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
-  if (hasApp) app.boot();
   const code = await app.exited;
   await side.stop();
   await supervise?.close();

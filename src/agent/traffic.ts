@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
@@ -79,7 +78,7 @@ export class OutOfTraffic {
   private async callOffline(): Promise<string> {
     const { url, method, timeout } = this.config.offline;
     try {
-      const response = await request(url, { method: method as 'POST', signal: AbortSignal.timeout(timeout) });
+      const response = await (await undici()).request(url, { method: method as 'POST', signal: AbortSignal.timeout(timeout) });
       await response.body.dump();
       return `${method} ${response.statusCode}`;
     } catch (err) {
@@ -95,7 +94,7 @@ export class OutOfTraffic {
     while (Date.now() < deadline) {
       if (this.hurry.signal.aborted) return `cut short by TERM (last: ${last})`;
       try {
-        const response = await request(url, { method: 'GET', signal: AbortSignal.timeout(Math.max(1, Math.min(interval, deadline - Date.now()))) });
+        const response = await (await undici()).request(url, { method: 'GET', signal: AbortSignal.timeout(Math.max(1, Math.min(interval, deadline - Date.now()))) });
         await response.body.dump();
         if (response.statusCode === 200) return 'drain url answered 200';
         last = `status ${response.statusCode}`;
@@ -120,3 +119,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
   });
 }
+
+// Loaded only when an offline or drain call is made: the agent's start does not pay for it.
+const undici = () => import('undici');

@@ -1,49 +1,164 @@
-import { writeSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { loadRelay, type RelayAddon } from './relay.js';
 
-/** The app's last output lines, kept for the failure report and the doctor. */
+/** How the app's stdout and stderr are wired for one start. */
+export interface AppStreams {
+  /** For `spawn`'s stdio[1] and stdio[2]. */
+  stdio: [number | 'pipe', number | 'pipe'];
+  /** Call once spawn() returned or threw (null): resolves when all the app wrote has been passed on. */
+  attach(child: ChildProcess | null): Promise<void>;
+}
+
+/**
+ * The app's output on its way to the container's stdout and stderr, and its last bytes kept for the
+ * failure report and the doctor. With the addon, threads splice the bytes from the app's pipes to
+ * our fds and tee them into a kernel pipe that holds the tail: no byte passes through JavaScript.
+ * Without it, the bytes are read and written here. Either way the tail is cut into lines only when
+ * asked: output is many, questions are few.
+ */
 export class OutputTail {
-  private lines: string[] = [];
-  private partial = '';
-  private capture: string[] | null = null;
+  private readonly relay: RelayAddon | null;
+  private readonly nativeTail: number | null = null;
+  // The JavaScript tail: chunks as they came, the last keepBytes of them.
+  private chunks: Buffer[] = [];
+  private head = 0; // chunks before it are dropped
+  private bytes = 0;
+  private dropped = false;
+  private total = 0; // bytes ever pushed
+  private captureFrom: number | null = null;
+  private capture: Buffer[] = [];
 
-  constructor(private readonly keep = 200) {}
-
-  push(chunk: Buffer): void {
-    const text = this.partial + chunk.toString('utf8');
-    const parts = text.split('\n');
-    this.partial = parts.pop() ?? '';
-    if (this.partial.length > 64 * 1024) {
-      parts.push(this.partial);
-      this.partial = '';
+  constructor(
+    private readonly keepBytes = 256 * 1024,
+    native = true,
+  ) {
+    this.relay = native ? loadRelay() : null;
+    try {
+      this.nativeTail = this.relay ? this.relay.tailOpen(keepBytes) : null;
+    } catch {
+      this.relay = null; // no tail pipe (out of fds): output goes through JavaScript
     }
-    for (const line of parts) this.add(line);
   }
 
-  private add(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.keep * 2) this.lines = this.lines.slice(-this.keep);
-    this.capture?.push(line);
+  get native(): boolean {
+    return this.nativeTail !== null;
+  }
+
+  /** The wiring for the next start: relays to our fds 1 and 2 (or `out`), or pipes read here. */
+  streams(out: [number, number] = [1, 2]): AppStreams {
+    if (this.relay && this.nativeTail !== null) {
+      const { relay } = this;
+      const tail = this.nativeTail;
+      const ends: Promise<void>[] = [];
+      const fds: number[] = [];
+      try {
+        for (const fd of out) {
+          ends.push(new Promise<void>((resolve) => fds.push(relay.relayStart(tail, fd, resolve))));
+        }
+      } catch {
+        for (const fd of fds) closeQuietly(fd);
+        return this.jsStreams(out);
+      }
+      return {
+        stdio: [fds[0], fds[1]],
+        attach: () => {
+          for (const fd of fds) closeQuietly(fd); // the child has its copies; the relays end when it closes them
+          return Promise.all(ends).then(() => undefined);
+        },
+      };
+    }
+    return this.jsStreams(out);
+  }
+
+  private jsStreams(out: [number, number]): AppStreams {
+    return {
+      stdio: ['pipe', 'pipe'],
+      attach: (child) => {
+        if (!child) return Promise.resolve();
+        passThrough(child.stdout, out[0], this);
+        passThrough(child.stderr, out[1], this);
+        return new Promise<void>((resolve) => {
+          if (child.pid === undefined) return resolve();
+          child.once('close', () => resolve());
+        });
+      },
+    };
+  }
+
+  /** Output read here (the JavaScript path). */
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    this.total += chunk.length;
+    while (this.chunks.length - this.head > 1 && this.bytes - this.chunks[this.head].length >= this.keepBytes) {
+      this.bytes -= this.chunks[this.head++].length;
+      this.dropped = true;
+    }
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    if (this.captureFrom !== null) this.capture.push(chunk);
+  }
+
+  private kept(): Buffer {
+    if (this.nativeTail !== null) return this.relay!.tailRead(this.nativeTail);
+    return Buffer.concat(this.chunks.slice(this.head));
+  }
+
+  private passed(): number {
+    return this.nativeTail !== null ? this.relay!.tailCount(this.nativeTail) : this.total;
   }
 
   last(n = 50): string[] {
-    const all = this.partial ? [...this.lines, this.partial] : this.lines;
-    return all.slice(-n);
+    const kept = this.kept();
+    const lines = linesOf(kept);
+    // The oldest line may have lost its start once anything was dropped.
+    if (this.nativeTail !== null ? this.passed() > kept.length : this.dropped) lines.shift();
+    return lines.slice(-n);
   }
 
-  /** Starts keeping every line from now on (a thread dump is longer than the tail). */
+  /** Starts keeping the output from now on (a thread dump); the native tail keeps up to keepBytes of it. */
   startCapture(): void {
+    this.captureFrom = this.passed();
     this.capture = [];
   }
 
-  capturedLines(): number {
-    return this.capture?.length ?? 0;
+  /** Bytes of output since startCapture(), to tell when it has gone quiet. */
+  capturedBytes(): number {
+    return this.captureFrom === null ? 0 : this.passed() - this.captureFrom;
   }
 
   stopCapture(): string[] {
-    const got = this.capture ?? [];
-    this.capture = null;
-    return got;
+    if (this.captureFrom === null) return [];
+    const since = this.passed() - this.captureFrom;
+    this.captureFrom = null;
+    if (this.nativeTail === null) {
+      const got = linesOf(Buffer.concat(this.capture));
+      this.capture = [];
+      return got;
+    }
+    const kept = this.kept();
+    const lines = linesOf(kept.subarray(Math.max(0, kept.length - since)));
+    if (since > kept.length) lines.shift(); // its start is no longer kept
+    return lines;
+  }
+}
+
+function linesOf(bytes: Buffer): string[] {
+  if (bytes.length === 0) return [];
+  const lines = bytes.toString('utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }
 

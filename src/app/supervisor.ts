@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
 import { errorText } from '../errors.js';
 import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
-import { OutputTail, passThrough } from './output.js';
+import { OutputTail } from './output.js';
 import { buildReport, writeReport, type FailureReport } from './report.js';
-import { resolveUser } from './user.js';
+import { onExit, spawnApp } from './spawn.js';
 
 const threadDumpWaitMs = 3000;
 
@@ -103,42 +102,24 @@ export class AppSupervisor {
   }
 
   private spawn(): void {
-    const { app } = this.config;
-    const [file, ...args] = app.command;
-    let child: ResultPromise;
+    const output = this.tail.streams();
+    let child: ChildProcess;
     try {
-      if (!existsSync(app.workdir)) throw new Error(`app.workdir ${app.workdir} does not exist`);
-      const user = app.user ? resolveUser(app.user) : undefined;
-      child = execa(file, args, {
-        cwd: app.workdir,
-        env: { ...app.env, ...(user?.home ? { HOME: user.home } : {}) },
-        uid: user?.uid,
-        gid: user?.gid,
-        stdin: 'inherit',
-        stdout: 'pipe',
-        stderr: 'pipe',
-        buffer: false,
-        reject: false,
-        cleanup: false,
-        forceKillAfterDelay: false,
-        detached: true, // its own process group: only nile decides which signals reach it
-      });
+      child = spawnApp(this.config.app, output.stdio);
     } catch (err) {
+      void output.attach(null);
       return this.spawnFailed(err);
     }
+    const drained = output.attach(child);
     const pid = child.pid;
     if (pid === undefined) {
-      void child.then((result) => this.spawnFailed(result.cause ?? result.shortMessage), (err) => this.spawnFailed(err));
+      child.once('error', (err) => this.spawnFailed(err));
       return;
     }
-    passThrough(child.stdout, 1, this.tail);
-    passThrough(child.stderr, 2, this.tail);
-    this.log.info({ pid, command: app.command }, 'app started');
+    child.on('error', (err) => this.log.warn({ pid, err: errorText(err) }, 'app process error'));
+    this.log.info({ pid, command: this.config.app.command }, 'app started');
     queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
-    child.then(
-      (result) => this.dispatch({ type: 'exited', exit: { code: result.exitCode ?? null, signal: result.signal?.replace(/^SIG/, '') ?? null }, at: Date.now() }),
-      (err) => this.log.error({ err: errorText(err) }, 'app wait failed'),
-    );
+    onExit(child, drained, (exit) => this.dispatch({ type: 'exited', exit, at: Date.now() }));
   }
 
   private spawnFailed(err: unknown): void {
@@ -171,9 +152,9 @@ export class AppSupervisor {
     let quietSince = Date.now();
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      const lines = this.tail.capturedLines();
-      if (lines !== seen) {
-        seen = lines;
+      const bytes = this.tail.capturedBytes();
+      if (bytes !== seen) {
+        seen = bytes;
         quietSince = Date.now();
       } else if (seen > 0 && Date.now() - quietSince >= 300) break;
     }

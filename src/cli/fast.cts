@@ -1,16 +1,19 @@
 // The kubelet's commands, in CommonJS: starting Node's ESM loader would cost them more than their own work.
-import { prestop } from './prestop.cjs';
-import { probe } from './probe.cjs';
-import { status } from './status.cjs';
+// Only the one asked for is loaded.
+type Command = (argv: string[]) => Promise<number>;
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = { probe, prestop, status };
+const commands: Record<string, () => Command> = {
+  probe: () => (require('./probe.cjs') as typeof import('./probe.cjs')).probe,
+  prestop: () => (require('./prestop.cjs') as typeof import('./prestop.cjs')).prestop,
+  status: () => (require('./status.cjs') as typeof import('./status.cjs')).status,
+};
 
 export function isFast(verb: string | undefined, argv: string[]): boolean {
-  return verb !== undefined && verb in commands && !argv.includes('--help');
+  return verb !== undefined && Object.hasOwn(commands, verb) && !argv.includes('--help');
 }
 
 export function runFast(verb: string, argv: string[]): void {
-  commands[verb](argv).then(
+  commands[verb]()(argv).then(
     (code) => process.exit(code),
     (err) => {
       process.stderr.write(`nile: ${err?.stack ?? err}\n`);

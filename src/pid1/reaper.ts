@@ -5,6 +5,11 @@ import { isOwnChild } from './own-children.js';
 interface Addon {
   reap(pid: number): { pid: number; code: number | null; signal: number | null } | null;
   setSubreaper(): boolean;
+  // Output relay (native/relay.c); optional so an older build still loads.
+  tailOpen?(keepBytes: number): number;
+  tailRead?(id: number): Buffer;
+  tailCount?(id: number): number;
+  relayStart?(tailId: number, outFd: number, onEnd: () => void): number;
 }
 
 const require = createRequire(import.meta.url);

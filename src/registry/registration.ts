@@ -1,12 +1,10 @@
 import type { Phase } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
+import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Backend, Desired, Instance } from './backend.js';
-import { createConsulKvBackend } from './consul-kv.js';
-import { createConsulServiceBackend } from './consul-service.js';
 import { Reconciler } from './reconciler.js';
-import { ZooKeeperBackend } from './zookeeper.js';
 
 /** Registered only while ready; `down` while not ready after being ready; out while draining or anything else. */
 export function desiredFor(phase: Phase, draining: boolean): Desired {
@@ -17,14 +15,20 @@ export function desiredFor(phase: Phase, draining: boolean): Desired {
 }
 
 /** Registered only while ready: the reconciler follows the app's phase (and the drain) from now on. */
-export function registerWhenReady(config: Config, app: AppSupervisor, draining: () => boolean, log: Log): Reconciler | null {
-  const registration = startRegistration(config, log);
+export async function registerWhenReady(config: Config, app: AppSupervisor, draining: () => boolean, log: Log): Promise<Reconciler | null> {
+  let registration: Reconciler | null;
+  try {
+    registration = await startRegistration(config, log);
+  } catch (err) {
+    log.error({ err: errorText(err) }, 'registration cannot start: the instance will not be registered');
+    return null;
+  }
   app.onChange((state) => registration?.want(desiredFor(state.phase, draining())));
   return registration;
 }
 
-/** One reconciler over the backends the config names; null when no registry is configured. */
-export function startRegistration(config: Config, log: Log): Reconciler | null {
+/** One reconciler over the backends the config names; null when no registry is configured. Only their clients are loaded. */
+export async function startRegistration(config: Config, log: Log): Promise<Reconciler | null> {
   const { registry } = config;
   const instance: Instance = {
     upstream: registry.upstream,
@@ -37,11 +41,13 @@ export function startRegistration(config: Config, log: Log): Reconciler | null {
   const backends: Backend[] = [];
   const { zookeeper: zk, consul } = registry;
   if (zk.connect) {
+    const { ZooKeeperBackend } = await import('./zookeeper.js');
     backends.push(new ZooKeeperBackend({ connect: zk.connect, root: zk.root, sessionTimeoutMs: zk.sessionTimeout, digestFile: zk.digestFile || undefined, instance, log }));
   }
   if (consul.url) {
     const options = { url: consul.url, ttlMs: consul.ttl, tokenFile: consul.tokenFile || undefined, instance, log };
-    backends.push(consul.mode === 'kv' ? createConsulKvBackend({ ...options, prefix: consul.prefix }) : createConsulServiceBackend(options));
+    if (consul.mode === 'kv') backends.push((await import('./consul-kv.js')).createConsulKvBackend({ ...options, prefix: consul.prefix }));
+    else backends.push((await import('./consul-service.js')).createConsulServiceBackend(options));
   }
   if (backends.length === 0) return null;
   log.info({ backends: backends.map((b) => b.name), upstream: instance.upstream, address: `${instance.address}:${instance.port}` }, 'registration configured');

@@ -231,9 +231,9 @@ export function sleep(ms: number): Promise<void> {
 
 /** A plain client that looks at what the servers hold; every call is bounded. */
 export class Observer {
-  private wake: (() => void) | undefined;
+  private wake: ((at: number) => void) | undefined;
   // One watcher function for every watch, so the library keeps one registration per path.
-  private readonly watcher = (): void => this.wake?.();
+  private readonly watcher = (): void => this.wake?.(Date.now());
 
   private constructor(readonly raw: ZkClient) {}
 
@@ -284,16 +284,20 @@ export class Observer {
    */
   async until(node: string, check: (stat: Stat | null) => boolean, timeoutMs: number): Promise<number | undefined> {
     const deadline = Date.now() + timeoutMs;
+    let notifiedAt: number | undefined; // when the watch fired that led to this look
     while (Date.now() < deadline) {
-      const changed = new Promise<void>((resolve) => (this.wake = resolve));
+      let firedAt: number | undefined;
+      const changed = new Promise<void>((resolve) => (this.wake = (at) => void ((firedAt = at), resolve())));
       let stat: Stat | null | undefined;
       try {
         stat = await call<Stat | null>('exists', Math.min(deadline, Date.now() + 1000), (done) => this.raw.exists(node, this.watcher, done));
       } catch {
         stat = undefined;
       }
-      if (stat !== undefined && check(stat)) return Date.now();
+      // Seen when the notification came, if this look (made because of it) confirms it; else when looked.
+      if (stat !== undefined && check(stat)) return notifiedAt ?? Date.now();
       await Promise.race([changed, sleep(Math.min(100, Math.max(0, deadline - Date.now())))]);
+      notifiedAt = firedAt;
     }
     return undefined;
   }

@@ -1,0 +1,544 @@
+// Output relay. Each app stream gets a pipe read by a thread that splices it to our own fd, so the
+// bytes never pass through JS. A tail is a kernel pipe holding the most recent output by page
+// reference (tee), for failure reports; its oldest bytes are spliced to /dev/null to make room.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define MAX_TAILS 64
+#define PAGE 4096
+#define MAX_KEEP (1 << 28)
+#define RELAY_PIPE_SIZE (1 << 20)
+#define COPY_SIZE (64 * 1024)
+// The splice holds the pipe's lock while it copies; shorter holds let the app keep writing meanwhile.
+#define SPLICE_CHUNK (64 * 1024)
+// Less than this is copied rather than teed (see tail_write); more fills most of the pages it pins.
+#define SMALL (16 * 1024)
+
+typedef struct {
+  int rfd, wfd;              // the kept bytes, oldest first
+  int scratch_r, scratch_w;  // tailRead tees a snapshot here, so reading does not consume
+  size_t keep;               // at most this many bytes are kept
+  size_t held;               // bytes in the pipe now (only we write or drain it)
+  uint64_t count;            // bytes ever passed through
+  pthread_mutex_t mu;
+} Tail;
+
+enum { MODE_SPLICE, MODE_COPY, MODE_DISCARD };
+enum { TEE_END = 0, TEE_REFUSED = -1 };
+
+typedef struct {
+  Tail *tail;
+  int in;   // read end of the app's pipe
+  int out;  // our own dup of the destination, so JS closing or reusing its number cannot hurt
+  int mode;
+  char *buf;  // only for MODE_COPY
+  napi_threadsafe_function tsfn;
+  pthread_mutex_t mu;  // orders the end call against the tsfn's finalizer
+  int refs;            // the thread and the tsfn finalizer; the last one frees
+  int finalized;
+} Relay;
+
+// Created on the main thread only; relay threads get their Tail pointer at start.
+static Tail *tails[MAX_TAILS];
+static int tail_count;
+static int devnull = -1;
+
+static int grow_pipe(int fd, size_t size) {
+  if (size > (size_t)INT32_MAX) size = INT32_MAX;
+  (void)fcntl(fd, F_SETPIPE_SZ, (int)size);  // a smaller pipe still works
+  return fcntl(fd, F_GETPIPE_SZ);
+}
+
+static void wait_fd(int fd, short events) {
+  struct pollfd p = {.fd = fd, .events = events};
+  while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+}
+
+// Drops the n oldest kept bytes. Caller holds t->mu.
+static void tail_drop(Tail *t, size_t n) {
+  char sink[PAGE];
+  if (n > t->held) n = t->held;
+  while (n > 0) {
+    ssize_t m = splice(t->rfd, NULL, devnull, NULL, n, SPLICE_F_NONBLOCK);
+    if (m < 0 && errno == EINTR) continue;
+    if (m < 0) m = read(t->rfd, sink, n < sizeof sink ? n : sizeof sink);
+    if (m <= 0) {
+      // should not happen; trust the kernel's count rather than loop
+      int avail = 0;
+      if (ioctl(t->rfd, FIONREAD, &avail) == 0) t->held = (size_t)avail;
+      return;
+    }
+    n -= (size_t)m;
+    t->held -= (size_t)m;
+  }
+}
+
+// Counts bytes that passed without being teed.
+static void tail_skip(Tail *t, size_t n) {
+  pthread_mutex_lock(&t->mu);
+  t->count += n;
+  pthread_mutex_unlock(&t->mu);
+}
+
+// Tees up to want bytes from the head of in into the tail, dropping the oldest kept bytes for room.
+// Called with data in the pipe. Returns bytes teed, TEE_END at end of input, TEE_REFUSED when the tail
+// cannot take any.
+static ssize_t tail_tee(Tail *t, int in, size_t want) {
+  ssize_t n;
+  pthread_mutex_lock(&t->mu);
+  if (t->held + want > t->keep) tail_drop(t, t->held + want - t->keep);
+  for (;;) {
+    n = tee(in, t->wfd, want, SPLICE_F_NONBLOCK);
+    if (n > 0) break;
+    if (n == 0) {
+      n = TEE_END;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN || t->held == 0) {
+      n = TEE_REFUSED;
+      break;
+    }
+    tail_drop(t, PAGE);  // full by buffer count: free the oldest buffer
+  }
+  if (n > 0) {
+    t->held += (size_t)n;
+    t->count += (uint64_t)n;
+    if (t->held > t->keep) tail_drop(t, t->held - t->keep);
+  }
+  pthread_mutex_unlock(&t->mu);
+  return n;
+}
+
+// Appends a few bytes by copying: write() packs them into the tail's last page, where a tee would
+// pin a whole page per small chunk and fill the tail's slots with a few lines.
+static void tail_write(Tail *t, const char *buf, size_t n) {
+  pthread_mutex_lock(&t->mu);
+  t->count += n;
+  if (n > t->keep) {
+    buf += n - t->keep;
+    n = t->keep;
+  }
+  if (t->held + n > t->keep) tail_drop(t, t->held + n - t->keep);
+  while (n > 0) {
+    ssize_t m = write(t->wfd, buf, n);
+    if (m > 0) {
+      buf += m;
+      n -= (size_t)m;
+      t->held += (size_t)m;
+    } else if (m < 0 && errno == EINTR) {
+      continue;
+    } else if (m < 0 && errno == EAGAIN && t->held > 0) {
+      tail_drop(t, PAGE);  // full by buffer count
+    } else {
+      break;
+    }
+  }
+  pthread_mutex_unlock(&t->mu);
+}
+
+// Moves up to n bytes by read()+write(), for destinations splice refuses. Returns bytes consumed.
+static ssize_t copy_some(Relay *r, size_t n) {
+  ssize_t got;
+  do {
+    got = read(r->in, r->buf, n < COPY_SIZE ? n : COPY_SIZE);
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return got;
+  size_t off = 0;
+  while (off < (size_t)got && r->mode == MODE_COPY) {
+    ssize_t w = write(r->out, r->buf + off, (size_t)got - off);
+    if (w > 0) off += (size_t)w;
+    else if (w < 0 && errno == EINTR) continue;
+    else if (w < 0 && errno == EAGAIN) wait_fd(r->out, POLLOUT);
+    else r->mode = MODE_DISCARD;  // the destination is gone; the rest of this chunk is lost with it
+  }
+  return got;
+}
+
+// Consumes up to n bytes without a destination, so the app never blocks on us.
+static ssize_t discard_some(Relay *r, size_t n) {
+  char sink[PAGE];
+  ssize_t m;
+  do {
+    m = splice(r->in, NULL, devnull, NULL, n, 0);
+  } while (m < 0 && errno == EINTR);
+  if (m >= 0) return m;
+  do {
+    m = read(r->in, sink, n < sizeof sink ? n : sizeof sink);
+  } while (m < 0 && errno == EINTR);
+  return m;
+}
+
+// Writes bytes already taken from the app's pipe to the destination; dropped if it is gone.
+static void write_out(Relay *r, const char *buf, size_t n) {
+  while (n > 0 && r->mode != MODE_DISCARD) {
+    ssize_t w = write(r->out, buf, n);
+    if (w > 0) {
+      buf += w;
+      n -= (size_t)w;
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else if (w < 0 && errno == EAGAIN) {
+      wait_fd(r->out, POLLOUT);
+    } else {
+      r->mode = MODE_DISCARD;
+    }
+  }
+}
+
+// One step of moving at most n bytes from the app's pipe to the destination. Returns bytes consumed.
+static ssize_t move_some(Relay *r, size_t n) {
+  for (;;) {
+    if (r->mode == MODE_COPY) return copy_some(r, n);
+    if (r->mode == MODE_DISCARD) return discard_some(r, n);
+    ssize_t m = splice(r->in, NULL, r->out, NULL, n < SPLICE_CHUNK ? n : SPLICE_CHUNK, SPLICE_F_MOVE);
+    if (m >= 0) return m;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      wait_fd(r->out, POLLOUT);  // a non-blocking destination: block here, as a direct write would
+    } else if (errno == EINVAL) {
+      r->buf = malloc(COPY_SIZE);  // not spliceable (O_APPEND, some devices)
+      r->mode = r->buf ? MODE_COPY : MODE_DISCARD;
+    } else {
+      r->mode = MODE_DISCARD;  // the destination is gone (EPIPE, EBADF, ...): keep the app unblocked
+    }
+  }
+}
+
+// Moves exactly n bytes, already in the pipe, so the destination gets what the tail got.
+static void pass(Relay *r, size_t n) {
+  while (n > 0) {
+    ssize_t m = move_some(r, n);
+    if (m <= 0) return;  // the bytes vanished; cannot happen with a single reader
+    n -= (size_t)m;
+  }
+}
+
+static void relay_free(Relay *r) {
+  pthread_mutex_destroy(&r->mu);
+  free(r->buf);
+  free(r);
+}
+
+static void relay_unref(Relay *r) {
+  int last = --r->refs == 0;
+  pthread_mutex_unlock(&r->mu);
+  if (last) relay_free(r);
+}
+
+static void *relay_main(void *arg) {
+  Relay *r = arg;
+  Tail *t = r->tail;
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  struct pollfd p = {.fd = r->in, .events = POLLIN};
+  char small[SMALL];
+  for (;;) {
+    if (poll(&p, 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    int avail = 0;
+    if (ioctl(r->in, FIONREAD, &avail) < 0) break;
+    if (avail <= 0) {
+      // a tee now could not tell the end from a full tail, so ask poll
+      if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) break;
+      continue;
+    }
+    if (avail < SMALL) {
+      ssize_t got = read(r->in, small, (size_t)avail);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      tail_write(t, small, (size_t)got);
+      write_out(r, small, (size_t)got);
+      continue;
+    }
+    size_t want = (size_t)avail;
+    if (want > t->keep) {
+      // the front would be dropped from the tail at once: pass it without teeing
+      tail_skip(t, want - t->keep);
+      pass(r, want - t->keep);
+      want = t->keep;
+    }
+    ssize_t n = tail_tee(t, r->in, want);
+    if (n > 0) {
+      pass(r, (size_t)n);
+    } else if (n == TEE_END) {
+      break;
+    } else {
+      tail_skip(t, want);  // the tail refused; the output must go on
+      pass(r, want);
+    }
+  }
+  close(r->in);
+  close(r->out);
+  pthread_mutex_lock(&r->mu);
+  if (!r->finalized) {
+    napi_call_threadsafe_function(r->tsfn, NULL, napi_tsfn_blocking);
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+  }
+  relay_unref(r);
+  return NULL;
+}
+
+// Runs when the tsfn is released and drained, or when the environment is torn down first.
+static void relay_finalize(napi_env env, void *data, void *hint) {
+  Relay *r = data;
+  (void)env;
+  (void)hint;
+  pthread_mutex_lock(&r->mu);
+  r->finalized = 1;
+  relay_unref(r);
+}
+
+static void relay_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+  napi_value undefined, error;
+  (void)context;
+  (void)data;
+  if (env == NULL || js_cb == NULL) return;
+  napi_get_undefined(env, &undefined);
+  if (napi_call_function(env, undefined, js_cb, 0, NULL, NULL) == napi_pending_exception) {
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);  // an onEnd that throws is an uncaught exception, as in JS
+  }
+}
+
+static void throw_errno(napi_env env, const char *what, int err) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, NULL, msg);
+}
+
+// Reads an integer argument in [min, max]; false (with a TypeError thrown) otherwise.
+static int int_arg(napi_env env, napi_value v, double min, double max, const char *msg, int64_t *out) {
+  napi_valuetype type;
+  double d;
+  if (v == NULL || napi_typeof(env, v, &type) != napi_ok || type != napi_number ||
+      napi_get_value_double(env, v, &d) != napi_ok || d != floor(d) || d < min || d > max) {
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  *out = (int64_t)d;
+  return 1;
+}
+
+static Tail *tail_arg(napi_env env, napi_value v, const char *msg) {
+  int64_t id;
+  if (!int_arg(env, v, 0, MAX_TAILS - 1, msg, &id)) return NULL;
+  if (id >= tail_count) {
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  return tails[id];
+}
+
+// tailOpen(keepBytes) -> tail id.
+static napi_value TailOpen(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL}, result;
+  int64_t keep;
+  int fds[2], scratch[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (!int_arg(env, argv[0], 1, MAX_KEEP, "tailOpen(keepBytes): keepBytes must be an integer from 1 to 2^28", &keep))
+    return NULL;
+  if (tail_count == MAX_TAILS) {
+    napi_throw_range_error(env, NULL, "tailOpen: too many tails");
+    return NULL;
+  }
+  if (devnull < 0 && (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+    throw_errno(env, "tailOpen: open /dev/null", errno);
+    return NULL;
+  }
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+    throw_errno(env, "tailOpen: pipe2", errno);
+    return NULL;
+  }
+  if (pipe2(scratch, O_CLOEXEC | O_NONBLOCK) < 0) {
+    int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    throw_errno(env, "tailOpen: pipe2", err);
+    return NULL;
+  }
+  Tail *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    close(fds[0]);
+    close(fds[1]);
+    close(scratch[0]);
+    close(scratch[1]);
+    napi_throw_error(env, NULL, "tailOpen: out of memory");
+    return NULL;
+  }
+  // Slots are pages and teed chunks start and end mid-page: twice what is kept (at least the default
+  // 64 KiB) lets a tee fit beside the kept bytes without dropping them buffer by buffer.
+  int size = grow_pipe(fds[1], 2 * (size_t)keep > 65536 ? 2 * (size_t)keep : 65536);
+  int scratch_size = grow_pipe(scratch[1], (size_t)size);
+  // A snapshot must fit the scratch pipe in one tee.
+  if (scratch_size < size) size = grow_pipe(fds[1], (size_t)scratch_size);
+  t->rfd = fds[0];
+  t->wfd = fds[1];
+  t->scratch_r = scratch[0];
+  t->scratch_w = scratch[1];
+  t->keep = (size_t)keep < (size_t)size ? (size_t)keep : (size_t)size;
+  pthread_mutex_init(&t->mu, NULL);
+  tails[tail_count] = t;
+  napi_create_int32(env, tail_count++, &result);
+  return result;
+}
+
+// Empties the scratch pipe so a failed read cannot leave stale bytes for the next one.
+static void scratch_drain(Tail *t) {
+  while (splice(t->scratch_r, NULL, devnull, NULL, RELAY_PIPE_SIZE, SPLICE_F_NONBLOCK) > 0) {
+  }
+}
+
+// tailRead(id) -> Buffer of the kept bytes, oldest first; they stay kept.
+static napi_value TailRead(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL}, result;
+  void *data;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Tail *t = tail_arg(env, argv[0], "tailRead(id): id must be a tail from tailOpen");
+  if (t == NULL) return NULL;
+  ssize_t got = 0;
+  pthread_mutex_lock(&t->mu);
+  if (t->held > 0) {
+    do {
+      got = tee(t->rfd, t->scratch_w, t->held, SPLICE_F_NONBLOCK);
+    } while (got < 0 && errno == EINTR);
+  }
+  pthread_mutex_unlock(&t->mu);
+  if (got < 0) got = 0;
+  if (napi_create_buffer(env, (size_t)got, &data, &result) != napi_ok) {
+    scratch_drain(t);
+    return NULL;
+  }
+  size_t off = 0;
+  while (off < (size_t)got) {
+    ssize_t m = read(t->scratch_r, (char *)data + off, (size_t)got - off);
+    if (m < 0 && errno == EINTR) continue;
+    if (m <= 0) {
+      scratch_drain(t);
+      napi_throw_error(env, NULL, "tailRead: the snapshot came back short");
+      return NULL;
+    }
+    off += (size_t)m;
+  }
+  return result;
+}
+
+// tailCount(id) -> bytes ever passed through the tail.
+static napi_value TailCount(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL}, result;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Tail *t = tail_arg(env, argv[0], "tailCount(id): id must be a tail from tailOpen");
+  if (t == NULL) return NULL;
+  pthread_mutex_lock(&t->mu);
+  uint64_t count = t->count;
+  pthread_mutex_unlock(&t->mu);
+  napi_create_double(env, (double)count, &result);
+  return result;
+}
+
+// relayStart(tailId, outFd, onEnd) -> the write fd to give the child; the caller closes it after spawning.
+static napi_value RelayStart(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL}, result, name;
+  napi_valuetype type;
+  int64_t out_fd;
+  int fds[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Tail *t = tail_arg(env, argv[0], "relayStart(tailId, outFd, onEnd): tailId must be a tail from tailOpen");
+  if (t == NULL) return NULL;
+  if (!int_arg(env, argv[1], 0, INT32_MAX, "relayStart(tailId, outFd, onEnd): outFd must be a file descriptor", &out_fd))
+    return NULL;
+  if (argv[2] == NULL || napi_typeof(env, argv[2], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "relayStart(tailId, outFd, onEnd): onEnd must be a function");
+    return NULL;
+  }
+  Relay *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    napi_throw_error(env, NULL, "relayStart: out of memory");
+    return NULL;
+  }
+  r->tail = t;
+  r->mode = MODE_SPLICE;
+  if ((r->out = fcntl((int)out_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+    throw_errno(env, "relayStart: outFd", errno);
+    free(r);
+    return NULL;
+  }
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    throw_errno(env, "relayStart: pipe2", errno);
+    close(r->out);
+    free(r);
+    return NULL;
+  }
+  grow_pipe(fds[1], RELAY_PIPE_SIZE);
+  r->in = fds[0];
+  pthread_mutex_init(&r->mu, NULL);
+  r->refs = 1;  // the finalizer's
+  napi_create_string_utf8(env, "relay", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, r, relay_finalize, NULL, relay_call_js,
+                                      &r->tsfn) != napi_ok) {
+    close(fds[0]);
+    close(fds[1]);
+    close(r->out);
+    relay_free(r);
+    napi_throw_error(env, NULL, "relayStart: cannot create the end callback");
+    return NULL;
+  }
+  // The thread starts with every signal blocked, so none is ever delivered to it.
+  sigset_t all, old;
+  pthread_attr_t attr;
+  pthread_t thread;
+  sigfillset(&all);
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  r->refs++;  // the thread's
+  int err = pthread_create(&thread, &attr, relay_main, r);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    r->refs--;
+    close(fds[0]);
+    close(fds[1]);
+    close(r->out);
+    r->in = r->out = -1;
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);  // the finalizer frees r
+    throw_errno(env, "relayStart: pthread_create", err);
+    return NULL;
+  }
+  napi_create_int32(env, fds[1], &result);
+  return result;
+}
+
+void RelayInit(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"tailOpen", NULL, TailOpen, NULL, NULL, NULL, napi_default, NULL},
+      {"tailRead", NULL, TailRead, NULL, NULL, NULL, napi_default, NULL},
+      {"tailCount", NULL, TailCount, NULL, NULL, NULL, napi_default, NULL},
+      {"relayStart", NULL, RelayStart, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { OutputTail } from '../src/app/output.js';
+
+const chunked = (text: string, size: number) => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => Buffer.from(text.slice(i * size, (i + 1) * size)));
+
+t.test('lines split across chunks come back whole, the last ones first kept', async (t) => {
+  const tail = new OutputTail(256 * 1024, false);
+  const text = Array.from({ length: 100 }, (_, i) => `line ${i} ü`).join('\n') + '\npartial';
+  for (const chunk of chunked(text, 7)) tail.push(chunk);
+  t.same(tail.last(3), ['line 98 ü', 'line 99 ü', 'partial']);
+  t.equal(tail.last(1000).length, 101);
+});
+
+t.test('only about keepBytes are kept, and a line cut at the front is left out', async (t) => {
+  const tail = new OutputTail(1000, false);
+  for (let i = 0; i < 500; i++) tail.push(Buffer.from(`line number ${String(i).padStart(4, '0')}\n`)); // 17 bytes each
+  const kept = tail.last(1000);
+  t.ok(kept.length >= 1000 / 17 - 1 && kept.length <= 1000 / 17 + 1, `${kept.length} lines kept`);
+  t.equal(kept.at(-1), 'line number 0499');
+  t.ok(kept.every((line) => /^line number \d{4}$/.test(line)), 'no partial line');
+  const big = new OutputTail(100, false);
+  big.push(Buffer.from('x'.repeat(60) + '\n' + 'y'.repeat(60) + '\n'));
+  big.push(Buffer.from('z\n'));
+  t.same(big.last(1), ['z'], 'one chunk bigger than keepBytes is still kept whole while it is the newest');
+});
+
+t.test('a capture keeps everything from its start, however long', async (t) => {
+  const tail = new OutputTail(64, false);
+  tail.push(Buffer.from('before\n'));
+  tail.startCapture();
+  t.equal(tail.capturedBytes(), 0);
+  const dump = Array.from({ length: 300 }, (_, i) => `"thread-${i}" #${i} prio=5 RUNNABLE`).join('\n') + '\n';
+  for (const chunk of chunked(dump, 100)) tail.push(chunk);
+  t.equal(tail.capturedBytes(), dump.length);
+  const got = tail.stopCapture();
+  t.equal(got.length, 300);
+  t.equal(got[0], '"thread-0" #0 prio=5 RUNNABLE');
+  t.equal(got[299], '"thread-299" #299 prio=5 RUNNABLE');
+  tail.push(Buffer.from('after\n'));
+  t.equal(tail.capturedBytes(), 0, 'nothing captured once stopped');
+});
+
+// The same questions, with a real child writing through each way of passing output on.
+for (const native of [true, false]) {
+  t.test(`a child's output passed on and kept (${native ? 'native relays' : 'JavaScript'})`, async (t) => {
+    const tail = new OutputTail(4096, native);
+    if (native && !tail.native) return t.fail('the addon has no relay: run make');
+    t.equal(tail.native, native);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-output-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const [outFile, errFile] = [path.join(dir, 'out'), path.join(dir, 'err')];
+    const out: [number, number] = [openSync(outFile, 'w'), openSync(errFile, 'w')];
+    t.teardown(() => out.forEach((fd) => closeSync(fd)));
+    const run = async (script: string) => {
+      const streams = tail.streams(out);
+      const child = spawn('sh', ['-c', script], { stdio: ['ignore', ...streams.stdio] });
+      const drained = streams.attach(child);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await new Promise((resolve) => child.once('exit', resolve));
+      await drained;
+      clearTimeout(timer);
+    };
+    await run('i=0; while [ $i -lt 1000 ]; do echo "out $i"; i=$((i+1)); done; echo "err line" >&2; echo last');
+    const written = readFileSync(outFile, 'utf8');
+    t.equal(written.split('\n').length, 1002, 'every stdout line reached its fd');
+    t.ok(written.endsWith('out 999\nlast\n'));
+    t.equal(readFileSync(errFile, 'utf8'), 'err line\n', 'stderr reached its own fd');
+    // Which of two pipes is read first is up to the scheduler: the order across them is not asserted.
+    const all = tail.last(10_000);
+    t.ok(['err line', 'out 999', 'last'].every((line) => all.includes(line)), `stdout and stderr share the tail (${all.slice(-3).join(' | ')})`);
+    t.ok(all.length < 1000, `only about keepBytes are kept (${all.length} lines)`);
+    t.same(all.filter((line) => !/^(out \d+|err line|last)$/.test(line)), [], 'no line cut at the front');
+    tail.startCapture();
+    await run('echo "Full thread dump"; echo "\\"main\\" BLOCKED"');
+    t.ok(tail.capturedBytes() > 0);
+    t.same(tail.stopCapture(), ['Full thread dump', '"main" BLOCKED'], 'a capture is what came since its start');
+  });
+}
