@@ -25,11 +25,20 @@ const verbs: Record<string, () => Promise<(argv: string[]) => Promise<number>>> 
   config: async () => (await import('./cli/config.js')).config,
 };
 
+// From dist/src/ or from dist/bundle/.
+function ownPackage(require: NodeRequire): { version: string } {
+  try {
+    return require('../../package.json');
+  } catch {
+    return require('../package.json');
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   if (first === 'version' || first === '--version') {
     const { createRequire } = await import('node:module');
-    process.stdout.write(`nile ${createRequire(import.meta.url)('../../package.json').version}\n`);
+    process.stdout.write(`nile ${ownPackage(createRequire(import.meta.url)).version}\n`);
     return 0;
   }
   if (first === 'help' || first === '--help' || first === '-h' || (first && verbs[first] && argv.includes('--help'))) {

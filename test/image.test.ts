@@ -107,7 +107,10 @@ t.test('the base image: a builder stage, then a JRE with node and the built nile
   const build = runs(builder).join('\n');
   t.match(build, /npm ci\b/, 'npm ci');
   t.match(build, /node-gyp rebuild/, 'builds the addon with node-gyp');
-  t.match(build, /tsc -p \./, 'compiles with tsc');
+  t.match(build, /npm run build/, 'builds as make does');
+  const scripts = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts;
+  t.match(scripts.build, /tsc -p \..*npm run bundle/, 'which compiles with tsc, then bundles');
+  t.match(scripts.bundle, /esbuild dist\/src\/main\.js .*--outdir=dist\/bundle/, 'the run path into dist/bundle');
   t.match(build, /npm prune --omit=dev/, 'keeps production modules only');
   t.match(runtime.from, /^eclipse-temurin:17-jre$|openjdk-17-jre-headless/, 'the runtime is a Java 17 JRE');
   const install = runs(runtime).join('\n');
@@ -151,8 +154,10 @@ t.test('the bin, the addon and the config are where nile looks for them', async 
   t.equal(destOf('/bin'), `${nileHome}/bin`, 'bin/ lands in /opt/nile');
   t.ok(runs(runtime).some((r) => r.includes(`ln -s ${nileHome}/${pkg.bin.nile} /usr/local/bin/nile`)), '`nile` on PATH is bin/nile.js');
   const importLine = readFileSync(path.join(ROOT, pkg.bin.nile), 'utf8');
-  const mainFromBin = /import\('(.+)'\)/.exec(importLine)![1];
-  t.equal(path.posix.resolve(`${nileHome}/bin`, mainFromBin), `${destOf('/dist/src')}/main.js`, "bin/nile.js finds dist/src/main.js in the image");
+  const [bundleFromBin, mainFromBin] = [...importLine.matchAll(/import\('(.+?)'\)/g)].map((m) => m[1]);
+  t.equal(path.posix.resolve(`${nileHome}/bin`, bundleFromBin), `${destOf('/dist/bundle')}/main.js`, 'bin/nile.js finds dist/bundle/main.js in the image');
+  t.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'main.js')), 'and it is built here');
+  t.equal(path.posix.resolve(`${nileHome}/bin`, mainFromBin), `${destOf('/dist/src')}/main.js`, 'and falls back to dist/src/main.js');
   const fastFromBin = /require\('(.+)'\)/.exec(importLine)![1];
   t.equal(path.posix.resolve(`${nileHome}/bin`, fastFromBin), `${destOf('/dist/src')}/cli/fast.cjs`, 'and the fast commands in dist/src/cli/fast.cjs');
 
@@ -161,8 +166,9 @@ t.test('the bin, the addon and the config are where nile looks for them', async 
   const reaperSource = readFileSync(path.join(ROOT, 'src', 'pid1', 'reaper.ts'), 'utf8');
   const candidates = [...reaperSource.matchAll(/'([./]+build\/Release\/reaper\.node)'/g)].map((m) => m[1]);
   t.ok(candidates.length > 0, `reaper.ts names where it loads the addon from (${candidates.join(', ')})`);
-  const reaperDir = `${destOf('/dist/src')}/pid1`;
-  t.ok(candidates.some((c) => path.posix.resolve(reaperDir, c) === addon), `the addon is copied to ${addon}, where reaper.js looks`);
+  for (const dir of [`${destOf('/dist/src')}/pid1`, destOf('/dist/bundle')]) {
+    t.ok(candidates.some((c) => path.posix.resolve(dir!, c) === addon), `the addon is copied to ${addon}, where reaper.js looks from ${dir}`);
+  }
   t.ok(existsSync(path.join(ROOT, 'build', 'Release', 'reaper.node')), 'and it is built here');
 
   const example = parseDockerfile(path.join(ROOT, 'image', 'example', 'Dockerfile'));

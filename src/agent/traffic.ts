@@ -121,4 +121,4 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 // Loaded only when an offline or drain call is made: the agent's start does not pay for it.
-const undici = () => import('undici');
+const undici = () => import('../undici.js');
