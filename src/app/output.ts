@@ -31,7 +31,7 @@ export class OutputTail {
   private capture: Buffer[] = [];
 
   constructor(
-    private readonly keepBytes = 256 * 1024,
+    private readonly keepBytes = 1024 * 1024, // a thread dump of a few hundred threads fits
     native = true,
   ) {
     this.relay = native ? loadRelay() : null;
