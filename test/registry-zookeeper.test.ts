@@ -171,14 +171,20 @@ t.test('ZooKeeper standalone', { skip }, async (t) => {
     t.match(reg.logText(), /replacing a node held by another session/);
   });
 
-  t.test('a session expired from outside is replaced by a new one, and the node comes back', async (t) => {
-    // Through a proxy that can hold the owner's reconnect back, so the intruder surely ends the session first.
+  /** Registered through a proxy to the first server, which the test can freeze or hold back. */
+  async function registeredBehindProxy(t: Test) {
     const proxy = await FreezableProxy.start(servers.port(0));
     t.teardown(() => proxy.close());
     const reg = registrar(t, `127.0.0.1:${proxy.port}`);
     const observer = await observe(t, connect);
     await register(t, reg, observer);
     t.ok(await reg.reconciler.settled(2000));
+    return { proxy, reg, observer };
+  }
+
+  t.test('a session expired from outside is replaced by a new one, and the node comes back', async (t) => {
+    // Through a proxy that can hold the owner's reconnect back, so the intruder surely ends the session first.
+    const { proxy, reg, observer } = await registeredBehindProxy(t);
     const session = sessionOf(reg.backend);
     proxy.hold();
     await expireSession(servers.port(0), session.id, session.password);
@@ -193,12 +199,7 @@ t.test('ZooKeeper standalone', { skip }, async (t) => {
   });
 
   t.test('a connection that stops answering is noticed and replaced before the session expires', async (t) => {
-    const proxy = await FreezableProxy.start(servers.port(0));
-    t.teardown(() => proxy.close());
-    const reg = registrar(t, `127.0.0.1:${proxy.port}`);
-    const observer = await observe(t, connect);
-    await register(t, reg, observer);
-    t.ok(await reg.reconciler.settled(2000));
+    const { proxy, reg, observer } = await registeredBehindProxy(t);
     const owner = (await observer.exists(reg.backend.path))!.ephemeralOwner;
     t.ok(proxy.freeze() >= 1, 'the live connection is frozen');
     const lost = await observer.until(reg.backend.path, (stat) => !ownedBy(owner)(stat), 2 * SESSION_MS);
