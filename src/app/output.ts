@@ -19,8 +19,8 @@ export interface AppStreams {
  * asked: output is many, questions are few.
  */
 export class OutputTail {
-  private readonly relay: RelayAddon | null;
-  private readonly nativeTail: number | null = null;
+  // The kernel-pipe tail and the addon that runs it; null when output goes through JavaScript.
+  private readonly nativeTail: { relay: RelayAddon; id: number } | null = null;
   // The JavaScript tail: chunks as they came, the last keepBytes of them.
   private chunks: Buffer[] = [];
   private head = 0; // chunks before it are dropped
@@ -34,11 +34,11 @@ export class OutputTail {
     private readonly keepBytes = 1024 * 1024, // a thread dump of a few hundred threads fits
     native = true,
   ) {
-    this.relay = native ? loadRelay() : null;
+    const relay = native ? loadRelay() : null;
     try {
-      this.nativeTail = this.relay ? this.relay.tailOpen(keepBytes) : null;
+      if (relay) this.nativeTail = { relay, id: relay.tailOpen(keepBytes) };
     } catch {
-      this.relay = null; // no tail pipe (out of fds): output goes through JavaScript
+      // no tail pipe (out of fds): output goes through JavaScript
     }
   }
 
@@ -48,9 +48,8 @@ export class OutputTail {
 
   /** The wiring for the next start: relays to our fds 1 and 2 (or `out`), or pipes read here. */
   streams(out: [number, number] = [1, 2]): AppStreams {
-    if (this.relay && this.nativeTail !== null) {
-      const { relay } = this;
-      const tail = this.nativeTail;
+    if (this.nativeTail) {
+      const { relay, id: tail } = this.nativeTail;
       const ends: Promise<void>[] = [];
       const fds: number[] = [];
       try {
@@ -104,12 +103,12 @@ export class OutputTail {
   }
 
   private kept(): Buffer {
-    if (this.nativeTail !== null) return this.relay!.tailRead(this.nativeTail);
+    if (this.nativeTail) return this.nativeTail.relay.tailRead(this.nativeTail.id);
     return Buffer.concat(this.chunks.slice(this.head));
   }
 
   private passed(): number {
-    return this.nativeTail !== null ? this.relay!.tailCount(this.nativeTail) : this.total;
+    return this.nativeTail ? this.nativeTail.relay.tailCount(this.nativeTail.id) : this.total;
   }
 
   last(n = 50): string[] {
@@ -166,7 +165,7 @@ function closeQuietly(fd: number): void {
  * Passes the app's stream to our own fd unchanged (the container's stdout/stderr) and feeds the tail.
  * Writes are synchronous so ordering is kept and a full pipe slows the app instead of growing our memory.
  */
-export function passThrough(stream: Readable | null | undefined, fd: number, tail: OutputTail): void {
+function passThrough(stream: Readable | null | undefined, fd: number, tail: OutputTail): void {
   if (!stream) return;
   stream.on('data', (chunk: Buffer) => {
     writeAll(fd, chunk);

@@ -17,7 +17,7 @@ const drainAfterExitMs = 200;
  * the container's and stdout and stderr as given (see OutputTail.streams). Plain `child_process`.
  * Throws when it cannot even be tried.
  */
-export function spawnApp(app: Config['app'], output: [number | 'pipe', number | 'pipe'] = ['pipe', 'pipe']): ChildProcess {
+export function spawnApp(app: Config['app'], output: [number | 'pipe', number | 'pipe']): ChildProcess {
   if (!existsSync(app.workdir)) throw new Error(`app.workdir ${app.workdir} does not exist`);
   const user = app.user ? resolveUser(app.user) : undefined;
   const [file, ...args] = app.command;

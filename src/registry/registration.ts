@@ -28,7 +28,7 @@ export async function registerWhenReady(config: Config, app: AppSupervisor, drai
 }
 
 /** One reconciler over the backends the config names; null when no registry is configured. Only their clients are loaded. */
-export async function startRegistration(config: Config, log: Log): Promise<Reconciler | null> {
+async function startRegistration(config: Config, log: Log): Promise<Reconciler | null> {
   const { registry } = config;
   const instance: Instance = {
     upstream: registry.upstream,
