@@ -12,13 +12,13 @@ import { registerWhenReady } from '../registry/registration.js';
 import { superviseApp } from './app-service.js';
 import { controlHandlers } from './control.js';
 import { watchScene } from './scene.js';
-import { startSideServices } from './services.js';
+import { startSideServices, type SideServices } from './services.js';
 import { OutOfTraffic } from './traffic.js';
 
 /**
  * PID 1, the story in one screen: take the duties, load the clients the config names (only those),
- * wire the app to the registry and the doctor, start it, start the services beside it, open the
- * control socket, wait, stop the rest.
+ * wire the app to the registry and the doctor, open the control socket, start the app and the
+ * services beside it, wait, stop the rest.
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
@@ -30,10 +30,13 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   const registration = await registerWhenReady(config, app, () => traffic.draining, log);
   const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
-  if (hasApp) app.boot();
-  const side = await startSideServices(config, log);
+  // What answers for the app (the control socket, its supervise directory) is up before it starts;
+  // sshd and the runit services come up beside it.
+  let side: SideServices = { list: () => [], stop: async () => {} };
+  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene }), log);
   const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
-  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side, registration, scene }), log);
+  if (hasApp) app.boot();
+  side = await startSideServices(config, log);
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   const code = await app.exited;
   await side.stop();
