@@ -1,6 +1,8 @@
 // Output relay. Each app stream gets a pipe read by a thread that splices it to our own fd, so the
-// bytes never pass through JS. A tail is a kernel pipe holding the most recent output by page
-// reference (tee), for failure reports; its oldest bytes are spliced to /dev/null to make room.
+// bytes never pass through JS. A tail keeps the most recent output, bounded by bytes: large chunks are
+// teed by page reference into a staging pipe, small ones (and the staging pipe once it is full or read)
+// are copied into a ring in memory. A pipe's room is counted in buffers, not bytes, and how far it may
+// grow depends on the process's capabilities: the ring is what makes the bound one of bytes.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -30,11 +32,13 @@
 #define SMALL (16 * 1024)
 
 typedef struct {
-  int rfd, wfd;              // the kept bytes, oldest first
-  int scratch_r, scratch_w;  // tailRead tees a snapshot here, so reading does not consume
-  size_t keep;               // at most this many bytes are kept
-  size_t held;               // bytes in the pipe now (only we write or drain it)
+  char *ring;                // the older kept bytes, allocated on first use
+  size_t ring_start, ring_len;
+  int rfd, wfd;              // the staging pipe: the newer kept bytes, after the ring's
+  size_t held;               // bytes in the staging pipe now (only we write or drain it)
+  size_t keep;               // at most this many bytes are kept, ring and pipe together
   uint64_t count;            // bytes ever passed through
+  int capture;               // while >= 0, every byte passing through is also written here
   pthread_mutex_t mu;
 } Tail;
 
@@ -46,7 +50,7 @@ typedef struct {
   int in;   // read end of the app's pipe
   int out;  // our own dup of the destination, so JS closing or reusing its number cannot hurt
   int mode;
-  char *buf;  // only for MODE_COPY
+  char *buf;  // COPY_SIZE bytes: for copied chunks and for MODE_COPY
   napi_threadsafe_function tsfn;
   pthread_mutex_t mu;  // orders the end call against the tsfn's finalizer
   int refs;            // the thread and the tsfn finalizer; the last one frees
@@ -70,8 +74,8 @@ static void wait_fd(int fd, short events) {
   }
 }
 
-// Drops the n oldest kept bytes. Caller holds t->mu.
-static void tail_drop(Tail *t, size_t n) {
+// Drops the n oldest bytes of the staging pipe. Caller holds t->mu.
+static void pipe_drop(Tail *t, size_t n) {
   char sink[PAGE];
   if (n > t->held) n = t->held;
   while (n > 0) {
@@ -89,20 +93,88 @@ static void tail_drop(Tail *t, size_t n) {
   }
 }
 
-// Counts bytes that passed without being teed.
+// Appends to the ring, dropping its oldest bytes for room. Caller holds t->mu.
+static void ring_append(Tail *t, const char *buf, size_t n) {
+  if (t->ring == NULL && (t->ring = malloc(t->keep)) == NULL) return;  // no memory: the ring keeps nothing
+  if (n >= t->keep) {
+    memcpy(t->ring, buf + n - t->keep, t->keep);
+    t->ring_start = 0;
+    t->ring_len = t->keep;
+    return;
+  }
+  if (t->ring_len + n > t->keep) {
+    size_t drop = t->ring_len + n - t->keep;
+    t->ring_start = (t->ring_start + drop) % t->keep;
+    t->ring_len -= drop;
+  }
+  size_t at = (t->ring_start + t->ring_len) % t->keep;
+  size_t first = t->keep - at < n ? t->keep - at : n;
+  memcpy(t->ring + at, buf, first);
+  memcpy(t->ring, buf + first, n - first);
+  t->ring_len += n;
+}
+
+// Moves the staging pipe's bytes to the end of the ring, so what comes next can follow them. Caller holds t->mu.
+static void pipe_flush(Tail *t) {
+  char chunk[4 * PAGE];
+  if (t->held > t->keep) pipe_drop(t, t->held - t->keep);
+  while (t->held > 0) {
+    ssize_t m = read(t->rfd, chunk, t->held < sizeof chunk ? t->held : sizeof chunk);
+    if (m < 0 && errno == EINTR) continue;
+    if (m <= 0) {
+      t->held = 0;  // should not happen: the pipe is ours alone
+      return;
+    }
+    ring_append(t, chunk, (size_t)m);
+    t->held -= (size_t)m;
+  }
+}
+
+// Drops the oldest kept bytes, the ring's first, until at most keep are kept. Caller holds t->mu.
+static void tail_trim(Tail *t) {
+  size_t kept = t->ring_len + t->held;
+  if (kept <= t->keep) return;
+  size_t excess = kept - t->keep;
+  size_t from_ring = excess < t->ring_len ? excess : t->ring_len;
+  t->ring_start = t->ring_len == from_ring ? 0 : (t->ring_start + from_ring) % t->keep;
+  t->ring_len -= from_ring;
+  pipe_drop(t, excess - from_ring);
+}
+
+// Writes bytes passing through to the capture file, if one is set. Caller holds t->mu.
+static void capture_write(Tail *t, const char *buf, size_t n) {
+  while (n > 0 && t->capture >= 0) {
+    ssize_t w = write(t->capture, buf, n);
+    if (w > 0) {
+      buf += w;
+      n -= (size_t)w;
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else {
+      close(t->capture);  // the file cannot take more (disk full): the capture ends short
+      t->capture = -1;
+    }
+  }
+}
+
+static int capturing(Tail *t) {
+  return __atomic_load_n(&t->capture, __ATOMIC_RELAXED) >= 0;
+}
+
+// Counts bytes that passed without being kept.
 static void tail_skip(Tail *t, size_t n) {
   pthread_mutex_lock(&t->mu);
   t->count += n;
   pthread_mutex_unlock(&t->mu);
 }
 
-// Tees up to want bytes from the head of in into the tail, dropping the oldest kept bytes for room.
-// Called with data in the pipe. Returns bytes teed, TEE_END at end of input, TEE_REFUSED when the tail
-// cannot take any.
+// Tees up to want bytes from the head of in into the staging pipe, then drops the oldest kept bytes
+// beyond keep. Called with data in the pipe. Returns bytes teed, TEE_END at end of input, TEE_REFUSED
+// when the staging pipe cannot take any.
 static ssize_t tail_tee(Tail *t, int in, size_t want) {
   ssize_t n;
   pthread_mutex_lock(&t->mu);
-  if (t->held + want > t->keep) tail_drop(t, t->held + want - t->keep);
+  if (t->held + want > t->keep) pipe_drop(t, t->held + want - t->keep);  // dropped at once anyway
   for (;;) {
     n = tee(in, t->wfd, want, SPLICE_F_NONBLOCK);
     if (n > 0) break;
@@ -115,41 +187,24 @@ static ssize_t tail_tee(Tail *t, int in, size_t want) {
       n = TEE_REFUSED;
       break;
     }
-    tail_drop(t, PAGE);  // full by buffer count: free the oldest buffer
+    pipe_flush(t);  // the staging pipe is full (by bytes or by buffers): its bytes move to the ring
   }
   if (n > 0) {
     t->held += (size_t)n;
     t->count += (uint64_t)n;
-    if (t->held > t->keep) tail_drop(t, t->held - t->keep);
+    tail_trim(t);
   }
   pthread_mutex_unlock(&t->mu);
   return n;
 }
 
-// Appends a few bytes by copying: write() packs them into the tail's last page, where a tee would
-// pin a whole page per small chunk and fill the tail's slots with a few lines.
+// Keeps bytes already read from the app's pipe (and captures them), after what the staging pipe holds.
 static void tail_write(Tail *t, const char *buf, size_t n) {
   pthread_mutex_lock(&t->mu);
   t->count += n;
-  if (n > t->keep) {
-    buf += n - t->keep;
-    n = t->keep;
-  }
-  if (t->held + n > t->keep) tail_drop(t, t->held + n - t->keep);
-  while (n > 0) {
-    ssize_t m = write(t->wfd, buf, n);
-    if (m > 0) {
-      buf += m;
-      n -= (size_t)m;
-      t->held += (size_t)m;
-    } else if (m < 0 && errno == EINTR) {
-      continue;
-    } else if (m < 0 && errno == EAGAIN && t->held > 0) {
-      tail_drop(t, PAGE);  // full by buffer count
-    } else {
-      break;
-    }
-  }
+  capture_write(t, buf, n);
+  if (t->held > 0) pipe_flush(t);
+  ring_append(t, buf, n);
   pthread_mutex_unlock(&t->mu);
 }
 
@@ -213,8 +268,7 @@ static ssize_t move_some(Relay *r, size_t n) {
     if (errno == EAGAIN) {
       wait_fd(r->out, POLLOUT);  // a non-blocking destination: block here, as a direct write would
     } else if (errno == EINVAL) {
-      r->buf = malloc(COPY_SIZE);  // not spliceable (O_APPEND, some devices)
-      r->mode = r->buf ? MODE_COPY : MODE_DISCARD;
+      r->mode = MODE_COPY;  // not spliceable (O_APPEND, some devices)
     } else {
       r->mode = MODE_DISCARD;  // the destination is gone (EPIPE, EBADF, ...): keep the app unblocked
     }
@@ -249,7 +303,6 @@ static void *relay_main(void *arg) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
   struct pollfd p = {.fd = r->in, .events = POLLIN};
-  char small[SMALL];
   for (;;) {
     if (poll(&p, 1, -1) < 0) {
       if (errno == EINTR) continue;
@@ -262,29 +315,26 @@ static void *relay_main(void *arg) {
       if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) break;
       continue;
     }
-    if (avail < SMALL) {
-      ssize_t got = read(r->in, small, (size_t)avail);
+    ssize_t n = 0;
+    if (avail >= SMALL && !capturing(t)) {
+      size_t want = (size_t)avail;
+      if (want > t->keep) {
+        // the front would be dropped from the tail at once: pass it without teeing
+        tail_skip(t, want - t->keep);
+        pass(r, want - t->keep);
+        want = t->keep;
+      }
+      n = tail_tee(t, r->in, want);
+      if (n == TEE_END) break;
+      if (n > 0) pass(r, (size_t)n);
+    }
+    if (n <= 0) {
+      // a few bytes, a capture, or a staging pipe that takes nothing: copied, so nothing is lost
+      ssize_t got = read(r->in, r->buf, (size_t)avail < COPY_SIZE ? (size_t)avail : COPY_SIZE);
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) break;
-      tail_write(t, small, (size_t)got);
-      write_out(r, small, (size_t)got);
-      continue;
-    }
-    size_t want = (size_t)avail;
-    if (want > t->keep) {
-      // the front would be dropped from the tail at once: pass it without teeing
-      tail_skip(t, want - t->keep);
-      pass(r, want - t->keep);
-      want = t->keep;
-    }
-    ssize_t n = tail_tee(t, r->in, want);
-    if (n > 0) {
-      pass(r, (size_t)n);
-    } else if (n == TEE_END) {
-      break;
-    } else {
-      tail_skip(t, want);  // the tail refused; the output must go on
-      pass(r, want);
+      tail_write(t, r->buf, (size_t)got);
+      write_out(r, r->buf, (size_t)got);
     }
   }
   close(r->in);
@@ -354,7 +404,7 @@ static napi_value TailOpen(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1] = {NULL}, result;
   int64_t keep;
-  int fds[2], scratch[2];
+  int fds[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (!int_arg(env, argv[0], 1, MAX_KEEP, "tailOpen(keepBytes): keepBytes must be an integer from 1 to 2^28", &keep))
     return NULL;
@@ -370,43 +420,24 @@ static napi_value TailOpen(napi_env env, napi_callback_info info) {
     throw_errno(env, "tailOpen: pipe2", errno);
     return NULL;
   }
-  if (pipe2(scratch, O_CLOEXEC | O_NONBLOCK) < 0) {
-    int err = errno;
-    close(fds[0]);
-    close(fds[1]);
-    throw_errno(env, "tailOpen: pipe2", err);
-    return NULL;
-  }
   Tail *t = calloc(1, sizeof *t);
   if (t == NULL) {
     close(fds[0]);
     close(fds[1]);
-    close(scratch[0]);
-    close(scratch[1]);
     napi_throw_error(env, NULL, "tailOpen: out of memory");
     return NULL;
   }
-  // Slots are pages and teed chunks start and end mid-page: twice what is kept (at least the default
-  // 64 KiB) lets a tee fit beside the kept bytes without dropping them buffer by buffer.
-  int size = grow_pipe(fds[1], 2 * (size_t)keep > 65536 ? 2 * (size_t)keep : 65536);
-  int scratch_size = grow_pipe(scratch[1], (size_t)size);
-  // A snapshot must fit the scratch pipe in one tee.
-  if (scratch_size < size) size = grow_pipe(fds[1], (size_t)scratch_size);
+  // Teed chunks start and end mid-page: twice what is kept lets a tee fit beside the kept bytes. Where
+  // the pipe may not grow that far (no CAP_SYS_RESOURCE past pipe-max-size), the ring takes the rest.
+  grow_pipe(fds[1], 2 * (size_t)keep > 65536 ? 2 * (size_t)keep : 65536);
   t->rfd = fds[0];
   t->wfd = fds[1];
-  t->scratch_r = scratch[0];
-  t->scratch_w = scratch[1];
-  t->keep = (size_t)keep < (size_t)size ? (size_t)keep : (size_t)size;
+  t->keep = (size_t)keep;
+  t->capture = -1;
   pthread_mutex_init(&t->mu, NULL);
   tails[tail_count] = t;
   napi_create_int32(env, tail_count++, &result);
   return result;
-}
-
-// Empties the scratch pipe so a failed read cannot leave stale bytes for the next one.
-static void scratch_drain(Tail *t) {
-  while (splice(t->scratch_r, NULL, devnull, NULL, RELAY_PIPE_SIZE, SPLICE_F_NONBLOCK) > 0) {
-  }
 }
 
 // tailRead(id) -> Buffer of the kept bytes, oldest first; they stay kept.
@@ -417,31 +448,38 @@ static napi_value TailRead(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   Tail *t = tail_arg(env, argv[0], "tailRead(id): id must be a tail from tailOpen");
   if (t == NULL) return NULL;
-  ssize_t got = 0;
   pthread_mutex_lock(&t->mu);
-  if (t->held > 0) {
-    do {
-      got = tee(t->rfd, t->scratch_w, t->held, SPLICE_F_NONBLOCK);
-    } while (got < 0 && errno == EINTR);
+  pipe_flush(t);
+  napi_status made = napi_create_buffer(env, t->ring_len, &data, &result);
+  if (made == napi_ok && t->ring_len > 0) {
+    size_t first = t->keep - t->ring_start < t->ring_len ? t->keep - t->ring_start : t->ring_len;
+    memcpy(data, t->ring + t->ring_start, first);
+    memcpy((char *)data + first, t->ring, t->ring_len - first);
   }
   pthread_mutex_unlock(&t->mu);
-  if (got < 0) got = 0;
-  if (napi_create_buffer(env, (size_t)got, &data, &result) != napi_ok) {
-    scratch_drain(t);
+  return made == napi_ok ? result : NULL;
+}
+
+// tailCapture(id, fd): from now on every byte passing through is also written to fd (duplicated);
+// fd -1 ends the capture. Bytes already kept are not written.
+static napi_value TailCapture(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  int64_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Tail *t = tail_arg(env, argv[0], "tailCapture(id, fd): id must be a tail from tailOpen");
+  if (t == NULL) return NULL;
+  if (!int_arg(env, argv[1], -1, INT32_MAX, "tailCapture(id, fd): fd must be a file descriptor or -1", &fd)) return NULL;
+  int dup = -1;
+  if (fd >= 0 && (dup = fcntl((int)fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+    throw_errno(env, "tailCapture: fd", errno);
     return NULL;
   }
-  size_t off = 0;
-  while (off < (size_t)got) {
-    ssize_t m = read(t->scratch_r, (char *)data + off, (size_t)got - off);
-    if (m < 0 && errno == EINTR) continue;
-    if (m <= 0) {
-      scratch_drain(t);
-      napi_throw_error(env, NULL, "tailRead: the snapshot came back short");
-      return NULL;
-    }
-    off += (size_t)m;
-  }
-  return result;
+  pthread_mutex_lock(&t->mu);
+  if (t->capture >= 0) close(t->capture);
+  __atomic_store_n(&t->capture, dup, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&t->mu);
+  return NULL;
 }
 
 // tailCount(id) -> bytes ever passed through the tail.
@@ -481,14 +519,21 @@ static napi_value RelayStart(napi_env env, napi_callback_info info) {
   }
   r->tail = t;
   r->mode = MODE_SPLICE;
+  if ((r->buf = malloc(COPY_SIZE)) == NULL) {
+    napi_throw_error(env, NULL, "relayStart: out of memory");
+    free(r);
+    return NULL;
+  }
   if ((r->out = fcntl((int)out_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
     throw_errno(env, "relayStart: outFd", errno);
+    free(r->buf);
     free(r);
     return NULL;
   }
   if (pipe2(fds, O_CLOEXEC) < 0) {
     throw_errno(env, "relayStart: pipe2", errno);
     close(r->out);
+    free(r->buf);
     free(r);
     return NULL;
   }
@@ -538,6 +583,7 @@ void RelayInit(napi_env env, napi_value exports) {
       {"tailOpen", NULL, TailOpen, NULL, NULL, NULL, napi_default, NULL},
       {"tailRead", NULL, TailRead, NULL, NULL, NULL, napi_default, NULL},
       {"tailCount", NULL, TailCount, NULL, NULL, NULL, napi_default, NULL},
+      {"tailCapture", NULL, TailCapture, NULL, NULL, NULL, napi_default, NULL},
       {"relayStart", NULL, RelayStart, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { OutputTail } from '../src/app/output.js';
+import { ROOT } from './helpers/paths.js';
 
 const chunked = (text: string, size: number) => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => Buffer.from(text.slice(i * size, (i + 1) * size)));
 
@@ -28,21 +29,47 @@ t.test('only about keepBytes are kept, and a line cut at the front is left out',
   t.same(big.last(1), ['z'], 'one chunk bigger than keepBytes is still kept whole while it is the newest');
 });
 
-t.test('a capture keeps everything from its start, however long', async (t) => {
+t.test('a capture writes everything from its start to its file, however long', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-capture-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'dump');
+  const fd = openSync(file, 'w');
   const tail = new OutputTail(64, false);
   tail.push(Buffer.from('before\n'));
-  tail.startCapture();
+  tail.startCapture(fd);
   t.equal(tail.capturedBytes(), 0);
-  const dump = Array.from({ length: 300 }, (_, i) => `"thread-${i}" #${i} prio=5 RUNNABLE`).join('\n') + '\n';
+  const dump = Array.from({ length: 3000 }, (_, i) => `"thread-${i}" #${i} prio=5 RUNNABLE`).join('\n') + '\n';
   for (const chunk of chunked(dump, 100)) tail.push(chunk);
   t.equal(tail.capturedBytes(), dump.length);
-  const got = tail.stopCapture();
-  t.equal(got.length, 300);
-  t.equal(got[0], '"thread-0" #0 prio=5 RUNNABLE');
-  t.equal(got[299], '"thread-299" #299 prio=5 RUNNABLE');
+  t.equal(tail.stopCapture(), dump.length);
   tail.push(Buffer.from('after\n'));
+  closeSync(fd);
+  t.equal(readFileSync(file, 'utf8'), dump, 'the file holds all of it, and nothing from before or after');
   t.equal(tail.capturedBytes(), 0, 'nothing captured once stopped');
 });
+
+// The native tail keeps keepBytes whatever the writes look like and whatever the pipe may grow to:
+// containers run without CAP_SYS_RESOURCE, where a pipe cannot grow past /proc/sys/fs/pipe-max-size.
+const writers = {
+  'thousands of small writes': `const fs = require('fs'); for (let i = 0; i < 30000; i++) fs.writeSync(1, 'small write number ' + String(i).padStart(6, '0') + ' of many\\n');`,
+  'large writes': `const fs = require('fs'); for (let i = 0; i < 40; i++) fs.writeSync(1, Array.from({ length: 800 }, (_, j) => 'large write ' + String(i * 800 + j).padStart(6, '0') + ' ' + 'x'.repeat(60) + '\\n').join(''));`,
+  'small and large writes mixed': `const fs = require('fs'); let n = 0; for (let i = 0; i < 3000; i++) { fs.writeSync(1, 'small ' + String(n++).padStart(6, '0') + '\\n'); if (i % 10 === 0) fs.writeSync(1, Array.from({ length: 300 }, () => 'mixed ' + String(n++).padStart(6, '0') + ' ' + 'y'.repeat(50) + '\\n').join('')); }`,
+};
+const keep = 1024 * 1024;
+for (const [what, script] of Object.entries(writers)) {
+  for (const capless of [false, true]) {
+    t.test(`the native tail keeps the last ${keep} bytes: ${what}${capless ? ', without CAP_SYS_RESOURCE' : ''}`, async (t) => {
+      const helper = path.join(ROOT, 'dist', 'test', 'helpers', 'tail-run.js');
+      const argv = [process.execPath, helper, String(keep), script];
+      const run = spawnSync(capless ? 'setpriv' : argv[0]!, capless ? ['--bounding-set', '-sys_resource', ...argv] : argv.slice(1), { encoding: 'utf8', timeout: 90_000 });
+      t.equal(run.status, 0, run.stderr);
+      const kept = JSON.parse(run.stdout) as { native: boolean; bytes: number; last: string; count: number };
+      t.ok(kept.native, 'through the native relay');
+      t.ok(kept.bytes > keep * 0.95 && kept.bytes <= keep, `${kept.bytes} bytes kept in ${kept.count} lines`);
+      t.match(kept.last, /(029999|031999|092999)( |$)/, 'the last line written is kept');
+    });
+  }
+}
 
 // The same questions, with a real child writing through each way of passing output on.
 for (const native of [true, false]) {
@@ -76,9 +103,13 @@ for (const native of [true, false]) {
     const all = tail.last(10_000);
     t.ok(all.length > 100 && all.length < 1000, `only about keepBytes are kept (${all.length} lines)`);
     t.same(all.filter((line) => !/^(out \d+|err line|last)$/.test(line)), [], 'no line cut at the front');
-    tail.startCapture();
+    const dumpFile = path.join(dir, 'dump');
+    const dumpFd = openSync(dumpFile, 'w');
+    tail.startCapture(dumpFd);
     await run(tail, 'echo "Full thread dump"; echo "\\"main\\" BLOCKED"');
     t.ok(tail.capturedBytes() > 0);
-    t.same(tail.stopCapture(), ['Full thread dump', '"main" BLOCKED'], 'a capture is what came since its start');
+    tail.stopCapture();
+    closeSync(dumpFd);
+    t.equal(readFileSync(dumpFile, 'utf8'), 'Full thread dump\n"main" BLOCKED\n', 'a capture is what came since its start');
   });
 }

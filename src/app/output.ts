@@ -14,9 +14,10 @@ export interface AppStreams {
 /**
  * The app's output on its way to the container's stdout and stderr, and its last bytes kept for the
  * failure report and the doctor. With the addon, threads splice the bytes from the app's pipes to
- * our fds and tee them into a kernel pipe that holds the tail: no byte passes through JavaScript.
- * Without it, the bytes are read and written here. Either way the tail is cut into lines only when
- * asked: output is many, questions are few.
+ * our fds and keep the last keepBytes (teed into a kernel pipe, copied into a ring once that pipe is
+ * full): no byte passes through JavaScript. Without it, the bytes are read and written here. Either
+ * way the tail is cut into lines only when asked: output is many, questions are few. A capture (a
+ * thread dump) writes everything that passes to a file, however long.
  */
 export class OutputTail {
   // The kernel-pipe tail and the addon that runs it; null when output goes through JavaScript.
@@ -28,7 +29,7 @@ export class OutputTail {
   private dropped = false;
   private total = 0; // bytes ever pushed
   private captureFrom: number | null = null;
-  private capture: Buffer[] = [];
+  private captureFd: number | null = null; // the JavaScript path's capture file
 
   constructor(
     private readonly keepBytes = 1024 * 1024, // a thread dump of a few hundred threads fits
@@ -99,7 +100,7 @@ export class OutputTail {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     }
-    if (this.captureFrom !== null) this.capture.push(chunk);
+    if (this.captureFd !== null) writeAll(this.captureFd, chunk);
   }
 
   private kept(): Buffer {
@@ -119,10 +120,11 @@ export class OutputTail {
     return lines.slice(-n);
   }
 
-  /** Starts keeping the output from now on (a thread dump); the native tail keeps up to keepBytes of it. */
-  startCapture(): void {
+  /** Writes the output from now on to fd as well, until stopCapture(): a thread dump, whole however large. */
+  startCapture(fd: number): void {
     this.captureFrom = this.passed();
-    this.capture = [];
+    if (this.nativeTail) this.nativeTail.relay.tailCapture(this.nativeTail.id, fd);
+    else this.captureFd = fd;
   }
 
   /** Bytes of output since startCapture(), to tell when it has gone quiet. */
@@ -130,19 +132,13 @@ export class OutputTail {
     return this.captureFrom === null ? 0 : this.passed() - this.captureFrom;
   }
 
-  stopCapture(): string[] {
-    if (this.captureFrom === null) return [];
-    const since = this.passed() - this.captureFrom;
+  /** Ends the capture; the caller closes its fd. Returns the bytes captured. */
+  stopCapture(): number {
+    const bytes = this.capturedBytes();
+    if (this.nativeTail) this.nativeTail.relay.tailCapture(this.nativeTail.id, -1);
+    this.captureFd = null;
     this.captureFrom = null;
-    if (this.nativeTail === null) {
-      const got = linesOf(Buffer.concat(this.capture));
-      this.capture = [];
-      return got;
-    }
-    const kept = this.kept();
-    const lines = linesOf(kept.subarray(Math.max(0, kept.length - since)));
-    if (since > kept.length) lines.shift(); // its start is no longer kept
-    return lines;
+    return bytes;
   }
 }
 

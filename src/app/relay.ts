@@ -1,7 +1,7 @@
 import { loadAddon } from '../pid1/reaper.js';
 
 /**
- * The native output relay. A tail keeps the last bytes of output in a kernel pipe; a relay is a
+ * The native output relay. A tail keeps the last bytes of output (a ring, fed by a kernel pipe); a relay is a
  * thread that moves one app stream to one of our fds and tees it into a tail.
  */
 export interface RelayAddon {
@@ -11,6 +11,8 @@ export interface RelayAddon {
   tailRead(id: number): Buffer;
   /** Bytes ever passed through the tail, kept or not. */
   tailCount(id: number): number;
+  /** From now on every byte passing through the tail is also written to fd (duplicated); -1 ends it. */
+  tailCapture(id: number, fd: number): void;
   /**
    * Starts a relay to outFd (duplicated, so the caller may close its own) and returns the write fd to
    * give the child as its stdout or stderr. The caller must close that fd once spawned (or if the spawn
@@ -23,6 +25,7 @@ export interface RelayAddon {
 /** The relay functions, or null when the addon was not built or predates them (then output goes through JS). */
 export function loadRelay(): RelayAddon | null {
   const addon = loadAddon();
-  if (!addon?.tailOpen || !addon.tailRead || !addon.tailCount || !addon.relayStart) return null;
-  return { tailOpen: addon.tailOpen, tailRead: addon.tailRead, tailCount: addon.tailCount, relayStart: addon.relayStart };
+  if (!addon?.tailOpen || !addon.tailRead || !addon.tailCount || !addon.tailCapture || !addon.relayStart) return null;
+  const { tailOpen, tailRead, tailCount, tailCapture, relayStart } = addon;
+  return { tailOpen, tailRead, tailCount, tailCapture, relayStart };
 }

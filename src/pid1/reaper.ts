@@ -9,6 +9,7 @@ interface Addon {
   tailOpen?(keepBytes: number): number;
   tailRead?(id: number): Buffer;
   tailCount?(id: number): number;
+  tailCapture?(id: number, fd: number): void;
   relayStart?(tailId: number, outFd: number, onEnd: () => void): number;
 }
 

@@ -1,0 +1,19 @@
+// Runs one writer child through a native OutputTail and prints what the tail kept, as JSON. A separate
+// process so a test can run it without CAP_SYS_RESOURCE, as containers run by default.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { OutputTail } from '../../src/app/output.js';
+
+const [keep, script] = [Number(process.argv[2]), process.argv[3]!];
+const tail = new OutputTail(keep, true);
+const devnull = openSync('/dev/null', 'w');
+const streams = tail.streams([devnull, devnull]);
+const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', ...streams.stdio] });
+const drained = streams.attach(child);
+const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+await new Promise((resolve) => child.once('exit', resolve));
+await drained;
+clearTimeout(timer);
+closeSync(devnull);
+const lines = tail.last(1_000_000);
+process.stdout.write(JSON.stringify({ native: tail.native, bytes: lines.reduce((n, l) => n + l.length + 1, 0), first: lines[0], last: lines.at(-1), count: lines.length }) + '\n');
