@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { headlineFinding } from '../src/agent/scene.js';
 import { diagnose } from '../src/doctor/diagnose.js';
 import { exitFinding } from '../src/doctor/exit.js';
 import { readLogTail } from '../src/doctor/log-files.js';
@@ -26,7 +27,7 @@ t.test('a healthy app: no findings', async (t) => {
   t.same(await diagnose({ outputLines: [], oomBaseline }), [], 'nothing at all to go on');
 });
 
-t.test('a NoSuchMethodError leads, the conflict over its class follows, the exit status closes', async (t) => {
+t.test('a NoSuchMethodError leads, the conflict over its class follows, then the exit status, then the other conflicts', async (t) => {
   const { path: jar } = await buildConflictingFatJar(path.join(dir, 'jar'));
   const findings = await diagnose({
     exitCode: 1,
@@ -39,7 +40,7 @@ t.test('a NoSuchMethodError leads, the conflict over its class follows, the exit
   });
   t.same(
     findings.map((f) => f.cause),
-    ['no-such-method', 'duplicate-class', 'conflicting-versions', 'exit-status'],
+    ['no-such-method', 'duplicate-class', 'exit-status', 'conflicting-versions'],
   );
   t.ok(findings[1]!.evidence.includes('class com.example.shared.Util'));
 });
@@ -82,4 +83,68 @@ t.test('a long log is read from its end, the cut first line dropped', async (t) 
   await writeFile(log, `${'x'.repeat(100)}\nsecond\nlast\n`);
   t.same(await readLogTail(log, 20), ['second', 'last', '']);
   t.equal(await readLogTail(path.join(dir, 'absent.log')), undefined);
+});
+
+// What an app logged at WARN and survived, as Tomcat logs it, then the JVM was killed.
+const WARNED_NO_CLASS_DEF = [
+  '30-Nov-2026 02:22:40.296 INFO [main] org.apache.catalina.startup.HostConfig.deployDirectory Deploying web application directory [/app/webapps/ROOT]',
+  '30-Nov-2026 02:22:41.051 WARNING [main] org.apache.catalina.startup.ContextConfig.processAnnotations Skipping a plugin that cannot be loaded',
+  '\tjava.lang.NoClassDefFoundError: javax/servlet/Servlet',
+  '\t\tat java.base/java.lang.ClassLoader.defineClass1(Native Method)',
+  'Caused by: java.lang.ClassNotFoundException: javax.servlet.Servlet',
+  '\t... 12 more',
+  '30-Nov-2026 02:22:41.381 INFO [main] org.apache.catalina.startup.Catalina.start Server startup in [1109] milliseconds',
+];
+
+t.test('a line logged at WARN is never the headline: a SIGKILL leads, the warning comes last, saying where it was', async (t) => {
+  const findings = await diagnose({ signal: 'SIGKILL', outputLines: WARNED_NO_CLASS_DEF, oomBaseline });
+  t.equal(findings[0]!.cause, 'exit-signal', findings.map((f) => f.summary).join(' | '));
+  const warned = findings.find((f) => f.cause === 'no-class-def-found');
+  t.ok(warned, 'the warning is still a finding');
+  t.equal(warned!.level, 'WARNING');
+  t.equal(warned!.source, 'output line 3');
+  t.equal(findings.at(-1), warned, 'after everything else');
+  t.equal(headlineFinding(findings), undefined, 'the probe line adds nothing to the kill');
+  const logged = await diagnose({ exitCode: 1, outputLines: ['2024-05-02 10:00:01.100  WARN 1 --- [main] c.e.Cache : no cache: java.net.ConnectException: Connection refused'], oomBaseline });
+  t.same(logged.map((f) => [f.cause, f.level]), [['exit-status', undefined], ['connection-refused', 'WARN']], 'a one-line WARN record too');
+});
+
+t.test('the exception that ended main leads an error logged before it', async (t) => {
+  const findings = await diagnose({
+    exitCode: 1,
+    outputLines: [
+      '2024-05-02 10:00:01.100 ERROR 1 --- [pool-1] c.e.Client : call failed: java.net.UnknownHostException: inventory',
+      'Exception in thread "main" java.lang.IllegalStateException: no config',
+      '\tat com.example.App.main(App.java:9)',
+    ],
+    oomBaseline,
+  });
+  t.same(findings.map((f) => f.cause), ['uncaught-exception', 'unknown-host', 'exit-status']);
+  t.equal(findings[0]!.source, 'output line 2');
+});
+
+t.test("a start that timed out: the headline says what the probe answered, then where main waits", async (t) => {
+  const dump = [
+    'Full thread dump OpenJDK 64-Bit Server VM (17.0.15+6 mixed mode):',
+    '',
+    '"main" #1 prio=5 os_prio=0 cpu=957.02ms elapsed=2.11s tid=0x00007f415c018950 nid=0x5c45 waiting on condition  [0x00007f4164fe6000]',
+    '   java.lang.Thread.State: TIMED_WAITING (sleeping)',
+    '\tat java.lang.Thread.sleep(java.base@17.0.15/Native Method)',
+    '\tat org.apache.catalina.core.StandardServer.await(StandardServer.java:523)',
+    '',
+    'JNI global refs: 14, weak refs: 0',
+  ].join('\n');
+  const probes = [1, 2, 3].map((i) => ({ at: `2026-11-30T02:23:0${i}.000Z`, ok: false, detail: `http 404 /healthcheck in ${i}ms` }));
+  const findings = await diagnose({ timedOut: true, probes, threadDump: dump, outputLines: ['2024-05-02 10:00:01.100 ERROR [main] c.e.Db : java.net.ConnectException: Connection refused'], oomBaseline });
+  t.equal(findings[0]!.cause, 'start-timeout');
+  t.equal(findings[0]!.summary, 'the start timed out: the probe got http 404 /healthcheck (at 02:23:03, the last 3 answers alike); main is sleeping in org.apache.catalina.core.StandardServer.await(StandardServer.java:523)');
+  t.equal(findings[0]!.evidence[0], 'probe at 2026-11-30T02:23:01.000Z: failing: http 404 /healthcheck in 1ms');
+  t.equal(findings[1]!.cause, 'connection-refused');
+  const blind = await diagnose({ timedOut: true, outputLines: [], oomBaseline });
+  t.equal(blind[0]!.summary, 'the start timed out: the probe never got an answer; no thread dump was taken');
+});
+
+t.test('a start that never ran is the headline, in a sentence', async (t) => {
+  const findings = await diagnose({ spawnError: 'command "jav" not found on PATH (/usr/bin:/bin)', outputLines: [], oomBaseline });
+  t.same(findings.map((f) => [f.cause, f.summary]), [['spawn-error', 'the app could not be started: command "jav" not found on PATH (/usr/bin:/bin)']]);
 });

@@ -94,7 +94,7 @@ t.test('each kind of OutOfMemoryError is named, and the heap dump path joins the
 
 t.test('a heap dump without an OutOfMemoryError line stands alone', async (t) => {
   const { findings } = scanForPatterns([{ lines: ['Dumping heap to /tmp/java_pid9.hprof ...'] }]);
-  t.same(findings, [{ cause: 'heap-dump', summary: 'a heap dump was written to /tmp/java_pid9.hprof', evidence: ['Dumping heap to /tmp/java_pid9.hprof ...', 'heap dump: /tmp/java_pid9.hprof'] }]);
+  t.same(findings, [{ cause: 'heap-dump', summary: 'a heap dump was written to /tmp/java_pid9.hprof', evidence: ['Dumping heap to /tmp/java_pid9.hprof ...', 'heap dump: /tmp/java_pid9.hprof'], source: 'output line 1' }]);
 });
 
 t.test('class file versions become Java versions', async (t) => {
@@ -271,5 +271,5 @@ t.test('lines from log files are quoted with the file; the same line in output a
 t.test('the table is open: a new row is all a new pattern needs', async (t) => {
   const row: Pattern = { cause: 'disk-full', family: 'disk', tier: 1, match: /No space left on device/, summary: () => 'the disk is full' };
   const { findings } = scanForPatterns([{ lines: ['java.io.IOException: No space left on device'] }], [...PATTERNS, row]);
-  t.same(findings, [{ cause: 'disk-full', summary: 'the disk is full', evidence: ['java.io.IOException: No space left on device'] }]);
+  t.same(findings, [{ cause: 'disk-full', summary: 'the disk is full', evidence: ['java.io.IOException: No space left on device'], source: 'output line 1' }]);
 });

@@ -292,7 +292,7 @@ t.test('a shutdown before the spawn is reported stops the app once it appears', 
 
 t.test('spawnFailed is a startup failure of kind spawn', async (t) => {
   const booting = transition(initialState(t0), boot(), policy).state;
-  const failed = transition(booting, { type: 'spawnFailed', error: 'ENOENT: java', at: t0 + 3 }, policy);
+  const failed = transition(booting, { type: 'spawnFailed', error: 'ENOENT: java', status: 127, at: t0 + 3 }, policy);
   t.equal(failed.state.phase, 'failed');
   t.match(failures(failed.effects), [{ kind: 'spawn', error: 'ENOENT: java', at: t0 + 3 }]);
   t.equal(spawns(failed.effects), 0);

@@ -22,10 +22,16 @@ export function controlHandlers({ app, hasApp, traffic, side, registration, scen
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : servicesOnlyVerdict(traffic.draining)) }),
     status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? []),
-    doctor: async () => ({ ok: true, phase: app.state.phase, findings: await scene.now() }),
+    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: app.report?.lastOutput.slice(-20) ?? [], findings: await scene.now() }),
     prestop: async () => {
       await traffic.start();
       return { ok: true, done: true };
     },
   };
+}
+
+/** The app failed to start, or crashed and is not serving again: `nile doctor` exits 1 then, findings or not. */
+function appFailed(app: AppSupervisor): boolean {
+  const { phase } = app.state;
+  return phase === 'failed' || (app.report !== null && (phase === 'down' || phase === 'restarting'));
 }

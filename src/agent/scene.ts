@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { FailureReport } from '../app/report.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
@@ -12,22 +13,37 @@ export interface Scene {
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
 export async function examineScene({ config, report, output, oomBaseline }: Scene): Promise<Finding[]> {
-  const { diagnose } = await import('../doctor/diagnose.js');
+  const [{ diagnose }, { classpathOf }, { lastThreadDump }] = await Promise.all([
+    import('../doctor/diagnose.js'),
+    import('../doctor/classpath/command.js'),
+    import('../doctor/threads.js'),
+  ]);
   const exit = report?.exit;
+  const dump = report?.threadDumpFile ? await readFile(report.threadDumpFile, 'utf8').catch(() => undefined) : undefined;
+  const { command, env, workdir } = config.app;
   return diagnose({
     exitCode: exit?.code ?? null,
     signal: exit?.signal ? `SIG${exit.signal}` : null,
     outputLines: report ? [...report.lastOutput, ...output.filter((l) => !report.lastOutput.includes(l))] : output,
     logFiles: config.app.logFiles,
     jar: config.app.jar || undefined,
+    classpath: classpathOf(command, { CLASSPATH: process.env.CLASSPATH, ...env }, workdir),
     oomBaseline,
-    threadDump: report?.threadDump,
+    spawnError: report?.kind === 'spawn' ? report.error : undefined,
+    timedOut: report?.kind === 'timeout',
+    probes: report?.probes,
+    threadDump: dump === undefined ? undefined : (lastThreadDump(dump.split('\n')) ?? dump),
   });
 }
 
-/** The finding worth a place on the probe's one line: the cause, not the bare exit status. */
+/**
+ * The finding worth a place on the probe's one line: the first, unless it only repeats how the app
+ * ended (the reason says that) or the app merely logged it.
+ */
 export function headlineFinding(findings: Finding[] | undefined): Finding | undefined {
-  return findings?.find((f) => f.cause !== 'exit-status' && f.cause !== 'exit-signal' && f.cause !== 'doctor-error');
+  const first = findings?.[0];
+  if (!first || first.level || ['exit-status', 'exit-signal', 'doctor-error', 'spawn-error'].includes(first.cause)) return undefined;
+  return first;
 }
 
 async function oomKills(): Promise<number | undefined> {

@@ -26,7 +26,9 @@ export function verdict(state: AppState, report: FailureReport | null, draining:
     case 'failed': {
       const headline = headlineFinding(report?.findings);
       const finding = headline ? `; ${headline.summary}` : '';
-      return { ready: false, reason: `not ready: ${report?.reason ?? 'startup failed'}${finding} (nile status has the report)` };
+      // A slow start that became healthy after its timeout waits for the operator's word, and says so.
+      const healthy = state.pid !== null && state.probe?.ok ? `; the app answers its probe now (${state.probe.detail}): nile sv up app resumes it` : '';
+      return { ready: false, reason: `not ready: ${report?.reason ?? 'startup failed'}${finding}${healthy} (nile status has the report)` };
     }
     case 'restarting':
       return { ready: false, reason: `not ready: restarting after: ${report?.reason ?? 'exit'}` };

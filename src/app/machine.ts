@@ -17,7 +17,8 @@ export interface Failure {
   at: number;
   startedAt: number | null;
   exit: Exit | null;
-  error?: string;
+  error?: string; // a spawn error, in a sentence
+  status?: number; // a spawn error's status, as a shell gives it: 127 not found, 126 cannot execute
 }
 
 export interface AppState {
@@ -48,7 +49,7 @@ export interface Policy {
 export type Event =
   | { type: 'boot'; at: number }
   | { type: 'spawned'; pid: number; at: number }
-  | { type: 'spawnFailed'; error: string; at: number }
+  | { type: 'spawnFailed'; error: string; status: number; at: number }
   | { type: 'exited'; exit: Exit; at: number }
   | { type: 'probe'; ok: boolean; detail: string; at: number }
   | { type: 'timer'; timer: Timer; at: number }
@@ -73,8 +74,9 @@ export function initialState(at: number): AppState {
 
 const signalOfLetter: Record<string, Signal> = { t: 'TERM', k: 'KILL', h: 'HUP', a: 'ALRM', i: 'INT', q: 'QUIT', '1': 'USR1', '2': 'USR2', p: 'STOP', c: 'CONT' };
 
-/** The status PID 1 exits with: the app's code, or 128+N when it died of signal N. */
-export function exitStatus(exit: Exit | null): number {
+/** The status PID 1 exits with: the app's code, 128+N when it died of signal N, a shell's 127 or 126 when its last start never ran. */
+export function exitStatus(exit: Exit | null, failure: Failure | null = null): number {
+  if (failure?.kind === 'spawn') return failure.status ?? 127;
   if (!exit) return 0;
   if (exit.code !== null) return exit.code;
   return 128 + (constants.signals[`SIG${exit.signal}` as NodeJS.Signals] ?? 0);
@@ -105,6 +107,13 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
     s.paused = false;
     setPhase('stopping');
   };
+  // `sv up` on a timed-out start left running: probe it again, as if it were still starting.
+  const resume = () => {
+    s.failure = null;
+    s.probe = null;
+    effects.push({ type: 'setTimer', timer: 'start', ms: policy.startTimeout });
+    setPhase('starting');
+  };
   const fail = (failure: Failure) => {
     s.failure = failure;
     effects.push({ type: 'clearTimer', timer: 'start' }, { type: 'failed', failure });
@@ -126,10 +135,10 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
 
     case 'spawnFailed':
       s.startedAt = event.at;
-      fail({ kind: 'spawn', at: event.at, startedAt: event.at, exit: null, error: event.error });
+      fail({ kind: 'spawn', at: event.at, startedAt: event.at, exit: null, error: event.error, status: event.status });
       if (s.shuttingDown) {
         setPhase('stopped');
-        effects.push({ type: 'exit', code: 127 });
+        effects.push({ type: 'exit', code: event.status });
       }
       break;
 
@@ -191,13 +200,13 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       if (s.pid !== null) stop(event.signal);
       else if (s.phase !== 'starting') {
         setPhase('stopped');
-        effects.push({ type: 'exit', code: exitStatus(s.lastExit) });
+        effects.push({ type: 'exit', code: exitStatus(s.lastExit, s.failure) });
       }
       break;
 
     case 'control':
       if (s.shuttingDown) break;
-      control(s, event.letter, { start, stop, effects, setPhase });
+      control(s, event.letter, { start, resume, stop, effects, setPhase });
       break;
   }
   return { state: s, effects };
@@ -205,18 +214,20 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
 
 interface Actions {
   start(): void;
+  resume(): void;
   stop(signal?: Signal): void;
   setPhase(phase: Phase): void;
   effects: Effect[];
 }
 
 // The runsv control letters, as `sv` and `nile sv` send them.
-function control(s: AppState, letter: string, { start, stop, effects, setPhase }: Actions): void {
+function control(s: AppState, letter: string, { start, resume, stop, effects, setPhase }: Actions): void {
   switch (letter) {
     case 'u':
       s.want = 'up';
       s.once = false;
       if (s.pid === null && s.phase !== 'starting') start();
+      else if (s.pid !== null && s.phase === 'failed') resume(); // the operator looked and said go: no restart
       break;
     case 'o':
       s.want = 'down';

@@ -1,6 +1,10 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { constants, fchmodSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Finding } from '../doctor/finding.js';
+import type { ProbeAnswer } from '../doctor/probe.js';
 import type { Exit, Failure } from './machine.js';
+
+export type { ProbeAnswer };
 
 /** What a developer needs to see after the app failed or crashed; kept in runDir and shown by `nile status`. */
 export interface FailureReport {
@@ -10,13 +14,23 @@ export interface FailureReport {
   startedAt: string | null;
   afterMs: number | null;
   exit: Exit | null;
+  error?: string; // why a start never ran
   command: string[];
   lastOutput: string[];
-  threadDump?: string;
-  findings?: Array<{ cause: string; summary: string; evidence: string[] }>;
+  threadDumpFile?: string; // the whole thread dump of a timed-out start, in runDir
+  probes?: ProbeAnswer[]; // the probe's last answers before the failure, oldest first
+  findings?: Finding[];
 }
 
 export const reportFile = (runDir: string) => path.join(runDir, 'last-failure.json');
+export const threadDumpFile = (runDir: string) => path.join(runDir, 'thread-dump.txt');
+
+/** Opens a file of the scene for writing, emptied, mode 0600, refusing to follow a symlink planted in its place. */
+export function openPrivate(file: string): number {
+  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  fchmodSync(fd, 0o600); // an existing file keeps its mode otherwise
+  return fd;
+}
 
 export function seconds(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
@@ -44,7 +58,7 @@ export function reasonOf(failure: Failure, startTimeout: number): string {
   }
 }
 
-export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[]): FailureReport {
+export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[], probes: ProbeAnswer[] = []): FailureReport {
   return {
     kind: failure.kind,
     reason: reasonOf(failure, startTimeout),
@@ -52,8 +66,10 @@ export function buildReport(failure: Failure, startTimeout: number, command: str
     startedAt: failure.startedAt !== null ? new Date(failure.startedAt).toISOString() : null,
     afterMs: failure.startedAt !== null ? failure.at - failure.startedAt : null,
     exit: failure.exit,
+    ...(failure.error ? { error: failure.error } : {}),
     command,
     lastOutput,
+    ...(probes.length ? { probes } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { resolveUser } from './user.js';
 
@@ -12,14 +13,68 @@ export interface Exit {
 // it left behind holds them open: then the exit is told after this long.
 const drainAfterExitMs = 200;
 
+/** A start that never ran: what to tell the operator, and the status a shell would give (127 not found, 126 cannot execute). */
+export class SpawnError extends Error {
+  constructor(
+    message: string,
+    readonly status: 126 | 127,
+  ) {
+    super(message);
+  }
+}
+
+/** What went wrong when spawn() could not run the command, in a sentence that names what was looked at. */
+export function spawnError(app: Config['app'], err: unknown): SpawnError {
+  if (err instanceof SpawnError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const file = app.command[0] ?? '';
+  const searched = app.env.PATH ?? process.env.PATH ?? '';
+  const onPath = file.includes('/') ? null : searched.split(':').filter(Boolean).map((dir) => path.join(dir, file));
+  if (code === 'ENOENT' && onPath) {
+    const there = onPath.find((candidate) => existsSync(candidate));
+    if (!there) return new SpawnError(`command "${file}" not found on PATH (${searched || 'empty'})`, 127);
+    return new SpawnError(`${there} (found on PATH) cannot be run: ${interpreterHint(there)}`, 127);
+  }
+  if (code === 'ENOENT') return new SpawnError(existsSync(path.resolve(app.workdir, file)) ? `${file} cannot be run: ${interpreterHint(path.resolve(app.workdir, file))}` : `${file} does not exist`, 127);
+  if (code === 'EACCES') {
+    const target = onPath?.find((candidate) => existsSync(candidate) && !isDirectory(candidate)) ?? file;
+    return new SpawnError(isDirectory(target) ? `${target} is a directory, not a command` : `${target} is not executable (permission denied)`, 126);
+  }
+  if (code === 'ENOEXEC') return new SpawnError(`${file} is not a program this system can run (exec format error)`, 126);
+  return new SpawnError(`cannot run ${file}: ${err instanceof Error ? err.message : String(err)}`, 126);
+}
+
+// A script whose `#!` interpreter is missing fails with ENOENT like a missing command.
+function interpreterHint(file: string): string {
+  try {
+    accessSync(file, constants.X_OK);
+    return 'its interpreter (the #! line) does not exist';
+  } catch {
+    return 'it is not executable';
+  }
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts the app in its own process group (only nile decides which signals reach it), with stdin
  * the container's and stdout and stderr as given (see OutputTail.streams). Plain `child_process`.
  * Throws when it cannot even be tried.
  */
 export function spawnApp(app: Config['app'], output: [number | 'pipe', number | 'pipe']): ChildProcess {
-  if (!existsSync(app.workdir)) throw new Error(`app.workdir ${app.workdir} does not exist`);
-  const user = app.user ? resolveUser(app.user) : undefined;
+  if (!existsSync(app.workdir)) throw new SpawnError(`app.workdir ${app.workdir} does not exist`, 127);
+  let user: ReturnType<typeof resolveUser> | undefined;
+  try {
+    user = app.user ? resolveUser(app.user) : undefined;
+  } catch (err) {
+    throw new SpawnError(err instanceof Error ? err.message : String(err), 126);
+  }
   const [file, ...args] = app.command;
   return spawn(file, args, {
     cwd: app.workdir,

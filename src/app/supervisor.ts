@@ -1,14 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
 import { errorText } from '../errors.js';
 import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
-import { buildReport, writeReport, type FailureReport } from './report.js';
-import { onExit, spawnApp } from './spawn.js';
+import { buildReport, openPrivate, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
+import { onExit, spawnApp, spawnError } from './spawn.js';
 
-const threadDumpWaitMs = 3000;
+// A dump of thousands of threads takes a while to print; it is over once the output is quiet.
+const threadDumpWaitMs = 15_000;
+const threadDumpQuietMs = 500;
+const keptProbes = 5;
 
 /** Carries out the lifecycle machine's effects with a real process, timers and the prober. */
 export class AppSupervisor {
@@ -20,6 +24,7 @@ export class AppSupervisor {
   private readonly timers = new Map<Timer, NodeJS.Timeout>();
   private probeTimer: NodeJS.Timeout | null = null;
   private probing = false;
+  private probes: ProbeAnswer[] = []; // the last answers since the app was spawned, for the report
   private readonly listeners: Array<(state: AppState) => void> = [];
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
@@ -90,7 +95,7 @@ export class AppSupervisor {
         this.dumping = this.threadDump();
         return;
       case 'failed': {
-        this.report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50));
+        this.report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes);
         this.saveReport();
         this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
         return void this.examineReport(this.report);
@@ -118,13 +123,14 @@ export class AppSupervisor {
     }
     child.on('error', (err) => this.log.warn({ pid, err: errorText(err) }, 'app process error'));
     this.log.info({ pid, command: this.config.app.command }, 'app started');
+    this.probes = [];
     queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
     onExit(child, drained, (exit) => this.dispatch({ type: 'exited', exit, at: Date.now() }));
   }
 
   private spawnFailed(err: unknown): void {
-    const text = err instanceof Error ? err.message : errorText(err);
-    queueMicrotask(() => this.dispatch({ type: 'spawnFailed', error: text.split('\n').pop() ?? text, at: Date.now() }));
+    const { message, status } = spawnError(this.config.app, err);
+    queueMicrotask(() => this.dispatch({ type: 'spawnFailed', error: message, status, at: Date.now() }));
   }
 
   private kill(signal: Signal): void {
@@ -142,25 +148,37 @@ export class AppSupervisor {
     this.timers.delete(timer);
   }
 
-  // SIGQUIT makes the JVM print every thread's stack to stdout; keep it in the report.
+  // SIGQUIT makes the JVM print every thread's stack to stdout: all of it goes to its own file, which
+  // the report names (a dump of thousands of threads is megabytes, more than the output tail keeps).
   private async threadDump(): Promise<void> {
     if (this.state.pid === null) return;
-    this.tail.startCapture();
-    this.kill('QUIT');
-    const deadline = Date.now() + threadDumpWaitMs;
-    let seen = 0;
-    let quietSince = Date.now();
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      const bytes = this.tail.capturedBytes();
-      if (bytes !== seen) {
-        seen = bytes;
-        quietSince = Date.now();
-      } else if (seen > 0 && Date.now() - quietSince >= 300) break;
+    const file = threadDumpFile(this.config.runDir);
+    let fd: number;
+    try {
+      fd = openPrivate(file);
+    } catch (err) {
+      return void this.log.error({ file, err: errorText(err) }, 'cannot write the thread dump');
     }
-    const dump = this.tail.stopCapture().join('\n');
+    this.tail.startCapture(fd);
+    try {
+      this.kill('QUIT');
+      const deadline = Date.now() + threadDumpWaitMs;
+      let seen = 0;
+      let quietSince = Date.now();
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        const bytes = this.tail.capturedBytes();
+        if (bytes !== seen) {
+          seen = bytes;
+          quietSince = Date.now();
+        } else if (seen > 0 && Date.now() - quietSince >= threadDumpQuietMs) break;
+      }
+    } finally {
+      this.tail.stopCapture();
+      closeSync(fd);
+    }
     if (this.report) {
-      this.report.threadDump = dump;
+      this.report.threadDumpFile = file;
       this.saveReport();
     }
   }
@@ -211,6 +229,9 @@ export class AppSupervisor {
     } finally {
       this.probing = false;
     }
-    if (this.state.pid !== null) this.dispatch({ type: 'probe', ok: result.ok, detail: result.detail, at: Date.now() });
+    if (this.state.pid === null) return;
+    const at = Date.now();
+    this.probes = [...this.probes.slice(1 - keptProbes), { at: new Date(at).toISOString(), ok: result.ok, detail: result.detail }];
+    this.dispatch({ type: 'probe', ok: result.ok, detail: result.detail, at });
   }
 }

@@ -1,46 +1,47 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { Finding } from '../doctor/finding.js';
 import { ask } from '../control/client.cjs';
 import { parseArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
-interface Finding {
-  cause: string;
-  summary: string;
-  evidence: string[];
+interface Diagnosis {
+  phase: string;
+  failed: boolean; // the app failed: exit 1 even when nothing else is found
+  lastOutput: string[];
+  findings: Finding[];
 }
 
-/** `nile doctor [--json]`: why the app failed, with the evidence; exit 1 when something is found. */
+/** `nile doctor [--json]`: why the app failed, with the evidence; exit 1 when the app failed or something is found. */
 export async function doctor(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv);
   const configFile = flags.get('--config') as string | undefined;
-  let phase = 'unknown';
-  let findings: Finding[];
+  let diagnosis: Diagnosis;
   try {
-    const answer = (await ask(await locateRunDir(configFile), 'doctor', 60_000)) as { phase: string; findings: Finding[] };
-    phase = answer.phase;
-    findings = answer.findings;
+    diagnosis = (await ask(await locateRunDir(configFile), 'doctor', 60_000)) as Diagnosis;
   } catch {
-    phase = 'no agent answering';
-    findings = await withoutAgent(configFile);
+    diagnosis = await withoutAgent(configFile);
   }
-  if (flags.has('--json')) process.stdout.write(JSON.stringify({ phase, findings }, null, 2) + '\n');
-  else process.stdout.write(render(phase, findings));
-  return findings.length ? 1 : 0;
+  const { phase, failed, lastOutput, findings } = diagnosis;
+  if (flags.has('--json')) process.stdout.write(JSON.stringify({ phase, failed, findings, lastOutput }, null, 2) + '\n');
+  else process.stdout.write(render(diagnosis));
+  return findings.length || failed ? 1 : 0;
 }
 
 // The agent is gone: read the failure report it left and look at the jar and logs from here.
-async function withoutAgent(configFile?: string): Promise<Finding[]> {
+async function withoutAgent(configFile?: string): Promise<Diagnosis> {
+  const phase = 'no agent answering';
   const [{ loadConfig }, { examineScene }, { reportFile }] = await Promise.all([import('../config/load.js'), import('../agent/scene.js'), import('../app/report.js')]);
   const loaded = loadConfig({ file: configFile });
-  if (!loaded.ok) return [{ cause: 'config-invalid', summary: 'the config is invalid', evidence: loaded.errors }];
+  if (!loaded.ok) return { phase, failed: false, lastOutput: [], findings: [{ cause: 'config-invalid', summary: 'the config is invalid', evidence: loaded.errors }] };
   const file = reportFile(loaded.config.runDir);
   const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
-  return examineScene({ config: loaded.config, report, output: [] });
+  const findings = await examineScene({ config: loaded.config, report, output: [] });
+  return { phase, failed: report !== null, lastOutput: report?.lastOutput?.slice(-20) ?? [], findings };
 }
 
-function render(phase: string, findings: Finding[]): string {
-  if (findings.length === 0) return `nothing found (app ${phase})\n`;
-  const lines = [`app ${phase}: ${findings.length} finding${findings.length > 1 ? 's' : ''}`];
-  findings.forEach((f, i) => lines.push(`${i + 1}. ${f.summary} [${f.cause}]`, ...f.evidence.slice(0, 8).map((e) => `     ${e}`)));
+function render({ phase, failed, lastOutput, findings }: Diagnosis): string {
+  const lines = [findings.length === 0 ? `nothing found (app ${phase})` : `app ${phase}: ${findings.length} finding${findings.length > 1 ? 's' : ''}`];
+  findings.forEach((f, i) => lines.push(`${i + 1}. ${f.summary} [${f.cause}${f.level ? `, logged at ${f.level}` : ''}]`, ...(f.source ? [`     from ${f.source}`] : []), ...f.evidence.slice(0, 8).map((e) => `     ${e}`)));
+  if (failed && lastOutput.length) lines.push('the app\'s last output:', ...lastOutput.map((l) => `  ${l}`));
   return lines.join('\n') + '\n';
 }

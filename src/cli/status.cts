@@ -7,7 +7,7 @@ interface Status {
   app: { phase: string; want: string; pid: number | null; uptimeMs: number | null; restarts: number; probe: { ok: boolean; detail: string } | null };
   services: Array<{ name: string; state: string; pid: number | null; since: number; want?: string }>;
   registry: Array<{ backend: string; state: string; lastError?: string }>;
-  lastFailure: null | { reason: string; at: string; exit: unknown; lastOutput: string[]; threadDump?: string; findings?: Array<{ summary: string; evidence: string[] }> };
+  lastFailure: null | { reason: string; at: string; exit: unknown; lastOutput: string[]; threadDumpFile?: string; findings?: Array<{ summary: string; evidence: string[] }> };
 }
 
 /** `nile status [--json]`. */
@@ -36,7 +36,7 @@ function render(s: Status): string {
     lines.push(`last failure at ${f.at}: ${f.reason}`);
     for (const finding of f.findings ?? []) lines.push(`  finding: ${finding.summary}`, ...finding.evidence.slice(0, 3).map((e) => `    ${e}`));
     if (f.lastOutput.length) lines.push('  last output:', ...f.lastOutput.slice(-20).map((l) => `    ${l}`));
-    if (f.threadDump) lines.push(`  thread dump: ${f.threadDump.split('\n').length} lines (nile status --json has it)`);
+    if (f.threadDumpFile) lines.push(`  thread dump: ${f.threadDumpFile}`);
   }
   return lines.join('\n') + '\n';
 }

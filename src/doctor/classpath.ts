@@ -1,5 +1,4 @@
-import type { Finding } from './finding.js';
-import { classpathFindings } from './classpath/conflicts.js';
+import { classpathFindings, type ClasspathFinding } from './classpath/conflicts.js';
 import { readJarClasspath, readListedClasspath } from './classpath/elements.js';
 
 export interface ClasspathInput {
@@ -9,7 +8,7 @@ export interface ClasspathInput {
 }
 
 /** Duplicate classes, one library in two versions, and jars that cannot be read; reads central directories only. */
-export async function findClasspathConflicts(input: ClasspathInput): Promise<Finding[]> {
+export async function findClasspathConflicts(input: ClasspathInput): Promise<ClasspathFinding[]> {
   const fromJar = input.jar ? await readJarClasspath(input.jar) : { elements: [], unreadable: [] };
   const fromList = input.classpath?.length ? await readListedClasspath(input.classpath) : { elements: [], unreadable: [] };
   return classpathFindings(

@@ -4,6 +4,7 @@ import { exitFinding } from './exit.js';
 import { readLogTail } from './log-files.js';
 import { oomKillFinding } from './oom.js';
 import { scanForPatterns, type Source } from './patterns.js';
+import { startTimeoutFinding, type ProbeAnswer } from './probe.js';
 import { threadDumpFindings } from './threads.js';
 
 export interface DiagnoseInput {
@@ -12,20 +13,31 @@ export interface DiagnoseInput {
   outputLines: string[]; // the app's last output lines, oldest first
   logFiles?: string[];
   jar?: string; // what `java -jar` ran
-  classpath?: string[]; // what `-cp` listed
+  classpath?: string[]; // what `-cp` or CLASSPATH listed
   cgroupPath?: string; // the app's memory cgroup, if not nile's own
   oomBaseline?: number; // the cgroup's OOM kill count before the app started; without it any kill counts
+  spawnError?: string; // the start never ran: why, in a sentence
+  timedOut?: boolean; // the start timed out (the app was left running)
+  probes?: ProbeAnswer[]; // the probe's last answers before it timed out
   threadDump?: string; // taken when the start timed out
 }
 
 /**
- * Everything nile can tell about why the app failed, the most likely root cause first: an OOM kill,
- * known fatal lines in the output and logs, classpath conflicts, the threads of a stuck start, and
- * how the app ended. Never throws: an analysis that fails becomes a 'doctor-error' finding.
+ * Everything nile can tell about why the app failed, ranked by how strongly it explains the failure:
+ * 1. how the app ended: an OOM kill, a spawn error, a JVM that could not start or crashed, the exception that ended main;
+ * 2. for a start that timed out, what the probe saw and where main and the app's threads wait;
+ * 3. fatal errors in the output and logs (not those logged at WARN or INFO);
+ * 4. classpath conflicts over a class an error names;
+ * 5. the exit status or signal;
+ * 6. the other classpath conflicts, the likeliest to break an app first;
+ * 7. errors the app logged at WARN or INFO and went on;
+ * 8. analyses that could not be done.
+ * Never throws: an analysis that fails becomes a 'doctor-error' finding.
  */
 export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
   const errors: Finding[] = [];
   const oom = await attempt('the memory cgroup for an OOM kill', errors, () => oomKillFinding(input.oomBaseline ?? 0, input.cgroupPath));
+  const spawn: Finding[] = input.spawnError ? [{ cause: 'spawn-error', summary: `the app could not be started: ${input.spawnError}`, evidence: [input.spawnError] }] : [];
 
   const sources: Source[] = [{ lines: input.outputLines }];
   for (const file of input.logFiles ?? []) {
@@ -33,14 +45,29 @@ export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
     if (lines) sources.push({ name: file, lines });
   }
   const scan = await attempt('the output', errors, async () => scanForPatterns(sources));
+  const weighed = (weight: string) => scan?.findings.filter((_, i) => scan.weights[i] === weight) ?? [];
 
   const conflicts =
     input.jar || input.classpath?.length
       ? await attempt('the classpath', errors, () => findClasspathConflicts({ jar: input.jar, classpath: input.classpath, focus: scan?.classes }))
       : undefined;
+  const named = conflicts?.filter((f) => f.focused) ?? [];
+  const otherConflicts = conflicts?.filter((f) => !f.focused) ?? [];
   const threads = input.threadDump ? await attempt('the thread dump', errors, async () => threadDumpFindings(input.threadDump!)) : undefined;
+  const stuck = input.timedOut ? [...(threads?.filter((f) => f.cause === 'deadlock') ?? []), startTimeoutFinding(input.probes, threads?.find((f) => f.cause === 'start-timeout'))] : (threads ?? []);
   const exit = exitFinding(input.exitCode, input.signal);
-  return [...(oom ? [oom] : []), ...(scan?.findings ?? []), ...(conflicts ?? []), ...(threads ?? []), ...(exit ? [exit] : []), ...errors];
+  return [
+    ...(oom ? [oom] : []),
+    ...spawn,
+    ...weighed('ends'),
+    ...stuck,
+    ...weighed('error'),
+    ...named.map(({ focused: _, ...f }) => f),
+    ...(exit ? [exit] : []),
+    ...otherConflicts.map(({ focused: _, ...f }) => f),
+    ...weighed('logged'),
+    ...errors,
+  ];
 }
 
 // Runs one analysis; if it fails, the reason goes to `errors` as a finding and the result is undefined.

@@ -1,4 +1,5 @@
 import type { Finding } from './finding.js';
+import { recordOf } from './patterns/context.js';
 import { PATTERNS, type Pattern } from './patterns/table.js';
 
 /** Lines to look through: the app's output (no name) or a log file (its path). */
@@ -7,9 +8,16 @@ export interface Source {
   lines: string[];
 }
 
+/** How much a finding from the output weighs when the doctor picks its headline. */
+export type Weight =
+  | 'ends' // it ends the app on its own: a JVM that cannot start or crashed, the exception that ended main
+  | 'error' // a fatal error, logged at ERROR or printed without a level
+  | 'logged'; // logged at WARN or INFO: the app said it and went on; never a headline
+
 export interface PatternScan {
   findings: Finding[]; // most likely root cause first
-  classes: string[]; // classes named by missing-class and linkage errors, for the classpath check
+  weights: Weight[]; // findings[i] weighs weights[i]
+  classes: string[]; // classes named by missing-class and linkage errors that were not merely logged, for the classpath check
 }
 
 interface Hit {
@@ -19,6 +27,9 @@ interface Hit {
   order: number; // position across all sources, output first
   quote: string;
   context: string[];
+  where: string; // the source and line: "output line 12", "/var/log/app.log line 3"
+  level?: string; // the log level of the record the line belongs to, when it has one
+  endedMain: boolean; // the line is part of an exception that ended the main thread
 }
 
 interface Group {
@@ -35,10 +46,23 @@ export function scanForPatterns(sources: Source[], patterns: Pattern[] = PATTERN
   const groups = groupHits(findHits(sources, patterns));
   const ranked = groups.map((g) => ({ group: g, ...rank(g) })).sort((a, b) => a.tier - b.tier || a.order - b.order);
   const specific = ranked.some((r) => !r.fallback);
-  const kept = ranked.filter((r) => !(specific && r.fallback));
-  const classes = kept.filter((r) => r.lead.pattern.namesClass && r.group.subject).map((r) => r.group.subject!);
-  return { findings: kept.map((r) => toFinding(r.group, r.lead)), classes: [...new Set(classes)] };
+  // A general error only adds to a specific one, unless it is the exception that ended main.
+  const kept = ranked.filter((r) => !(specific && r.fallback && !r.group.hits.some((h) => h.endedMain)));
+  const weighed = kept.map((r) => ({ ...r, weight: weightOf(r.group, r.tier) })).sort((a, b) => order(a.weight) - order(b.weight));
+  const classes = weighed.filter((r) => r.lead.pattern.namesClass && r.group.subject && r.weight !== 'logged').map((r) => r.group.subject!);
+  return { findings: weighed.map((r) => toFinding(r.group, r.lead)), weights: weighed.map((r) => r.weight), classes: [...new Set(classes)] };
 }
+
+const order = (weight: Weight) => ['ends', 'error', 'logged'].indexOf(weight);
+
+// A group is merely logged when every line of it was logged at WARN or below.
+function weightOf(group: Group, tier: number): Weight {
+  if (group.hits.every((h) => h.level !== undefined && LOGGED.test(h.level))) return 'logged';
+  if (tier === 0 || group.hits.some((h) => h.endedMain)) return 'ends';
+  return 'error';
+}
+
+const LOGGED = /^(TRACE|DEBUG|FINE\w*|CONFIG|INFO|WARN|WARNING)$/;
 
 function findHits(sources: Source[], patterns: Pattern[]): Hit[] {
   const hits: Hit[] = [];
@@ -53,6 +77,7 @@ function findHits(sources: Source[], patterns: Pattern[]): Hit[] {
         if (!m) continue;
         const first = !contextRead.has(line);
         contextRead.add(line);
+        const record = recordOf(source.lines, at, m.index);
         hits.push({
           pattern,
           match: m,
@@ -60,6 +85,9 @@ function findHits(sources: Source[], patterns: Pattern[]): Hit[] {
           order,
           quote: quote(source, line),
           context: (first && pattern.context?.(source.lines, at, m)) || [],
+          where: `${source.name ?? 'output'} line ${at + 1}`,
+          level: record.level,
+          endedMain: record.endedMain,
         });
         return;
       }
@@ -103,7 +131,8 @@ function toFinding(group: Group, lead: Hit): Finding {
   const context = [...new Set(group.hits.flatMap((h) => h.context))];
   const evidence = [...quotes.slice(0, MAX_QUOTES), ...context];
   if (group.hits.length > MAX_QUOTES) evidence.push(`${group.hits.length} matching lines in all`);
-  return { cause: lead.pattern.cause, summary: lead.pattern.summary(lead.match, lead.context), evidence };
+  const level = lead.level && LOGGED.test(lead.level) ? { level: lead.level } : {};
+  return { cause: lead.pattern.cause, summary: lead.pattern.summary(lead.match, lead.context), evidence, source: lead.where, ...level };
 }
 
 function quote(source: Source, line: string): string {

@@ -32,7 +32,7 @@ function looksStuck(thread: JavaThread): boolean {
 }
 
 function startSummary(main: JavaThread | undefined, stuck: JavaThread[], all: JavaThread[]): string {
-  const parts = [main ? `main is ${activity(main)} in ${topFrame(main)}` : 'there is no main thread'];
+  const parts = [main ? `main is ${activity(main)} in ${topFrame(main)}` : `the thread dump shows no main thread (${count(all.length, 'thread')})`];
   const blocked = stuck.filter((t) => t.waitingToLock);
   if (blocked.length > 0) {
     const holders = [...new Set(blocked.map((t) => holderOf(t.waitingToLock!, t, all)?.name).filter(Boolean))];
@@ -40,7 +40,27 @@ function startSummary(main: JavaThread | undefined, stuck: JavaThread[], all: Ja
   }
   const waiting = stuck.length - blocked.length;
   if (waiting > 0) parts.push(`${count(waiting, 'thread')} waiting in app code`);
+  const pools = appThreadGroups(all.filter((t) => t !== main && !stuck.includes(t)));
+  if (pools.length > 0) parts.push(pools.slice(0, 2).map((g) => `${count(g.threads.length, 'thread')} "${g.name}" ${activity(g.threads[0]!)} in ${g.frame}`).join(', '));
   return `the start timed out: ${parts.join('; ')}`;
+}
+
+// The JVM's own threads say nothing about the app.
+const JVM_THREAD = /^(Reference Handler|Finalizer|Signal Dispatcher|Common-Cleaner|Notification Thread|Attach Listener|Service Thread|Monitor Deflation Thread|Sweeper thread|process reaper|DestroyJavaVM|C[12] CompilerThread\d+|GC Thread.*|VM .*)$/;
+
+/** The app's own threads, grouped by name (numbers made `*`) and the frame they wait in, largest group first. */
+function appThreadGroups(threads: JavaThread[]): Array<{ name: string; frame: string; threads: JavaThread[] }> {
+  const groups = new Map<string, { name: string; frame: string; threads: JavaThread[] }>();
+  for (const thread of threads) {
+    if (JVM_THREAD.test(thread.name) || thread.frames.length === 0) continue;
+    const name = thread.name.replace(/\d+/g, '*');
+    const frame = topFrame(thread);
+    const key = `${name} ${frame}`;
+    const group = groups.get(key) ?? { name, frame, threads: [] };
+    group.threads.push(thread);
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort((a, b) => b.threads.length - a.threads.length);
 }
 
 function deadlockFinding(stanzas: string[], all: JavaThread[]): Finding {

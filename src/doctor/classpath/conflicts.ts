@@ -12,14 +12,29 @@ interface Overlap {
 interface Ranked {
   finding: Finding;
   focused: boolean; // involves a class the app's output names
+  concern: number; // lower breaks apps more often: see CONCERNS
   weight: number;
 }
 
+/** A classpath finding, and whether it involves a class an error in the app's output names. */
+export type ClasspathFinding = Finding & { focused: boolean };
+
+// What breaks an app most often when it is on the classpath twice, in rank order.
+const CONCERNS: Array<{ what: string; classes: RegExp; artifacts: RegExp }> = [
+  {
+    what: 'SLF4J bindings (SLF4J picks one of them at random)',
+    classes: /^org\/slf4j\/impl\/StaticLoggerBinder$|^(ch\/qos\/logback\/classic\/spi\/LogbackServiceProvider|org\/slf4j\/simple\/SimpleServiceProvider|org\/slf4j\/reload4j\/Reload4jServiceProvider|org\/slf4j\/jul\/JULServiceProvider|org\/apache\/logging\/slf4j\/SLF4JServiceProvider)$/,
+    artifacts: /:(slf4j-(log4j12|reload4j|simple|jdk14|jcl|nop)|logback-classic|log4j-slf4j2?-impl)$/,
+  },
+  { what: 'servlet APIs', classes: /^(javax|jakarta)\/servlet\/Servlet$/, artifacts: /:(javax\.servlet-api|servlet-api|jakarta\.servlet-api|tomcat-servlet-api)$/ },
+];
+
 /**
- * Libraries present in two versions and classes present in more than one jar. Classes named in
- * `focus` (from a NoSuchMethodError, say) lead the list and the samples.
+ * Libraries present in two versions and classes present in more than one jar, ranked by how likely
+ * they break the app: classes named in `focus` (from a NoSuchMethodError, say) first, then more than
+ * one SLF4J binding, servlet API versions, other version conflicts, then duplicates by their size.
  */
-export function classpathFindings(classpath: Classpath, focus: string[] = []): Finding[] {
+export function classpathFindings(classpath: Classpath, focus: string[] = []): ClasspathFinding[] {
   const wanted = new Set(focus.map((c) => c.replaceAll('.', '/')));
   const { elements } = classpath;
   const overlaps = findOverlaps(elements);
@@ -33,8 +48,27 @@ export function classpathFindings(classpath: Classpath, focus: string[] = []): F
     if ([...versioned.values()].some((members) => overlap.owners.every((i) => members.includes(i)))) continue;
     ranked.push(duplicateFinding(overlap, elements, wanted));
   }
-  ranked.sort((a, b) => Number(b.focused) - Number(a.focused) || b.weight - a.weight);
-  return [...classpath.unreadable.map(unreadableFinding), ...ranked.map((r) => r.finding)];
+  const bindings = loggingBindings(elements, ranked);
+  if (bindings) ranked.push(bindings);
+  ranked.sort((a, b) => Number(b.focused) - Number(a.focused) || a.concern - b.concern || b.weight - a.weight);
+  return [...classpath.unreadable.map((u) => ({ ...unreadableFinding(u), focused: false })), ...ranked.map((r) => ({ ...r.finding, focused: r.focused }))];
+}
+
+function concernOf(classes: string[], artifacts: string[] = []): number {
+  const at = CONCERNS.findIndex((c) => classes.some((name) => c.classes.test(name)) || artifacts.some((id) => c.artifacts.test(id)));
+  return at < 0 ? CONCERNS.length : at;
+}
+
+// SLF4J 2 providers are different classes in each binding jar, so no duplicate shows them: count the jars.
+function loggingBindings(elements: ClasspathElement[], ranked: Ranked[]): Ranked | undefined {
+  const binders = elements.filter((e) => e.classes.some((name) => CONCERNS[0]!.classes.test(name)));
+  if (binders.length < 2 || ranked.some((r) => r.concern === 0)) return undefined;
+  return {
+    finding: { cause: 'duplicate-logging-binding', summary: `${binders.length} ${CONCERNS[0]!.what}: ${binders.map((b) => shortName(b.name)).join(', ')}`, evidence: binders.map((b) => b.name) },
+    focused: false,
+    concern: 0,
+    weight: binders.length,
+  };
 }
 
 /** Classes found in more than one element, grouped by the set of elements that hold them. */
@@ -83,6 +117,7 @@ function versionFinding(id: string, members: ClasspathElement[], shared: Overlap
   return {
     finding: { cause: 'conflicting-versions', summary: `${id} is on the classpath in ${versions.length} versions: ${versions.join(', ')}`, evidence },
     focused: shared.some((o) => o.classes.some((c) => wanted.has(c))),
+    concern: Math.min(concernOf(shared.flatMap((o) => o.classes), [id]), CONCERNS.length),
     weight: Number.MAX_SAFE_INTEGER,
   };
 }
@@ -90,13 +125,16 @@ function versionFinding(id: string, members: ClasspathElement[], shared: Overlap
 function duplicateFinding(overlap: Overlap, elements: ClasspathElement[], wanted: Set<string>): Ranked {
   const owners = overlap.owners.map((i) => elements[i]!.name);
   const where = owners.length === 2 ? `both ${shortName(owners[0]!)} and ${shortName(owners[1]!)}` : `each of ${owners.map(shortName).join(', ')}`;
+  const concern = concernOf(overlap.classes);
+  const lead = CONCERNS[concern];
   return {
     finding: {
-      cause: 'duplicate-class',
-      summary: `${plural(overlap.classes.length, 'class')} ${overlap.classes.length === 1 ? 'is' : 'are'} in ${where}`,
-      evidence: [...owners, ...samples(overlap.classes, wanted).map((c) => `class ${c}`)],
+      cause: concern === 0 ? 'duplicate-logging-binding' : 'duplicate-class',
+      summary: `${lead ? `${owners.length} ${lead.what}: ` : ''}${plural(overlap.classes.length, 'class')} ${overlap.classes.length === 1 ? 'is' : 'are'} in ${where}`,
+      evidence: [...owners, ...samples(overlap.classes, wanted, lead?.classes).map((c) => `class ${c}`)],
     },
     focused: overlap.classes.some((c) => wanted.has(c)),
+    concern,
     weight: overlap.classes.length,
   };
 }
@@ -106,8 +144,8 @@ function unreadableFinding(u: Unreadable): Finding {
   return { cause: 'corrupt-jar', summary: `${shortName(u.name)} cannot be read as a jar: ${u.error}`, evidence: [u.name, u.error] };
 }
 
-function samples(classes: string[], wanted: Set<string>): string[] {
-  const first = [...classes.filter((c) => wanted.has(c)), ...[...classes].sort()];
+function samples(classes: string[], wanted: Set<string>, telling?: RegExp): string[] {
+  const first = [...classes.filter((c) => wanted.has(c) || telling?.test(c)), ...[...classes].sort()];
   return [...new Set(first)].slice(0, SAMPLE_CLASSES).map((c) => c.replaceAll('/', '.'));
 }
 

@@ -48,3 +48,22 @@ export function crashReport(lines: string[], at: number): string[] {
   }
   return said;
 }
+
+const LEVEL = /(?:^|[\s\[|])(TRACE|DEBUG|FINEST|FINER|FINE|CONFIG|INFO|WARN|WARNING|ERROR|SEVERE|FATAL)(?=[\s\]|:]|$)/;
+const CONTINUATION = /^\s+at |^\s*\.\.\. \d+ (more|common frames omitted)|^\s*(Caused by|Suppressed): |^\s*[\w.$]+(Exception|Error|Throwable)\b/;
+
+/**
+ * The log record a line belongs to: its level (the record's first line, or the line before a JUL
+ * message line), and whether it is the stack trace of an exception that ended the main thread.
+ * A stack trace logged with a record belongs to it: walk back over its lines to the record's start.
+ */
+export function recordOf(lines: string[], at: number, matchAt: number): { level?: string; endedMain: boolean } {
+  let start = at;
+  while (start > 0 && at - start < 500 && CONTINUATION.test(lines[start]!)) start--;
+  const head = lines[start]!;
+  const endedMain = /Exception in thread "main"/.test(head);
+  // On the matching line itself only what comes before the match can be its level.
+  const said = start === at ? head.slice(0, matchAt) : head;
+  const level = LEVEL.exec(said.slice(0, 160))?.[1];
+  return { level, endedMain };
+}
