@@ -70,6 +70,18 @@ t.test('the CLI rejects the bad file with status 2 and every path', async (t) =>
   }
 });
 
+t.test('nile config refuses what would only fail at the start: a probe path without its leading /, ports out of range', async (t) => {
+  const file = yamlFile('project: checks\nprobe:\n  http: {port: 70000, path: healthcheck}\n  tcp: {port: 0}\nregistry: {port: 65536}\nsshd: {port: -1}\n');
+  const result = nileCli(['config', '--config', file]);
+  t.equal(result.status, 2);
+  t.match(result.stderr, 'probe.http.path: must be a path starting with /, got "healthcheck"');
+  for (const [key, value] of [['probe.http.port', 70000], ['probe.tcp.port', 0], ['registry.port', 65536], ['sshd.port', -1]] as const) {
+    t.match(result.stderr, `${key}: must be between 1 and 65535, got ${value}`);
+  }
+  t.match(errorsOf(load('project: checks\n', { NILE_PROBE_HTTP_PATH: 'health check' })), ['probe.http.path: must be a path starting with /, got "health check"'], 'from the environment too');
+  t.equal(loaded(load('project: checks\nprobe: {http: {path: /actuator/health?probe=1}}\n')).probe.http.path, '/actuator/health?probe=1');
+});
+
 t.test('the CLI prints a valid config and exits 0', async (t) => {
   const result = nileCli(['config', '--config', yamlFile('project: cli-demo\napp: {startTimeout: 90s}\n')]);
   t.equal(result.status, 0, result.stderr);

@@ -129,6 +129,7 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
     case 'string':
       if (typeof value !== 'string') return errors.push(`${at}: must be a string, got ${describe(value)}`), undefined;
       if (spec.url && value && !/^https?:\/\/[^\s]+$/.test(value)) errors.push(`${at}: must be an http(s) URL, got ${describe(redactUrl(value))}`);
+      if (spec.path && !/^\/\S*$/.test(value)) errors.push(`${at}: must be a path starting with /, got ${describe(value)}`);
       return value;
     case 'int':
       if (typeof value !== 'number' || !Number.isInteger(value)) return errors.push(`${at}: must be a whole number, got ${describe(value)}`), undefined;

@@ -1,7 +1,7 @@
 // The one description of nile.yaml: it drives validation, environment overrides, defaults and printing.
 
 export type Spec =
-  | { t: 'string'; def?: string; url?: boolean }
+  | { t: 'string'; def?: string; url?: boolean; path?: boolean }
   | { t: 'int'; def?: number; min?: number; max?: number }
   | { t: 'bool'; def?: boolean }
   | { t: 'duration'; def?: string }
@@ -11,6 +11,7 @@ export type Spec =
   | { t: 'object'; fields: Record<string, Spec> };
 
 const str = (def?: string, url = false): Spec => ({ t: 'string', def, url });
+const urlPath = (def: string): Spec => ({ t: 'string', def, path: true });
 const int = (def?: number, min = 0, max = 65535): Spec => ({ t: 'int', def, min, max });
 const bool = (def?: boolean): Spec => ({ t: 'bool', def });
 const dur = (def?: string): Spec => ({ t: 'duration', def });
@@ -41,7 +42,7 @@ export const schema = obj({
     logFiles: list([]),
   }),
   probe: obj({
-    http: obj({ enabled: bool(), port: int(8080, 1), path: str('/healthcheck'), timeout: dur('1s') }),
+    http: obj({ enabled: bool(), port: int(8080, 1), path: urlPath('/healthcheck'), timeout: dur('1s') }),
     tcp: obj({ enabled: bool(), port: int(9000, 1), timeout: dur('1s') }),
     interval: dur('2s'),
   }),
