@@ -66,6 +66,14 @@ export const PATTERNS: Pattern[] = [
     summary: (m) => `${m[1]!.trim()} names no Main-Class in its manifest`,
   },
   {
+    cause: 'java-home',
+    family: 'java-home',
+    tier: 0,
+    match: /(?:The (JAVA_HOME|JRE_HOME) environment variable is not defined correctly|Neither the (JAVA_HOME) nor the JRE_HOME environment variable is defined)/,
+    context: (lines, at) => lines.slice(at + 1, at + 2).filter((line) => /^(JAVA_HOME|JRE_HOME)=/.test(line)),
+    summary: (m, context) => `${m[1] ?? m[2]} does not point at a Java installation${context[0] ? ` (${context[0]})` : ''}: the start script cannot find java`,
+  },
+  {
     cause: 'bad-jvm-option',
     family: 'jvm-option',
     tier: 0,
