@@ -84,6 +84,29 @@ t.test('two versions of one artifact and a class in two jars in the fat jar', as
   t.match(causes, /duplicate-class: .*com\.example\.shared\.Util/s, causes);
 });
 
+t.test('a -cp classpath with a wildcard: the NoSuchMethodError is tied to the two versions of its class', async (t) => {
+  const { libDir, classesDir } = await buildConflictingFatJar(path.join(work, 'fat'));
+  // greeter 2.0.0 first: the app, built against 1.0.0, calls a method that 2.0.0 does not have.
+  const cp = [classesDir, `${libDir}/greeter-2.0.0.jar`, `${libDir}/*`].join(':');
+  const nile = new Nile({ config: { project: 'cp', type: 'worker', app: { command: [...JAVA, '-cp', cp, 'com.example.app.App'] } } });
+  t.teardown(() => nile.stop());
+  await failedStart(nile);
+  const { code, findings } = doctor(nile);
+  t.equal(code, 1);
+  t.same(findings.slice(0, 2).map((f) => f.cause), ['no-such-method', 'conflicting-versions'], findings.map((f) => f.summary).join(' | '));
+  t.match(findings[0]!.summary, /com\.example\.greeter\.Greeter/);
+  t.equal(findings[1]!.summary, 'com.example:greeter is on the classpath in 2 versions: 2.0.0, 1.0.0');
+  t.match(findings[1]!.evidence, [`${libDir}/greeter-2.0.0.jar (version 2.0.0)`, `${libDir}/greeter-1.0.0.jar (version 1.0.0)`]);
+});
+
+t.test('CLASSPATH in app.env is read when the command gives none', async (t) => {
+  const { libDir, classesDir } = await buildConflictingFatJar(path.join(work, 'fat'));
+  const nile = new Nile({ config: { project: 'cpenv', type: 'worker', app: { command: [...JAVA, 'com.example.app.App'], env: { CLASSPATH: `${classesDir}:${libDir}/greeter-2.0.0.jar:${libDir}/*` } } } });
+  t.teardown(() => nile.stop());
+  await failedStart(nile);
+  t.same(doctor(nile).findings.slice(0, 2).map((f) => f.cause), ['no-such-method', 'conflicting-versions']);
+});
+
 // The whole pod in a memory cgroup with a low limit: the kernel OOM-kills the JVM, not nile.
 const cgroup = path.join('/sys/fs/cgroup/memory', `nile-doctor-${process.pid}`);
 const cgroupSkip = await mkdir(cgroup).then(

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { findClasspathConflicts } from '../src/doctor/classpath.js';
+import { classpathFindings } from '../src/doctor/classpath/conflicts.js';
 import { artifactFromFileName, identifyArtifact, parsePomProperties } from '../src/doctor/classpath/artifact.js';
 import { manifestClassPath } from '../src/doctor/classpath/elements.js';
 import { buildConflictingFatJar } from './helpers/jars.js';
@@ -99,4 +100,48 @@ t.test('artifacts: pom.properties first, then the file name', async (t) => {
 t.test('manifest Class-Path: continuation lines and URL escapes', async (t) => {
   t.same(manifestClassPath('Manifest-Version: 1.0\r\nClass-Path: lib/a.jar lib/b%20c.ja\r\n r lib/d.jar\r\nMain-Class: X\r\n'), ['lib/a.jar', 'lib/b c.jar', 'lib/d.jar']);
   t.same(manifestClassPath('Manifest-Version: 1.0\n'), []);
+});
+
+t.test('what breaks apps most often leads: a class an error names, two SLF4J bindings, two servlet APIs, then the rest by size', async (t) => {
+  const jar = (name: string, classes: string[], artifact?: [string, string]) => ({ name: `/app/lib/${name}`, classes, ...(artifact ? { artifact: { id: artifact[0], version: artifact[1] } } : {}) });
+  // Forty pairs of jars sharing many classes, each pair a bigger duplicate than any below.
+  const noise = Array.from({ length: 40 }, (_, i) => {
+    const classes = Array.from({ length: 100 + i }, (_, c) => `org/noise${i}/C${c}`);
+    return [jar(`noise-${i}-a.jar`, classes), jar(`noise-${i}-b.jar`, classes)];
+  }).flat();
+  const elements = [
+    ...noise,
+    jar('slf4j-log4j12-1.7.36.jar', ['org/slf4j/impl/StaticLoggerBinder', 'org/slf4j/impl/Log4jLoggerAdapter'], ['org.slf4j:slf4j-log4j12', '1.7.36']),
+    jar('logback-classic-1.2.12.jar', ['org/slf4j/impl/StaticLoggerBinder', 'ch/qos/logback/classic/Logger'], ['ch.qos.logback:logback-classic', '1.2.12']),
+    jar('servlet-api-2.5.jar', ['javax/servlet/Servlet', 'javax/servlet/http/HttpServlet'], ['javax.servlet:servlet-api', '2.5']),
+    jar('javax.servlet-api-4.0.1.jar', ['javax/servlet/Servlet', 'javax/servlet/http/HttpServlet'], ['javax.servlet:javax.servlet-api', '4.0.1']),
+    jar('guava-20.0.jar', ['com/google/common/base/Strings'], ['com.google.guava:guava', '20.0']),
+    jar('guava-31.1-jre.jar', ['com/google/common/base/Strings'], ['com.google.guava:guava', '31.1-jre']),
+    jar('json-a.jar', ['org/json/JSONObject']),
+    jar('json-b.jar', ['org/json/JSONObject']),
+  ];
+  const findings = classpathFindings({ elements, unreadable: [] }, ['org.json.JSONObject']);
+  t.equal(findings.length, 44);
+  t.same(
+    findings.slice(0, 5).map((f) => f.summary),
+    [
+      '1 class is in both json-a.jar and json-b.jar',
+      '2 SLF4J bindings (SLF4J picks one of them at random): 1 class is in both slf4j-log4j12-1.7.36.jar and logback-classic-1.2.12.jar',
+      '2 servlet APIs: 2 classes are in both servlet-api-2.5.jar and javax.servlet-api-4.0.1.jar',
+      'com.google.guava:guava is on the classpath in 2 versions: 20.0, 31.1-jre',
+      '139 classes are in both noise-39-a.jar and noise-39-b.jar',
+    ],
+  );
+  t.equal(findings[1]!.cause, 'duplicate-logging-binding');
+  t.ok(findings[1]!.evidence.includes('class org.slf4j.impl.StaticLoggerBinder'));
+});
+
+t.test('SLF4J 2 providers are different classes: two binding jars still make a finding', async (t) => {
+  const elements = [
+    { name: '/app/lib/logback-classic-1.4.14.jar', classes: ['ch/qos/logback/classic/spi/LogbackServiceProvider'] },
+    { name: '/app/lib/slf4j-simple-2.0.9.jar', classes: ['org/slf4j/simple/SimpleServiceProvider'] },
+  ];
+  t.same(classpathFindings({ elements, unreadable: [] }).map((f) => [f.cause, f.summary]), [
+    ['duplicate-logging-binding', '2 SLF4J bindings (SLF4J picks one of them at random): logback-classic-1.4.14.jar, slf4j-simple-2.0.9.jar'],
+  ]);
 });

@@ -147,7 +147,7 @@ t.test('a restart that exits before ready is a startup failure', async (t) => {
   t.equal(spawns(feed(run.state, [timer('restart', t0 + 7000)]).all), 0);
 });
 
-t.test('sv up after a startup failure starts it again; not while the timed-out JVM still runs', async (t) => {
+t.test('sv up after a startup failure starts it again; a timed-out JVM still running is probed again instead', async (t) => {
   const failed = transition(startingApp(), exited(t0 + 2000, 1), policy).state;
   const up = transition(failed, control('u', t0 + 60_000), policy);
   t.equal(spawns(up.effects), 1, '`u` on a failed app with no process spawns');
@@ -158,6 +158,15 @@ t.test('sv up after a startup failure starts it again; not while the timed-out J
   const upAgain = transition(timedOut, control('u', t0 + 301_000), policy);
   t.equal(spawns(upAgain.effects), 0, 'no second JVM beside the running one');
   t.equal(upAgain.state.pid, 100);
+  t.equal(upAgain.state.phase, 'starting', 'resumed: probed as a start');
+  t.equal(upAgain.state.failure, null);
+  t.same(timerSet(upAgain.effects, 'start'), { type: 'setTimer', timer: 'start', ms: 300_000 }, 'with a new start timeout');
+  t.equal(upAgain.state.want, 'up');
+  const healthy = transition(upAgain.state, probe(true, t0 + 302_000), policy);
+  t.equal(healthy.state.phase, 'ready', 'ready once healthy');
+  t.equal(spawns(healthy.effects), 0);
+  const gone = transition(timedOut, exited(t0 + 302_000, 137, null), policy).state;
+  t.equal(spawns(transition(gone, control('u', t0 + 303_000), policy).effects), 1, 'a timed-out JVM that is gone starts again');
 });
 
 t.test('sv down: stop signal, CONT, kill timer; the exit is down, not a restart', async (t) => {
@@ -297,6 +306,12 @@ t.test('spawnFailed is a startup failure of kind spawn', async (t) => {
   t.match(failures(failed.effects), [{ kind: 'spawn', error: 'ENOENT: java', at: t0 + 3 }]);
   t.equal(spawns(failed.effects), 0);
   t.equal(spawns(feed(failed.state, [timer('restart', t0 + 2000), timer('start', t0 + 400_000)]).all), 0);
+  t.same(exits(transition(failed.state, shutdown(t0 + 5000), policy).effects), [127], 'PID 1 exits as a shell would: 127 not found');
+  const notExecutable = transition(booting, { type: 'spawnFailed', error: 'not executable', status: 126, at: t0 + 3 }, policy).state;
+  t.same(exits(transition(notExecutable, shutdown(t0 + 5000), policy).effects), [126], '126 cannot execute');
+  const crashedBefore = feed(readyApp(), [exited(t0 + 5000, 3), timer('restart', t0 + 6000)]).state;
+  const thenUnrunnable = transition(crashedBefore, { type: 'spawnFailed', error: 'gone', status: 127, at: t0 + 6001 }, policy).state;
+  t.same(exits(transition(thenUnrunnable, shutdown(t0 + 7000), policy).effects), [127], 'the start that never ran, not the exit before it');
 });
 
 t.test('exitStatus: the code, or 128 + the signal number', async (t) => {
