@@ -62,7 +62,8 @@ t.test('ssh into the sshd nile runs in the PID namespace, also after the app fai
   t.equal(ssh.status, 0, `ssh ran: ${ssh.stderr}`);
   t.match(ssh.stdout, /pid1=(node|nile)/, 'the session is inside the pod: PID 1 is nile');
   t.match(ssh.stdout, /\bjava\b/, "and sees the failed app's JVM, still there");
-  t.match(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'), /Full thread dump/);
+  const dumpFile = await nile.waitFor('the thread dump named by the report', () => JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8')).threadDumpFile as string | undefined, 15_000);
+  t.match(readFileSync(dumpFile, 'utf8'), /Full thread dump/);
   const status = JSON.parse(nile.exec(['status', '--json']).stdout);
   t.match(status.services, [{ name: 'sshd', state: 'run' }], 'nile status lists sshd running');
 });

@@ -46,8 +46,11 @@ export function scanForPatterns(sources: Source[], patterns: Pattern[] = PATTERN
   const groups = groupHits(findHits(sources, patterns));
   const ranked = groups.map((g) => ({ group: g, ...rank(g) })).sort((a, b) => a.tier - b.tier || a.order - b.order);
   const specific = ranked.some((r) => !r.fallback);
-  // A general error only adds to a specific one, unless it is the exception that ended main.
-  const kept = ranked.filter((r) => !(specific && r.fallback && !r.group.hits.some((h) => h.endedMain)));
+  // A general error only adds to a specific one, unless it is the exception that ended main and the
+  // specific ones are not part of it.
+  const endedMain = (group: Group) => group.hits.some((h) => h.endedMain);
+  const specificEndedMain = ranked.some((r) => !r.fallback && endedMain(r.group));
+  const kept = ranked.filter((r) => !(specific && r.fallback && (specificEndedMain || !endedMain(r.group))));
   const weighed = kept.map((r) => ({ ...r, weight: weightOf(r.group, r.tier) })).sort((a, b) => order(a.weight) - order(b.weight));
   const classes = weighed.filter((r) => r.lead.pattern.namesClass && r.group.subject && r.weight !== 'logged').map((r) => r.group.subject!);
   return { findings: weighed.map((r) => toFinding(r.group, r.lead)), weights: weighed.map((r) => r.weight), classes: [...new Set(classes)] };
