@@ -28,6 +28,7 @@ t.test(`a Tomcat with ${threads} threads that never answers its probe, then does
     t.equal(report.kind, 'timeout');
     t.equal(report.threadDumpFile, path.join(nile.runDir, 'thread-dump.txt'));
     t.equal(statSync(report.threadDumpFile).mode & 0o777, 0o600, 'mode 0600');
+    t.equal(statSync(path.join(nile.runDir, 'last-failure.json')).mode & 0o777, 0o600, 'the report too');
     const dump = readFileSync(report.threadDumpFile, 'utf8');
     t.ok(dump.length > 2_000_000, `${dump.length} bytes`);
     t.match(dump, /^Full thread dump OpenJDK/m, 'from its header');

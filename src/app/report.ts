@@ -1,4 +1,4 @@
-import { constants, fchmodSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../doctor/finding.js';
 import type { ProbeAnswer } from '../doctor/probe.js';
@@ -75,6 +75,11 @@ export function buildReport(failure: Failure, startTimeout: number, command: str
 
 export function writeReport(runDir: string, report: FailureReport): void {
   const file = reportFile(runDir);
-  writeFileSync(file + '.new', JSON.stringify(report, null, 2) + '\n', { mode: 0o644 });
+  const fd = openPrivate(file + '.new');
+  try {
+    writeFileSync(fd, JSON.stringify(report, null, 2) + '\n');
+  } finally {
+    closeSync(fd);
+  }
   renameSync(file + '.new', file);
 }
