@@ -62,9 +62,11 @@ static Tail *tails[MAX_TAILS];
 static int tail_count;
 static int devnull = -1;
 
+// Grows a pipe to size, or as near as it may: without CAP_SYS_RESOURCE a pipe stops at
+// /proc/sys/fs/pipe-max-size (1 MiB by default). A smaller pipe still works.
 static int grow_pipe(int fd, size_t size) {
   if (size > (size_t)INT32_MAX) size = INT32_MAX;
-  (void)fcntl(fd, F_SETPIPE_SZ, (int)size);  // a smaller pipe still works
+  while (fcntl(fd, F_SETPIPE_SZ, (int)size) < 0 && errno == EPERM && size > 2 * 65536) size /= 2;
   return fcntl(fd, F_GETPIPE_SZ);
 }
 
@@ -114,19 +116,34 @@ static void ring_append(Tail *t, const char *buf, size_t n) {
   t->ring_len += n;
 }
 
-// Moves the staging pipe's bytes to the end of the ring, so what comes next can follow them. Caller holds t->mu.
-static void pipe_flush(Tail *t) {
-  char chunk[4 * PAGE];
+// Moves up to n of the staging pipe's oldest bytes to the end of the ring, read straight into it: what
+// comes next can then follow them, or the pipe has room again. Caller holds t->mu.
+static void pipe_spill(Tail *t, size_t n) {
   if (t->held > t->keep) pipe_drop(t, t->held - t->keep);
-  while (t->held > 0) {
-    ssize_t m = read(t->rfd, chunk, t->held < sizeof chunk ? t->held : sizeof chunk);
+  if (n > t->held) n = t->held;
+  if (n > 0 && t->ring == NULL && (t->ring = malloc(t->keep)) == NULL) {
+    pipe_drop(t, n);  // no memory: the ring keeps nothing
+    return;
+  }
+  while (n > 0) {
+    if (t->ring_len == t->keep) {  // full: its oldest bytes make room
+      size_t drop = n < t->keep ? n : t->keep;
+      t->ring_start = (t->ring_start + drop) % t->keep;
+      t->ring_len -= drop;
+    }
+    size_t at = (t->ring_start + t->ring_len) % t->keep;
+    size_t room = t->keep - t->ring_len;
+    size_t span = t->keep - at < room ? t->keep - at : room;  // free and contiguous from `at`
+    size_t want = n < span ? n : span;
+    ssize_t m = read(t->rfd, t->ring + at, want);
     if (m < 0 && errno == EINTR) continue;
     if (m <= 0) {
       t->held = 0;  // should not happen: the pipe is ours alone
       return;
     }
-    ring_append(t, chunk, (size_t)m);
+    t->ring_len += (size_t)m;
     t->held -= (size_t)m;
+    n -= (size_t)m;
   }
 }
 
@@ -187,7 +204,8 @@ static ssize_t tail_tee(Tail *t, int in, size_t want) {
       n = TEE_REFUSED;
       break;
     }
-    pipe_flush(t);  // the staging pipe is full (by bytes or by buffers): its bytes move to the ring
+    // The staging pipe is full by buffers (partly filled pages): its oldest bytes move to the ring.
+    pipe_spill(t, want > COPY_SIZE ? want : COPY_SIZE);
   }
   if (n > 0) {
     t->held += (size_t)n;
@@ -203,7 +221,7 @@ static void tail_write(Tail *t, const char *buf, size_t n) {
   pthread_mutex_lock(&t->mu);
   t->count += n;
   capture_write(t, buf, n);
-  if (t->held > 0) pipe_flush(t);
+  if (t->held > 0) pipe_spill(t, t->held);
   ring_append(t, buf, n);
   pthread_mutex_unlock(&t->mu);
 }
@@ -449,7 +467,7 @@ static napi_value TailRead(napi_env env, napi_callback_info info) {
   Tail *t = tail_arg(env, argv[0], "tailRead(id): id must be a tail from tailOpen");
   if (t == NULL) return NULL;
   pthread_mutex_lock(&t->mu);
-  pipe_flush(t);
+  pipe_spill(t, t->held);
   napi_status made = napi_create_buffer(env, t->ring_len, &data, &result);
   if (made == napi_ok && t->ring_len > 0) {
     size_t first = t->keep - t->ring_start < t->ring_len ? t->keep - t->ring_start : t->ring_len;

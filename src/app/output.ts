@@ -32,7 +32,7 @@ export class OutputTail {
   private captureFd: number | null = null; // the JavaScript path's capture file
 
   constructor(
-    private readonly keepBytes = 1024 * 1024, // a thread dump of a few hundred threads fits
+    private readonly keepBytes = 256 * 1024, // the last few hundred lines, with room; a thread dump goes to its own file
     native = true,
   ) {
     const relay = native ? loadRelay() : null;
