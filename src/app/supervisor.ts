@@ -9,9 +9,11 @@ import { OutputTail } from './output.js';
 import { buildReport, openPrivate, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
 
-// A dump of thousands of threads takes a while to print; it is over once the output is quiet.
+// A dump of thousands of threads takes a while to print; it is over once the output is quiet. An app
+// that prints nothing on SIGQUIT (not a JVM) is given up on sooner.
 const threadDumpWaitMs = 15_000;
 const threadDumpQuietMs = 500;
+const threadDumpFirstMs = 3000;
 const keptProbes = 5;
 
 /** Carries out the lifecycle machine's effects with a real process, timers and the prober. */
@@ -162,16 +164,16 @@ export class AppSupervisor {
     this.tail.startCapture(fd);
     try {
       this.kill('QUIT');
-      const deadline = Date.now() + threadDumpWaitMs;
+      const asked = Date.now();
       let seen = 0;
-      let quietSince = Date.now();
-      while (Date.now() < deadline) {
+      let quietSince = asked;
+      while (Date.now() < asked + threadDumpWaitMs) {
         await new Promise((r) => setTimeout(r, 100));
         const bytes = this.tail.capturedBytes();
         if (bytes !== seen) {
           seen = bytes;
           quietSince = Date.now();
-        } else if (seen > 0 && Date.now() - quietSince >= threadDumpQuietMs) break;
+        } else if (Date.now() - quietSince >= (seen > 0 ? threadDumpQuietMs : threadDumpFirstMs)) break;
       }
     } finally {
       this.tail.stopCapture();
