@@ -1,4 +1,5 @@
 import type { AppSupervisor } from '../app/supervisor.js';
+import type { Serving } from '../calls/serving.js';
 import type { Handlers } from '../control/server.js';
 import type { Finding } from '../doctor/finding.js';
 import type { Reconciler } from '../registry/reconciler.js';
@@ -14,14 +15,15 @@ interface Parts {
   side: SideServices;
   registration: Reconciler | null;
   scene: { now(): Promise<Finding[]> };
+  serving: Serving;
 }
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
-export function controlHandlers({ app, hasApp, traffic, side, registration, scene }: Parts): Handlers {
+export function controlHandlers({ app, hasApp, traffic, side, registration, scene, serving }: Parts): Handlers {
   return {
     ping: () => ({ ok: true, pid: process.pid }),
-    probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : servicesOnlyVerdict(traffic.draining)) }),
-    status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? []),
+    probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now(), serving.goingOnline()) : servicesOnlyVerdict(traffic.draining)) }),
+    status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? [], Date.now(), { goingOnline: serving.goingOnline(), calls: serving.results() }),
     doctor: async () => ({ ok: true, phase: app.state.phase, findings: await scene.now() }),
     prestop: async () => {
       await traffic.start();

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { AppSupervisor } from '../app/supervisor.js';
+import { Serving } from '../calls/serving.js';
 import type { Config } from '../config/schema.js';
 import { openControlSocket } from '../control/server.js';
 import { errorText } from '../errors.js';
@@ -26,14 +27,17 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
   const app = new AppSupervisor(config, log, await proberFor(config.probe));
   const scene = watchScene(config, app);
+  // The online calls when the app becomes ready, before it is registered; the offline calls when it leaves.
+  const serving = new Serving(config, log);
+  app.onChange((state) => serving.follow(state));
   // Connected before the app starts: a registry's session is open by the time the app is ready.
-  const registration = await registerWhenReady(config, app, () => traffic.draining, log);
-  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
+  const registration = await registerWhenReady(config, app, () => traffic.draining, serving, log);
+  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady', serving);
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
   // What answers for the app (the control socket, its supervise directory) is up before it starts;
   // sshd and the runit services come up beside it.
   let side: SideServices = { list: () => [], stop: async () => {} };
-  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene }), log);
+  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, serving }), log);
   const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   if (hasApp) app.boot();
   side = await startSideServices(config, log);

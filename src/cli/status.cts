@@ -7,6 +7,7 @@ interface Status {
   app: { phase: string; want: string; pid: number | null; uptimeMs: number | null; restarts: number; probe: { ok: boolean; detail: string } | null };
   services: Array<{ name: string; state: string; pid: number | null; since: number; want?: string }>;
   registry: Array<{ backend: string; state: string; lastError?: string }>;
+  calls?: Array<{ kind: string; name: string; ok: boolean; detail: string; at: string; ms: number }>;
   lastFailure: null | { reason: string; at: string; exit: unknown; lastOutput: string[]; threadDump?: string; findings?: Array<{ summary: string; evidence: string[] }> };
 }
 
@@ -31,6 +32,7 @@ function render(s: Status): string {
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((Date.now() - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
   for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
+  for (const c of s.calls ?? []) lines.push(`${c.kind} call ${c.name}: ${c.ok ? 'ok' : 'failed'}: ${c.detail} at ${c.at} (${c.ms}ms)`);
   const f = s.lastFailure;
   if (f) {
     lines.push(`last failure at ${f.at}: ${f.reason}`);
