@@ -3,6 +3,7 @@ import { findClasspathConflicts } from './classpath.js';
 import { exitFinding } from './exit.js';
 import { readLogTail } from './log-files.js';
 import { oomKillFinding } from './oom.js';
+import type { MemoryReading } from '../memory/reading.js';
 import { scanForPatterns, type Source } from './patterns.js';
 import { threadDumpFindings } from './threads.js';
 
@@ -15,6 +16,7 @@ export interface DiagnoseInput {
   classpath?: string[]; // what `-cp` listed
   cgroupPath?: string; // the app's memory cgroup, if not nile's own
   oomBaseline?: number; // the cgroup's OOM kill count before the app started; without it any kill counts
+  memoryReadings?: MemoryReading[]; // nile's last readings of the cgroup's usage, for how close it came
   threadDump?: string; // taken when the start timed out
 }
 
@@ -25,7 +27,7 @@ export interface DiagnoseInput {
  */
 export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
   const errors: Finding[] = [];
-  const oom = await attempt('the memory cgroup for an OOM kill', errors, () => oomKillFinding(input.oomBaseline ?? 0, input.cgroupPath));
+  const oom = await attempt('the memory cgroup for an OOM kill', errors, () => oomKillFinding(input.oomBaseline ?? 0, input.cgroupPath, input.memoryReadings));
 
   const sources: Source[] = [{ lines: input.outputLines }];
   for (const file of input.logFiles ?? []) {
