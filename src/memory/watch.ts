@@ -5,7 +5,6 @@ import type { Log } from '../log.js';
 import { describeReading, heapSettings, percent, readLimit, readUsage, type MemoryReading } from './reading.js';
 
 const everyMs = 3000;
-const limitEvery = 20; // the limit is read again once a minute (a pod may be resized in place)
 const kept = 5; // the last readings, for the doctor after an OOM kill
 
 /** What `nile status` and the metrics show of the container's memory. */
@@ -23,7 +22,6 @@ export interface MemoryStatus {
  */
 export class MemoryWatch {
   readonly readings: MemoryReading[] = [];
-  private limit: number | null = null;
   private ticks = 0;
   private above = false;
   private warnedAt: number | null = null;
@@ -63,8 +61,9 @@ export class MemoryWatch {
   private read(): void {
     let reading: MemoryReading;
     try {
-      if (this.ticks++ % limitEvery === 0) this.limit = readLimit(this.cgroup);
-      reading = { at: Date.now(), usageBytes: readUsage(this.cgroup), limitBytes: this.limit };
+      this.ticks++;
+      // The limit too: a pod may be resized in place.
+      reading = { at: Date.now(), usageBytes: readUsage(this.cgroup), limitBytes: readLimit(this.cgroup) };
     } catch (err) {
       if (this.ticks === 1) this.log.warn({ cgroup: this.cgroup.dir, err: errorText(err) }, 'memory: the cgroup cannot be read; no memory watch');
       return this.stop();
