@@ -234,3 +234,19 @@ t.test('the deployment: exec readiness probe and preStop are nile verbs, the gra
   t.ok(ports.includes(config.probe.http.port), 'the app port is declared');
   t.ok(!config.sshd.enabled || ports.includes(config.sshd.port), 'and the sshd port when sshd is on');
 });
+
+t.test('monitoring: the PodMonitor scrapes the port the deployment names, the alerts use metrics nile serves', async (t) => {
+  const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', 'monitoring.yaml'), 'utf8')).map((d) => d.toJS());
+  const deployment = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', 'deployment.yaml'), 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
+  const container = deployment.spec.template.spec.containers[0];
+  const monitor = docs.find((d) => d?.kind === 'PodMonitor');
+  const portName = monitor.spec.podMetricsEndpoints[0].port;
+  const port = container.ports.find((p: { name: string }) => p.name === portName);
+  t.ok(port, `the deployment names the port ${portName}`);
+  t.equal(port.containerPort, exampleConfig().metrics.port, "it is the example's metrics.port");
+  t.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], String(port.containerPort), 'so is the scrape annotation');
+  const served = readFileSync(path.join(ROOT, 'src', 'metrics', 'serve.ts'), 'utf8');
+  const rules = docs.find((d) => d?.kind === 'PrometheusRule').spec.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+  t.same(rules.map((r: { alert: string }) => r.alert), ['NileAppNotReady', 'NileMemoryNearLimit'], 'two alerts');
+  for (const rule of rules) for (const name of rule.expr.match(/nile_\w+/g)) t.ok(served.includes(`'${name}'`), `${rule.alert}: nile serves ${name}`);
+});
