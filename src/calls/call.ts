@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Call } from '../config/schema.js';
 import { errorText } from '../errors.js';
-import { request } from '../http/client.js';
 
 /** The answer of one call, as status and metrics show it; header values never appear in it. */
 export interface CallResult {
@@ -24,6 +23,7 @@ export async function makeCall(kind: CallResult['kind'], call: Call, signal?: Ab
     return result(false, errorText(err));
   }
   try {
+    const { request } = await import('../http/client.js'); // not loaded by an agent that makes no calls
     const answer = await request({ url: call.url, method: call.method, headers, body: call.body, timeoutMs: call.timeout, signal });
     return result(answer.status >= 200 && answer.status < 300, String(answer.status));
   } catch (err) {

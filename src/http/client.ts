@@ -1,5 +1,4 @@
 import http from 'node:http';
-import https from 'node:https';
 
 export interface RequestOptions {
   url: string;
@@ -11,10 +10,11 @@ export interface RequestOptions {
 }
 
 /** One HTTP exchange with node:http(s); rejects on a network error, the timeout or the signal. */
-export function request(opts: RequestOptions): Promise<{ status: number; body: string }> {
+export async function request(opts: RequestOptions): Promise<{ status: number; body: string }> {
+  const url = new URL(opts.url);
+  // node:https brings TLS with it (megabytes of RSS): loaded only for an https url.
+  const client = url.protocol === 'https:' ? await import('node:https') : http;
   return new Promise((resolve, reject) => {
-    const url = new URL(opts.url);
-    const client = url.protocol === 'https:' ? https : http;
     const headers = { ...opts.headers };
     if (opts.body) headers['content-length'] ??= String(Buffer.byteLength(opts.body));
     const req = client.request(url, { method: opts.method ?? 'GET', headers, agent: false });
