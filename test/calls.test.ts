@@ -33,13 +33,13 @@ async function gateway(t: Test) {
 
 type Gateway = Awaited<ReturnType<typeof gateway>>;
 
-async function pod(t: Test, zk: ZooKeeperServers, gw: Gateway, extra: Record<string, unknown> = {}) {
+async function pod(t: Test, zk: ZooKeeperServers, gw: Gateway, extra: Record<string, unknown> = {}, appArgs: string[] = []) {
   const port = await freePort();
   const rpc = `http://127.0.0.1:${port}`;
   const nile = new Nile({
     config: {
       project: UPSTREAM,
-      app: { command: fixtureCommand('--port', String(port)), startTimeout: '60s', stopTimeout: '5s' },
+      app: { command: fixtureCommand('--port', String(port), ...appArgs), startTimeout: '60s', stopTimeout: '5s' },
       probe: { http: { port }, interval: '200ms' },
       registry: { address: '127.0.0.1', port, zookeeper: { connect: zk.connect, sessionTimeout: '4s' } },
       online: [
@@ -147,3 +147,20 @@ for (const how of ['prestop', 'SIGTERM'] as const) {
     if (how === 'SIGTERM') t.equal((await nile.exited).code, 143, 'then the app stopped');
   });
 }
+
+t.test('sv down: the offline calls, the RPC framework\'s included, come before the app is stopped and the node removed', { skip: zkSkip }, async (t) => {
+  const gw = await gateway(t);
+  const { nile, address } = await pod(t, zk!, gw, {}, ['--print-signals']);
+  const reader = watchUpstream(t, zooKeeper({ connect: zk!.connect, upstream: UPSTREAM, intervalMs: 50 }));
+  await reader.waitServed(address, 60_000);
+  const started = Date.now();
+  t.equal((await execInPod(nile, ['sv', 'down', 'app'])).code, 0, 'nile sv down app');
+  const gone = await goneAt(reader, address, started);
+  await nile.waitPhase('down', 15_000, started);
+  const offline = hits(gw, '/offline')[0];
+  t.ok(offline && offline.at < gone, `the gateway was called offline before nginx lost the node (${gone - started} ms)`);
+  const rpc = nile.stdout.indexOf('fixture offline called POST');
+  const term = nile.stdout.indexOf('signal TERM');
+  t.ok(rpc >= 0 && term > rpc, 'the RPC framework was called offline before the app got TERM');
+  t.match(nile.logs.find((l) => l.msg.startsWith('offline calls:'))?.msg, 'gateway 200, rpc 200');
+});

@@ -44,7 +44,9 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   let side: SideServices = { list: () => [], stop: async () => {} };
   const parts: Parts = { app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, serving, memory: () => memory };
   const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
-  const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
+  // `sv down` while in service: the offline calls before the app gets its stop signal.
+  const appControl = (letter: string) => ((letter === 'd' || letter === 'x') && serving.inService ? void serving.goOffline().then(() => app.control(letter)) : app.control(letter));
+  const supervise = hasApp ? await superviseApp(config.runDir, app, log, appControl).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   if (hasApp) app.boot();
   side = await startSideServices(config, log);
   memory = await MemoryWatch.start(config, log);

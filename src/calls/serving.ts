@@ -40,6 +40,11 @@ export class Serving {
     else if (inService(was) && !inService(state.phase)) void this.goOffline();
   }
 
+  /** Ready or not ready after it: the app may have traffic. */
+  get inService(): boolean {
+    return inService(this.phase);
+  }
+
   /** The offline calls are being made: the registration stays as it is until they are done. */
   get goingOffline(): boolean {
     return this.calling;
