@@ -33,13 +33,13 @@ export class MemoryWatch {
     private readonly log: Log,
   ) {}
 
-  /** Starts watching the agent's own cgroup (the container's); null when there is none to read. */
-  static async start(config: Config, log: Log): Promise<MemoryWatch | null> {
-    const cgroup = await findMemoryCgroup().catch(() => undefined);
+  /** Starts watching the agent's own cgroup (the container's) or the one given; null when there is none to read. */
+  static async start(config: Config, log: Log, options: { cgroup?: MemoryCgroup; everyMs?: number } = {}): Promise<MemoryWatch | null> {
+    const cgroup = options.cgroup ?? (await findMemoryCgroup().catch(() => undefined));
     if (!cgroup) return null;
     const watch = new MemoryWatch(cgroup, config, log);
     watch.read();
-    watch.timer = setInterval(() => watch.read(), everyMs);
+    watch.timer = setInterval(() => watch.read(), options.everyMs ?? everyMs);
     watch.timer.unref();
     return watch;
   }
