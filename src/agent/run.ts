@@ -21,8 +21,8 @@ import { OutOfTraffic } from './traffic.js';
 
 /**
  * PID 1, the story in one screen: take the duties, load the clients the config names (only those),
- * wire the app to the registry and the doctor, open the control socket, start the app and the
- * services beside it, wait, stop the rest.
+ * wire the app to the online/offline calls, the registry and the doctor, open the control socket,
+ * start the app and the services beside it, watch the memory, serve the metrics, wait, stop the rest.
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
@@ -44,9 +44,7 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   let side: SideServices = { list: () => [], stop: async () => {} };
   const parts: Parts = { app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, serving, memory: () => memory };
   const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
-  // `sv down` while in service: the offline calls before the app gets its stop signal.
-  const appControl = (letter: string) => ((letter === 'd' || letter === 'x') && serving.inService ? void serving.goOffline().then(() => app.control(letter)) : app.control(letter));
-  const supervise = hasApp ? await superviseApp(config.runDir, app, log, appControl).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
+  const supervise = hasApp ? await superviseApp(config.runDir, app, log, offlineBeforeDown(serving, app)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   if (hasApp) app.boot();
   side = await startSideServices(config, log);
   memory = await MemoryWatch.start(config, log);
@@ -63,6 +61,11 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   duties.stop();
   log.info({ code }, 'nile exiting with the app status');
   return code;
+}
+
+// `sv down` while in service: the offline calls (the RPC framework's too) before the app gets its stop signal.
+function offlineBeforeDown(serving: Serving, app: AppSupervisor) {
+  return (letter: string) => ((letter === 'd' || letter === 'x') && serving.inService ? void serving.goOffline().then(() => app.control(letter)) : app.control(letter));
 }
 
 // SIGTERM (or INT): out of traffic first unless a prestop already did it, then stop the app.
