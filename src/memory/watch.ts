@@ -22,7 +22,6 @@ export interface MemoryStatus {
  */
 export class MemoryWatch {
   readonly readings: MemoryReading[] = [];
-  private ticks = 0;
   private above = false;
   private warnedAt: number | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -61,11 +60,10 @@ export class MemoryWatch {
   private read(): void {
     let reading: MemoryReading;
     try {
-      this.ticks++;
       // The limit too: a pod may be resized in place.
       reading = { at: Date.now(), usageBytes: readUsage(this.cgroup), limitBytes: readLimit(this.cgroup) };
     } catch (err) {
-      if (this.ticks === 1) this.log.warn({ cgroup: this.cgroup.dir, err: errorText(err) }, 'memory: the cgroup cannot be read; no memory watch');
+      this.log.warn({ cgroup: this.cgroup.dir, err: errorText(err) }, 'memory: the cgroup cannot be read; the memory watch stops');
       return this.stop();
     }
     this.readings.push(reading);
