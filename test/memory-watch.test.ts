@@ -63,3 +63,13 @@ t.test('cgroup v2: one warning when use passes warnAt, again only after it went 
   t.equal(watch.last?.limitBytes, null, 'the limit is followed: none now');
   t.ok(watch.readings.length <= 5, 'only the last few readings are kept');
 });
+
+t.test('a cgroup without the files: no watch, said once', async (t) => {
+  const lines: Array<{ msg: string }> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const loaded = loadConfig({ file: path.join(t.testdir({ 'nile.yaml': 'project: p\n' }), 'nile.yaml'), env: {} });
+  if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+  t.equal(await MemoryWatch.start(loaded.config, log, { cgroup: { version: 2, dir: t.testdir({}) }, everyMs: 20 }), null);
+  await sleep(100);
+  t.same(lines.map((l) => l.msg), ['memory: the cgroup cannot be read; the memory watch stops']);
+});

@@ -37,10 +37,10 @@ export class MemoryWatch {
     const cgroup = options.cgroup ?? (await findMemoryCgroup().catch(() => undefined));
     if (!cgroup) return null;
     const watch = new MemoryWatch(cgroup, config, log);
-    watch.read();
     watch.timer = setInterval(() => watch.read(), options.everyMs ?? everyMs);
     watch.timer.unref();
-    return watch;
+    watch.read(); // a cgroup that cannot be read stops the watch here
+    return watch.readings.length ? watch : null;
   }
 
   stop(): void {
