@@ -4,6 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { OutOfTraffic } from '../src/agent/traffic.js';
+import { offlineCalls } from '../src/calls/offline.js';
 import { defaultConfigPath, loadConfig } from '../src/config/load.js';
 import { createLog } from '../src/log.js';
 import { NILE_BIN, ROOT } from './helpers/paths.js';
@@ -226,10 +227,26 @@ t.test('the deployment: exec readiness probe and preStop are nile verbs, the gra
   t.same(podIp?.valueFrom, { fieldRef: { fieldPath: 'status.podIP' } }, 'POD_IP from the downward API');
 
   const config = exampleConfig();
-  const prestopBudget = new OutOfTraffic(config.prestop, null, createLog('silent'), () => true).budgetMs();
+  const prestopBudget = new OutOfTraffic(config.prestop, null, createLog('silent'), () => true, { offlineCalls: offlineCalls(config), goOffline: async () => '' }).budgetMs();
   const needed = (prestopBudget + config.app.stopTimeout) / 1000;
   t.ok(pod.terminationGracePeriodSeconds >= needed, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} >= prestop budget ${prestopBudget / 1000}s + app.stopTimeout ${config.app.stopTimeout / 1000}s`);
   const ports = container.ports.map((p: { containerPort: number }) => p.containerPort);
   t.ok(ports.includes(config.probe.http.port), 'the app port is declared');
   t.ok(!config.sshd.enabled || ports.includes(config.sshd.port), 'and the sshd port when sshd is on');
+});
+
+t.test('monitoring: the PodMonitor scrapes the port the deployment names, the alerts use metrics nile serves', async (t) => {
+  const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', 'monitoring.yaml'), 'utf8')).map((d) => d.toJS());
+  const deployment = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', 'deployment.yaml'), 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
+  const container = deployment.spec.template.spec.containers[0];
+  const monitor = docs.find((d) => d?.kind === 'PodMonitor');
+  const portName = monitor.spec.podMetricsEndpoints[0].port;
+  const port = container.ports.find((p: { name: string }) => p.name === portName);
+  t.ok(port, `the deployment names the port ${portName}`);
+  t.equal(port.containerPort, exampleConfig().metrics.port, "it is the example's metrics.port");
+  t.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], String(port.containerPort), 'so is the scrape annotation');
+  const served = readFileSync(path.join(ROOT, 'src', 'metrics', 'serve.ts'), 'utf8');
+  const rules = docs.find((d) => d?.kind === 'PrometheusRule').spec.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+  t.same(rules.map((r: { alert: string }) => r.alert), ['NileAppNotReady', 'NileMemoryNearLimit'], 'two alerts');
+  for (const rule of rules) for (const name of rule.expr.match(/nile_\w+/g)) t.ok(served.includes(`'${name}'`), `${rule.alert}: nile serves ${name}`);
 });

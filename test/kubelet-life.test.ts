@@ -55,7 +55,7 @@ t.test('not ready → ready → preStop drains → TERM → the JVM status is th
   const log = (msg: string) => pod.nile.logs.find((l) => l.msg.startsWith(msg));
   t.equal(offline?.text, 'fixture offline called POST', 'the offline url was called with POST');
   t.ok(jvmTerm, 'the JVM got TERM');
-  t.match(log('prestop: offline called'), { detail: 'POST 200' }, 'nile saw the offline call answered');
+  t.match(log('prestop: offline called'), { detail: 'prestop 200' }, 'nile saw the offline call (prestop.offline, named prestop) answered');
   t.match(drained, { detail: 'drain url answered 200' }, 'the drain ended on the 200 of the drain url');
 
   // Each step is caused by the one before: compare a cause's time with the effect's arrival.

@@ -22,11 +22,11 @@ export function superviseStatusOf(state: AppState): SuperviseStatus {
   };
 }
 
-/** Opens runDir/service/app/supervise and binds it to the app: control letters in, status out. */
-export async function superviseApp(runDir: string, app: AppSupervisor, log: Log): Promise<SuperviseDir> {
+/** Opens runDir/service/app/supervise and binds it to the app: control letters in (through `control`), status out. */
+export async function superviseApp(runDir: string, app: AppSupervisor, log: Log, control = (letter: string) => app.control(letter)): Promise<SuperviseDir> {
   const initial = superviseStatusOf(app.state);
   const dir = await SuperviseDir.open(path.join(runDir, 'service', 'app'), log, initial);
-  dir.onControl((letter) => app.control(letter));
+  dir.onControl(control);
   // Written when it changes, as runsv does: a probe result alone changes nothing sv can see.
   let last = JSON.stringify(initial);
   const publish = (state: AppState) => {

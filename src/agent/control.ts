@@ -1,27 +1,37 @@
 import type { AppSupervisor } from '../app/supervisor.js';
+import type { Serving } from '../calls/serving.js';
 import type { Handlers } from '../control/server.js';
 import type { Finding } from '../doctor/finding.js';
+import type { MemoryWatch } from '../memory/watch.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { SideServices } from './services.js';
 import { serviceLine, statusOf } from './status.js';
 import type { OutOfTraffic } from './traffic.js';
-import { servicesOnlyVerdict, verdict } from './verdict.js';
+import { servicesOnlyVerdict, verdict, type Verdict } from './verdict.js';
 
-interface Parts {
+export interface Parts {
   app: AppSupervisor;
   hasApp: boolean;
   traffic: OutOfTraffic;
   side: SideServices;
   registration: Reconciler | null;
   scene: { now(): Promise<Finding[]> };
+  serving: Serving;
+  memory: () => MemoryWatch | null;
+}
+
+/** The readiness verdict: what `nile probe` prints, and the metrics' nile_app_ready. */
+export function readiness({ app, hasApp, traffic, serving }: Pick<Parts, 'app' | 'hasApp' | 'traffic' | 'serving'>): Verdict {
+  return hasApp ? verdict(app.state, app.report, traffic.draining, Date.now(), serving.goingOnline()) : servicesOnlyVerdict(traffic.draining);
 }
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
-export function controlHandlers({ app, hasApp, traffic, side, registration, scene }: Parts): Handlers {
+export function controlHandlers(parts: Parts): Handlers {
+  const { app, traffic, side, registration, scene, serving, memory } = parts;
   return {
     ping: () => ({ ok: true, pid: process.pid }),
-    probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : servicesOnlyVerdict(traffic.draining)) }),
-    status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? []),
+    probe: () => ({ ok: true, ...readiness(parts) }),
+    status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? [], Date.now(), { goingOnline: serving.goingOnline(), calls: serving.results(), memory: memory()?.status() ?? null }),
     doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: app.report?.lastOutput.slice(-20) ?? [], findings: await scene.now() }),
     prestop: async () => {
       await traffic.start();

@@ -1,44 +1,59 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { AppSupervisor } from '../app/supervisor.js';
+import { Serving } from '../calls/serving.js';
 import type { Config } from '../config/schema.js';
 import { openControlSocket } from '../control/server.js';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
+import { MemoryWatch } from '../memory/watch.js';
+import { metricsIfEnabled } from '../metrics/enabled.js';
+import type { Metrics } from '../metrics/serve.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
 import { registerWhenReady } from '../registry/registration.js';
 import { superviseApp } from './app-service.js';
-import { controlHandlers } from './control.js';
+import { controlHandlers, readiness, type Parts } from './control.js';
 import { watchScene } from './scene.js';
 import { startSideServices, type SideServices } from './services.js';
 import { OutOfTraffic } from './traffic.js';
 
 /**
  * PID 1, the story in one screen: take the duties, load the clients the config names (only those),
- * wire the app to the registry and the doctor, open the control socket, start the app and the
- * services beside it, wait, stop the rest.
+ * wire the app to the online/offline calls, the registry and the doctor, open the control socket,
+ * start the app and the services beside it, watch the memory, serve the metrics, wait, stop the rest.
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
   mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
-  const app = new AppSupervisor(config, log, await proberFor(config.probe));
-  const scene = watchScene(config, app);
+  let metrics: Metrics | null = null;
+  const app = new AppSupervisor(config, log, await proberFor(config.probe, undefined, (kind, ok, ms) => metrics?.probed(kind, ok, ms)));
+  let memory: MemoryWatch | null = null;
+  const scene = watchScene(config, app, () => memory?.readings ?? []);
+  // The online calls when the app becomes ready, before it is registered; the offline calls when it leaves.
+  const serving = new Serving(config, log);
+  app.onChange((state) => serving.follow(state));
   // Connected before the app starts: a registry's session is open by the time the app is ready.
-  const registration = await registerWhenReady(config, app, () => traffic.draining, log);
-  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
+  const registration = await registerWhenReady(config, app, () => traffic.draining, serving, log);
+  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady', serving);
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
   // What answers for the app (the control socket, its supervise directory) is up before it starts;
   // sshd and the runit services come up beside it.
   let side: SideServices = { list: () => [], stop: async () => {} };
-  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene }), log);
-  const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
+  const parts: Parts = { app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, serving, memory: () => memory };
+  const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
+  const supervise = hasApp ? await superviseApp(config.runDir, app, log, offlineBeforeDown(serving, app)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   if (hasApp) app.boot();
   side = await startSideServices(config, log);
+  memory = await MemoryWatch.start(config, log);
+  // After the app is spawned: its start does not wait for the metrics library.
+  metrics = await metricsIfEnabled(config.metrics, { app, ready: () => readiness(parts).ready, registry: () => registration?.status() ?? [], serving, memory: () => memory }, log);
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   const code = await app.exited;
+  memory?.stop();
+  await metrics?.close();
   await side.stop();
   await supervise?.close();
   await Promise.race([registration?.close(), sleep(3000)]);
@@ -46,6 +61,11 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   duties.stop();
   log.info({ code }, 'nile exiting with the app status');
   return code;
+}
+
+// `sv down` while in service: the offline calls (the RPC framework's too) before the app gets its stop signal.
+function offlineBeforeDown(serving: Serving, app: AppSupervisor) {
+  return (letter: string) => ((letter === 'd' || letter === 'x') && serving.inService ? void serving.goOffline().then(() => app.control(letter)) : app.control(letter));
 }
 
 // SIGTERM (or INT): out of traffic first unless a prestop already did it, then stop the app.

@@ -3,16 +3,18 @@ import type { FailureReport } from '../app/report.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import type { Finding } from '../doctor/finding.js';
+import type { MemoryReading } from '../memory/reading.js';
 
 export interface Scene {
   config: Config;
   report: FailureReport | null; // the last failure, when the app is not serving
   output: string[]; // the app's latest output lines
   oomBaseline?: number; // the cgroup's OOM kill count when the app was last started
+  memoryReadings?: MemoryReading[]; // the memory watch's last readings while the app last ran
 }
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
-export async function examineScene({ config, report, output, oomBaseline }: Scene): Promise<Finding[]> {
+export async function examineScene({ config, report, output, oomBaseline, memoryReadings }: Scene): Promise<Finding[]> {
   const [{ diagnose }, { classpathOf }, { lastThreadDump }] = await Promise.all([
     import('../doctor/diagnose.js'),
     import('../doctor/classpath/command.js'),
@@ -30,6 +32,7 @@ export async function examineScene({ config, report, output, oomBaseline }: Scen
     classpath: classpathOf(command, { CLASSPATH: process.env.CLASSPATH, ...env }, workdir),
     oomBaseline,
     spawnError: report?.kind === 'spawn' ? report.error : undefined,
+    memoryReadings,
     timedOut: report?.kind === 'timeout',
     probes: report?.probes,
     threadDump: dump === undefined ? undefined : (lastThreadDump(dump.split('\n')) ?? dump),
@@ -55,11 +58,17 @@ async function oomKills(): Promise<number | undefined> {
  * Keeps what the doctor needs about the app (the OOM kill count at each start) and puts the
  * doctor's findings into every failure report. `now()` examines the live scene for `nile doctor`.
  */
-export function watchScene(config: Config, app: AppSupervisor): { now(): Promise<Finding[]> } {
+export function watchScene(config: Config, app: AppSupervisor, memory: () => MemoryReading[]): { now(): Promise<Finding[]> } {
   let oomBaseline: number | undefined;
-  app.onChange((state) => state.phase === 'starting' && state.pid === null && void oomKills().then((n) => (oomBaseline = n)));
-  app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline });
+  let memoryReadings: MemoryReading[] = []; // taken when the app ended: later ones show the memory it freed
+  let running = false;
+  app.onChange((state) => {
+    if (state.phase === 'starting' && state.pid === null) void oomKills().then((n) => (oomBaseline = n));
+    if (running && state.pid === null) memoryReadings = [...memory()];
+    running = state.pid !== null;
+  });
+  app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings });
   return {
-    now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline }),
+    now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings }),
   };
 }

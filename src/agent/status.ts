@@ -1,4 +1,6 @@
 import type { AppSupervisor } from '../app/supervisor.js';
+import type { CallResult } from '../calls/call.js';
+import type { MemoryStatus } from '../memory/watch.js';
 import type { BackendStatus } from '../registry/backend.js';
 import { verdict } from './verdict.js';
 
@@ -15,13 +17,20 @@ export function serviceLine(info: { name: string; state: string; pid: number | n
   return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want };
 }
 
+/** What `nile status` shows beside the app: the online and offline calls, the container's memory. */
+export interface Around {
+  goingOnline?: string | null;
+  calls?: CallResult[];
+  memory?: MemoryStatus | null;
+}
+
 /** Everything `nile status` shows, as one JSON-able object. */
-export function statusOf(app: AppSupervisor, draining: boolean, services: ServiceLine[], registry: BackendStatus[], now = Date.now()) {
+export function statusOf(app: AppSupervisor, draining: boolean, services: ServiceLine[], registry: BackendStatus[], now = Date.now(), around: Around = {}) {
   const s = app.state;
   return {
     ok: true,
     pid: process.pid,
-    verdict: verdict(s, app.report, draining, now),
+    verdict: verdict(s, app.report, draining, now, around.goingOnline ?? null),
     app: {
       phase: s.phase,
       want: s.want,
@@ -34,6 +43,8 @@ export function statusOf(app: AppSupervisor, draining: boolean, services: Servic
     },
     services,
     registry,
+    calls: (around.calls ?? []).map(({ kind, name, ok, detail, at, ms }) => ({ kind, name, ok, detail, at: new Date(at).toISOString(), ms })),
+    memory: around.memory ?? null,
     lastFailure: app.report,
   };
 }

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import type { Call, Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
 import type { Desired } from '../registry/backend.js';
@@ -9,10 +9,16 @@ export interface Registration {
   settled(timeoutMs: number): Promise<boolean>;
 }
 
+/** The offline calls, made once per time in service (a crash may have made them already). */
+export interface Offline {
+  readonly offlineCalls: Call[];
+  goOffline(): Promise<string>;
+}
+
 const deregisterBudgetMs = 3000;
 
 /**
- * Takes the instance out of traffic: not ready, out of the registry, the offline call, then wait for
+ * Takes the instance out of traffic: not ready, the offline calls, out of the registry, then wait for
  * the traffic to end. Runs once; `nile prestop` and SIGTERM share the same run.
  */
 export class OutOfTraffic {
@@ -27,12 +33,14 @@ export class OutOfTraffic {
     private readonly registration: Registration | null,
     private readonly log: Log,
     private readonly mayHaveTraffic: () => boolean,
+    private readonly offline: Offline,
   ) {}
 
   /** Upper bound of one run, for callers that must not wait longer. */
   budgetMs(): number {
-    const { offline, drain, wait } = this.config;
-    return deregisterBudgetMs + (offline.url ? offline.timeout : 0) + (drain.url ? drain.timeout : wait);
+    const { drain, wait } = this.config;
+    const offline = Math.max(0, ...this.offline.offlineCalls.map((c) => c.timeout)); // made side by side
+    return deregisterBudgetMs + offline + (drain.url ? drain.timeout : wait);
   }
 
   /**
@@ -56,9 +64,10 @@ export class OutOfTraffic {
   private async steps(): Promise<void> {
     this.draining = true;
     this.log.info({ step: 'draining' }, 'prestop: draining (probe answers not ready)');
+    const hadTraffic = this.mayHaveTraffic();
+    if (hadTraffic && this.offline.offlineCalls.length) await this.timed('offline called', () => this.offline.goOffline());
     await this.timed('deregistered', () => this.deregister());
-    if (!this.mayHaveTraffic()) return this.log.info({ step: 'drained' }, 'prestop: drained (the app never became ready: no traffic to wait for)');
-    if (this.config.offline.url) await this.timed('offline called', () => this.callOffline());
+    if (!hadTraffic) return this.log.info({ step: 'drained' }, 'prestop: drained (the app never became ready: no traffic to wait for)');
     if (this.config.drain.url) await this.timed('drained', () => this.drain());
     else await this.timed('waited', async () => void (await sleep(this.config.wait, this.hurry.signal)));
   }
@@ -73,17 +82,6 @@ export class OutOfTraffic {
     if (!this.registration) return 'no registry configured';
     this.registration.want({ present: false });
     return (await this.registration.settled(deregisterBudgetMs)) ? 'removed' : `not confirmed within ${deregisterBudgetMs}ms`;
-  }
-
-  private async callOffline(): Promise<string> {
-    const { url, method, timeout } = this.config.offline;
-    try {
-      const response = await (await undici()).request(url, { method: method as 'POST', signal: AbortSignal.timeout(timeout) });
-      await response.body.dump();
-      return `${method} ${response.statusCode}`;
-    } catch (err) {
-      return `${method} failed: ${errorText(err)}`;
-    }
   }
 
   // The app (or a sidecar) answers 200 on drain.url once no request is in flight.
@@ -120,5 +118,5 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-// Loaded only when an offline or drain call is made: the agent's start does not pay for it.
+// Loaded only when a drain call is made: the agent's start does not pay for it.
 const undici = () => import('../undici.js');

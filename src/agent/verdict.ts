@@ -12,12 +12,13 @@ export function servicesOnlyVerdict(draining: boolean): Verdict {
   return draining ? { ready: false, reason: 'not ready: draining' } : { ready: true, reason: 'ready: no app configured (services only)' };
 }
 
-/** The readiness verdict the kubelet gets from `nile probe`. */
-export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number): Verdict {
+/** The readiness verdict the kubelet gets from `nile probe`; `goingOnline`: why the online calls are not done yet. */
+export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number, goingOnline: string | null = null): Verdict {
   const probe = state.probe ? ` (${state.probe.detail})` : '';
   if (draining) return { ready: false, reason: 'not ready: draining' };
   switch (state.phase) {
     case 'ready':
+      if (goingOnline) return { ready: false, reason: `not ready: going online (${goingOnline})` };
       return { ready: true, reason: `ready${probe}` };
     case 'starting':
       return { ready: false, reason: `not ready: starting for ${seconds(now - (state.startedAt ?? now))}${probe}` };

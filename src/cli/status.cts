@@ -7,6 +7,8 @@ interface Status {
   app: { phase: string; want: string; pid: number | null; uptimeMs: number | null; restarts: number; probe: { ok: boolean; detail: string } | null };
   services: Array<{ name: string; state: string; pid: number | null; since: number; want?: string }>;
   registry: Array<{ backend: string; state: string; lastError?: string }>;
+  calls?: Array<{ kind: string; name: string; ok: boolean; detail: string; at: string; ms: number }>;
+  memory?: { usageBytes: number; limitBytes: number | null; warnAt: number; above: boolean; warnedAt: string | null } | null;
   lastFailure: null | { reason: string; at: string; exit: unknown; lastOutput: string[]; threadDumpFile?: string; findings?: Array<{ summary: string; evidence: string[] }> };
 }
 
@@ -26,11 +28,21 @@ export async function status(argv: string[]): Promise<number> {
 
 const up = (ms: number | null) => (ms === null ? '' : ` up ${Math.round(ms / 1000)}s`);
 
+const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
+
+function memoryLine(m: NonNullable<Status['memory']>): string {
+  if (m.limitBytes === null) return `memory: ${mib(m.usageBytes)} (no limit)`;
+  const share = `${Math.round((m.usageBytes / m.limitBytes) * 1000) / 10} %`;
+  return `memory: ${mib(m.usageBytes)} of ${mib(m.limitBytes)} (${share})${m.above ? `: WARNING above ${Math.round(m.warnAt * 100)} % of the limit since ${m.warnedAt}` : ''}`;
+}
+
 function render(s: Status): string {
   const lines = [`${s.verdict.reason}`, `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((Date.now() - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
   for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
+  if (s.memory) lines.push(memoryLine(s.memory));
+  for (const c of s.calls ?? []) lines.push(`${c.kind} call ${c.name}: ${c.ok ? 'ok' : 'failed'}: ${c.detail} at ${c.at} (${c.ms}ms)`);
   const f = s.lastFailure;
   if (f) {
     lines.push(`last failure at ${f.at}: ${f.reason}`);

@@ -87,6 +87,12 @@ function fromEnv(spec: Spec, value: string): unknown {
       return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
     case 'bool':
       return /^(true|1|yes)$/i.test(value) ? true : /^(false|0|no)$/i.test(value) ? false : value;
+    case 'items':
+      try {
+        return JSON.parse(value);
+      } catch {
+        return value;
+      }
     case 'list':
       if (value.trim().startsWith('[')) {
         try {
@@ -118,6 +124,7 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
   const at = path || '(top level)';
   if (value === undefined || value === null) {
     if (spec.t === 'object') return validate(spec, {}, path, errors);
+    if (spec.t === 'items') return [];
     return spec.def === undefined ? undefined : validate(spec, structuredClone(spec.def), path, errors);
   }
   switch (spec.t) {
@@ -125,6 +132,23 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
       if (!isObject(value)) return errors.push(`${at}: must be a mapping, got ${describe(value)}`), undefined;
       for (const key of Object.keys(value)) if (!(key in spec.fields)) errors.push(`${path ? path + '.' : ''}${key}: unknown key`);
       return Object.fromEntries(Object.entries(spec.fields).map(([key, child]) => [key, validate(child, value[key], path ? `${path}.${key}` : key, errors)]));
+    }
+    case 'items': {
+      if (!Array.isArray(value)) return errors.push(`${at}: must be a list of mappings, got ${describe(value)}`), undefined;
+      const list = value.map((item, i) => validate({ t: 'object', fields: spec.fields }, item, `${path}[${i}]`, errors) as Doc | undefined);
+      const seen = new Set<unknown>();
+      list.forEach((item, i) => {
+        if (!item) return;
+        for (const [key, child] of Object.entries(spec.fields)) if (child.t === 'string' && child.def === undefined && !item[key]) errors.push(`${path}[${i}].${key}: required`);
+        if (item.name && seen.has(item.name)) errors.push(`${path}[${i}].name: ${describe(item.name)} is used twice`);
+        seen.add(item.name);
+      });
+      return list;
+    }
+    case 'percent': {
+      const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*%$/.exec(value.trim()) : null;
+      if (!m || Number(m[1]) <= 0 || Number(m[1]) > 100) return errors.push(`${at}: must be a share of the limit such as 90%, got ${describe(value)}`), undefined;
+      return Number(m[1]) / 100;
     }
     case 'string':
       if (typeof value !== 'string') return errors.push(`${at}: must be a string, got ${describe(value)}`), undefined;

@@ -8,7 +8,9 @@ export type Spec =
   | { t: 'enum'; values: readonly string[]; def?: string }
   | { t: 'list'; def?: string[] }
   | { t: 'map'; def?: Record<string, string> }
-  | { t: 'object'; fields: Record<string, Spec> };
+  | { t: 'percent'; def?: string }
+  | { t: 'object'; fields: Record<string, Spec> }
+  | { t: 'items'; fields: Record<string, Spec> }; // a list of mappings, each with these fields
 
 const str = (def?: string, url = false): Spec => ({ t: 'string', def, url });
 const urlPath = (def: string): Spec => ({ t: 'string', def, path: true });
@@ -19,6 +21,12 @@ const oneOf = (values: readonly string[], def?: string): Spec => ({ t: 'enum', v
 const list = (def?: string[]): Spec => ({ t: 'list', def });
 const map = (): Spec => ({ t: 'map', def: {} });
 const obj = (fields: Record<string, Spec>): Spec => ({ t: 'object', fields });
+const items = (fields: Record<string, Spec>): Spec => ({ t: 'items', fields });
+const percent = (def?: string): Spec => ({ t: 'percent', def });
+
+const httpMethods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+// One online or offline call; headerFiles: header name → a file holding its value (a token), read at each call.
+const call = items({ name: str(), url: str(undefined, true), method: oneOf(httpMethods, 'POST'), headers: map(), headerFiles: map(), body: str(''), timeout: dur('5s') });
 
 export const projectTypes = ['web', 'rpc', 'worker'] as const;
 export const signalNames = ['TERM', 'INT', 'HUP', 'QUIT', 'USR1', 'USR2', 'KILL'] as const;
@@ -56,14 +64,18 @@ export const schema = obj({
     zookeeper: obj({ connect: str(''), root: str('/nginx/upstreams'), sessionTimeout: dur('10s'), digestFile: str('') }),
     consul: obj({ url: str('', true), mode: oneOf(['kv', 'service'], 'kv'), prefix: str('upstreams'), ttl: dur('15s'), tokenFile: str('') }),
   }),
+  online: call,
+  offline: call,
   prestop: obj({
-    offline: obj({ url: str('', true), method: oneOf(['GET', 'POST', 'PUT', 'DELETE'], 'POST'), timeout: dur('5s') }),
+    offline: obj({ url: str('', true), method: oneOf(httpMethods, 'POST'), timeout: dur('5s') }),
     drain: obj({ url: str('', true), timeout: dur('60s'), interval: dur('1s') }),
     wait: dur('10s'),
   }),
   sshd: obj({ enabled: bool(false), port: int(2222, 1), listen: str('0.0.0.0'), authorizedKeysFile: str('/etc/nile/authorized_keys') }),
   services: str('/etc/service'),
   runDir: str('/run/nile'),
+  metrics: obj({ port: int(0, 0), listen: str('0.0.0.0') }),
+  memory: obj({ warnAt: percent('90%') }),
 });
 
 export type ProjectType = (typeof projectTypes)[number];
@@ -103,6 +115,8 @@ export interface Config {
     zookeeper: { connect: string; root: string; sessionTimeout: number; digestFile: string };
     consul: { url: string; mode: 'kv' | 'service'; prefix: string; ttl: number; tokenFile: string };
   };
+  online: Call[];
+  offline: Call[];
   prestop: {
     offline: { url: string; method: string; timeout: number };
     drain: { url: string; timeout: number; interval: number };
@@ -111,4 +125,17 @@ export interface Config {
   sshd: { enabled: boolean; port: number; listen: string; authorizedKeysFile: string };
   services: string;
   runDir: string;
+  metrics: { port: number; listen: string };
+  memory: { warnAt: number }; // a share of the limit, 0.9 for 90%
+}
+
+/** One online or offline call to the gateway or the RPC framework. */
+export interface Call {
+  name: string;
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  headerFiles: Record<string, string>;
+  body: string;
+  timeout: number;
 }

@@ -3,6 +3,7 @@ import { findClasspathConflicts } from './classpath.js';
 import { exitFinding } from './exit.js';
 import { readLogTail } from './log-files.js';
 import { oomKillFinding } from './oom.js';
+import type { MemoryReading } from '../memory/reading.js';
 import { scanForPatterns, type Source } from './patterns.js';
 import { startTimeoutFinding, type ProbeAnswer } from './probe.js';
 import { threadDumpFindings } from './threads.js';
@@ -19,6 +20,7 @@ export interface DiagnoseInput {
   spawnError?: string; // the start never ran: why, in a sentence
   timedOut?: boolean; // the start timed out (the app was left running)
   probes?: ProbeAnswer[]; // the probe's last answers before it timed out
+  memoryReadings?: MemoryReading[]; // nile's last readings of the cgroup's usage, for how close it came
   threadDump?: string; // taken when the start timed out
 }
 
@@ -36,7 +38,7 @@ export interface DiagnoseInput {
  */
 export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
   const errors: Finding[] = [];
-  const oom = await attempt('the memory cgroup for an OOM kill', errors, () => oomKillFinding(input.oomBaseline ?? 0, input.cgroupPath));
+  const oom = await attempt('the memory cgroup for an OOM kill', errors, () => oomKillFinding(input.oomBaseline ?? 0, input.cgroupPath, input.memoryReadings));
   const spawn: Finding[] = input.spawnError ? [{ cause: 'spawn-error', summary: `the app could not be started: ${input.spawnError}`, evidence: [input.spawnError] }] : [];
 
   const sources: Source[] = [{ lines: input.outputLines }];

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding } from './finding.js';
 import { findMemoryCgroup, memoryCgroupAt, type MemoryCgroup } from './cgroup.js';
+import { describeReading, mib, UNLIMITED, type MemoryReading } from '../memory/reading.js';
 
 /** A memory cgroup's OOM kill count, limit and peak usage; a field is missing where the kernel does not say. */
 export interface MemoryState {
@@ -12,8 +13,6 @@ export interface MemoryState {
   failCount?: number; // v1: times usage hit the limit
 }
 
-// v1 reports "no limit" as the largest page-aligned number it has.
-const UNLIMITED = 2 ** 62;
 
 /** The state of the memory cgroup at `cgroupPath`, or of this process's own; undefined without one. */
 export async function readMemoryState(cgroupPath?: string): Promise<MemoryState | undefined> {
@@ -27,8 +26,8 @@ export async function oomKillCount(cgroupPath?: string): Promise<number | undefi
   return (await readMemoryState(cgroupPath).catch(() => undefined))?.oomKills;
 }
 
-/** An 'oom-killed' finding when the cgroup's OOM kill count rose above `baseline`. */
-export async function oomKillFinding(baseline: number, cgroupPath?: string): Promise<Finding | undefined> {
+/** An 'oom-killed' finding when the cgroup's OOM kill count rose above `baseline`; with nile's last readings before it. */
+export async function oomKillFinding(baseline: number, cgroupPath?: string, readings: MemoryReading[] = []): Promise<Finding | undefined> {
   const state = await readMemoryState(cgroupPath);
   if (state?.oomKills === undefined || state.oomKills <= baseline) return undefined;
   const v1 = state.cgroup.version === 1;
@@ -39,7 +38,10 @@ export async function oomKillFinding(baseline: number, cgroupPath?: string): Pro
   if (state.failCount !== undefined) evidence.push(`${file('memory.failcnt')}: ${state.failCount} times at the limit`);
   const where = state.limitBytes !== undefined ? `its cgroup reached its limit of ${mib(state.limitBytes)}` : 'its cgroup has no limit, so the machine ran out';
   const kills = state.oomKills - baseline;
-  return { cause: 'oom-killed', summary: `the kernel's OOM killer killed the app${kills > 1 ? ` (${kills} kills)` : ''}: ${where}`, evidence };
+  const last = readings.at(-1);
+  for (const r of readings) evidence.push(`nile's memory reading at ${new Date(r.at).toISOString()}: ${describeReading(r)}`);
+  const close = last ? ` (nile's last reading: ${describeReading(last)})` : '';
+  return { cause: 'oom-killed', summary: `the kernel's OOM killer killed the app${kills > 1 ? ` (${kills} kills)` : ''}: ${where}${close}`, evidence };
 }
 
 async function readV2(cgroup: MemoryCgroup): Promise<MemoryState> {
@@ -78,8 +80,4 @@ function field(text: string | undefined, key: string): number | undefined {
 
 function number(text: string | undefined): number | undefined {
   return text !== undefined && /^\d+\s*$/.test(text) ? Number(text) : undefined;
-}
-
-function mib(bytes: number): string {
-  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }

@@ -6,16 +6,26 @@ import type { Log } from '../log.js';
 import type { Backend, Desired, Instance } from './backend.js';
 import { Reconciler } from './reconciler.js';
 
-/** Registered only while ready; `down` while not ready after being ready; out while draining or anything else. */
-export function desiredFor(phase: Phase, draining: boolean): Desired {
-  if (draining) return { present: false };
+/**
+ * Registered only while ready and online (the online calls succeeded); `down` while not ready after
+ * that; out while draining or anything else.
+ */
+export function desiredFor(phase: Phase, draining: boolean, online = true): Desired {
+  if (draining || !online) return { present: false };
   if (phase === 'ready') return { present: true, down: false };
   if (phase === 'notReady') return { present: true, down: true };
   return { present: false };
 }
 
-/** Registered only while ready: the reconciler follows the app's phase (and the drain) from now on. */
-export async function registerWhenReady(config: Config, app: AppSupervisor, draining: () => boolean, log: Log): Promise<Reconciler | null> {
+/** What else decides the registration: the online calls, and the offline calls that come before leaving. */
+export interface OnlineGate {
+  readonly online: boolean;
+  readonly goingOffline: boolean;
+  onChange(listener: () => void): void;
+}
+
+/** Registered only while ready: the reconciler follows the app's phase, the online calls and the drain from now on. */
+export async function registerWhenReady(config: Config, app: AppSupervisor, draining: () => boolean, gate: OnlineGate, log: Log): Promise<Reconciler | null> {
   let registration: Reconciler | null;
   try {
     registration = await startRegistration(config, log);
@@ -23,7 +33,10 @@ export async function registerWhenReady(config: Config, app: AppSupervisor, drai
     log.error({ err: errorText(err) }, 'registration cannot start: the instance will not be registered');
     return null;
   }
-  app.onChange((state) => registration?.want(desiredFor(state.phase, draining())));
+  // A crash or `sv down` while in service: the offline calls first, then out of the registry.
+  const follow = () => gate.goingOffline || registration?.want(desiredFor(app.state.phase, draining(), gate.online));
+  app.onChange(follow);
+  gate.onChange(follow);
   return registration;
 }
 

@@ -15,6 +15,7 @@ export interface AgentOptions {
   prestopWait?: string;
   port?: number; // the app's; a free one by default
   services: string; // an empty runit service folder: the app alone is supervised
+  metricsPort?: number; // metrics on, served here
 }
 
 export interface Agent {
@@ -42,6 +43,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       registry: { address: '127.0.0.1', port, ...(options.zookeeper ? { zookeeper: { connect: options.zookeeper, root } } : {}) },
       prestop: { wait: options.prestopWait ?? '0s' },
       services: options.services,
+      ...(options.metricsPort ? { metrics: { port: options.metricsPort, listen: '127.0.0.1' } } : {}),
     },
   });
   track(nile.proc);

@@ -1,0 +1,86 @@
+import { findMemoryCgroup, type MemoryCgroup } from '../doctor/cgroup.js';
+import type { Config } from '../config/schema.js';
+import { errorText } from '../errors.js';
+import type { Log } from '../log.js';
+import { describeReading, heapSettings, percent, readLimit, readUsage, type MemoryReading } from './reading.js';
+
+const everyMs = 3000;
+const kept = 5; // the last readings, for the doctor after an OOM kill
+
+/** What `nile status` and the metrics show of the container's memory. */
+export interface MemoryStatus {
+  usageBytes: number;
+  limitBytes: number | null;
+  warnAt: number;
+  above: boolean; // over warnAt of the limit now
+  warnedAt: string | null; // the last time it went over
+}
+
+/**
+ * Reads the container's memory usage every few seconds; when it passes `memory.warnAt` of the limit,
+ * logs one warning with the figures and the JVM's heap options (again only after it went back under).
+ */
+export class MemoryWatch {
+  readonly readings: MemoryReading[] = [];
+  private above = false;
+  private warnedAt: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly cgroup: MemoryCgroup,
+    private readonly config: Config,
+    private readonly log: Log,
+  ) {}
+
+  /** Starts watching the agent's own cgroup (the container's) or the one given; null when there is none to read. */
+  static async start(config: Config, log: Log, options: { cgroup?: MemoryCgroup; everyMs?: number } = {}): Promise<MemoryWatch | null> {
+    const cgroup = options.cgroup ?? (await findMemoryCgroup().catch(() => undefined));
+    if (!cgroup) return null;
+    const watch = new MemoryWatch(cgroup, config, log);
+    watch.timer = setInterval(() => watch.read(), options.everyMs ?? everyMs);
+    watch.timer.unref();
+    watch.read(); // a cgroup that cannot be read stops the watch here
+    return watch.readings.length ? watch : null;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  get last(): MemoryReading | undefined {
+    return this.readings.at(-1);
+  }
+
+  status(): MemoryStatus | null {
+    const last = this.last;
+    if (!last) return null;
+    return { usageBytes: last.usageBytes, limitBytes: last.limitBytes, warnAt: this.config.memory.warnAt, above: this.above, warnedAt: this.warnedAt ? new Date(this.warnedAt).toISOString() : null };
+  }
+
+  private read(): void {
+    let reading: MemoryReading;
+    try {
+      // The limit too: a pod may be resized in place.
+      reading = { at: Date.now(), usageBytes: readUsage(this.cgroup), limitBytes: readLimit(this.cgroup) };
+    } catch (err) {
+      this.log.warn({ cgroup: this.cgroup.dir, err: errorText(err) }, 'memory: the cgroup cannot be read; the memory watch stops');
+      return this.stop();
+    }
+    this.readings.push(reading);
+    if (this.readings.length > kept) this.readings.shift();
+    const share = reading.limitBytes ? reading.usageBytes / reading.limitBytes : 0;
+    const { warnAt } = this.config.memory;
+    if (share >= warnAt && !this.above) {
+      this.above = true;
+      this.warnedAt = reading.at;
+      const heap = heapSettings(this.config.app.command, this.config.app.env);
+      this.log.warn(
+        { usageBytes: reading.usageBytes, limitBytes: reading.limitBytes, warnAt: percent(warnAt), heap },
+        `memory: the container uses ${describeReading(reading)}, above ${percent(warnAt)} of its limit; the JVM's memory options: ${heap}`,
+      );
+    } else if (share < warnAt - 0.05 && this.above) {
+      this.above = false;
+      this.log.info({ usageBytes: reading.usageBytes, limitBytes: reading.limitBytes }, `memory: back under ${percent(warnAt)}: ${describeReading(reading)}`);
+    }
+  }
+}
