@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ask } from '../control/client.cjs';
-import { parseArgs } from './args.cjs';
+import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
 interface Finding {
@@ -11,8 +11,9 @@ interface Finding {
 
 /** `nile doctor [--json]`: why the app failed, with the evidence; exit 1 when something is found. */
 export async function doctor(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv);
-  const configFile = flags.get('--config') as string | undefined;
+  const parsed = parseVerbArgs('doctor', argv);
+  if (typeof parsed === 'number') return parsed;
+  const configFile = configFlag(parsed);
   let phase = 'unknown';
   let findings: Finding[];
   try {
@@ -23,7 +24,7 @@ export async function doctor(argv: string[]): Promise<number> {
     phase = 'no agent answering';
     findings = await withoutAgent(configFile);
   }
-  if (flags.has('--json')) process.stdout.write(JSON.stringify({ phase, findings }, null, 2) + '\n');
+  if (parsed.flags.json) process.stdout.write(JSON.stringify({ phase, findings }, null, 2) + '\n');
   else process.stdout.write(render(phase, findings));
   return findings.length ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 import { ask } from '../control/client.cjs';
-import { parseArgs } from './args.cjs';
+import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
 interface Status {
@@ -12,15 +12,16 @@ interface Status {
 
 /** `nile status [--json]`. */
 export async function status(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv);
+  const parsed = parseVerbArgs('status', argv);
+  if (typeof parsed === 'number') return parsed;
   let answer: Status;
   try {
-    answer = (await ask(await locateRunDir(flags.get('--config') as string | undefined), 'status', 5000)) as Status;
+    answer = (await ask(await locateRunDir(configFlag(parsed)), 'status', 5000)) as Status;
   } catch (err) {
     process.stderr.write(`nile status: no agent answers (${(err as Error).message})\n`);
     return 1;
   }
-  process.stdout.write(flags.has('--json') ? JSON.stringify(answer, null, 2) + '\n' : render(answer));
+  process.stdout.write(parsed.flags.json ? JSON.stringify(answer, null, 2) + '\n' : render(answer));
   return 0;
 }
 

@@ -61,7 +61,7 @@ export const schema = obj({
     wait: dur('10s'),
   }),
   sshd: obj({ enabled: bool(false), port: int(2222, 1), listen: str('0.0.0.0'), authorizedKeysFile: str('/etc/nile/authorized_keys') }),
-  services: str('/etc/service'),
+  services: str(''), // a folder of runit service directories; none by default
   runDir: str('/run/nile'),
 });
 
