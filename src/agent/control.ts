@@ -1,6 +1,7 @@
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Handlers } from '../control/server.js';
 import type { Finding } from '../doctor/finding.js';
+import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { SideServices } from './services.js';
 import { serviceLine, statusOf } from './status.js';
@@ -14,15 +15,16 @@ interface Parts {
   side: SideServices;
   registration: Reconciler | null;
   scene: { now(): Promise<Finding[]> };
+  redact: Redactor;
 }
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
-export function controlHandlers({ app, hasApp, traffic, side, registration, scene }: Parts): Handlers {
+export function controlHandlers({ app, hasApp, traffic, side, registration, scene, redact }: Parts): Handlers {
   return {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : servicesOnlyVerdict(traffic.draining)) }),
-    status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? []),
-    doctor: async () => ({ ok: true, phase: app.state.phase, findings: await scene.now() }),
+    status: () => redact.value(statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? [])),
+    doctor: async () => ({ ok: true, phase: app.state.phase, findings: redact.value(await scene.now()) }),
     prestop: async () => {
       await traffic.start();
       return { ok: true, done: true };

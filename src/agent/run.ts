@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
@@ -8,6 +7,7 @@ import type { Log } from '../log.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
+import { redactorFor } from '../redact.js';
 import { registerWhenReady } from '../registry/registration.js';
 import { superviseApp } from './app-service.js';
 import { controlHandlers } from './control.js';
@@ -22,7 +22,6 @@ import { OutOfTraffic } from './traffic.js';
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
-  mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
   const app = new AppSupervisor(config, log, await proberFor(config.probe));
   const scene = watchScene(config, app);
@@ -33,7 +32,7 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   // What answers for the app (the control socket, its supervise directory) is up before it starts;
   // sshd and the runit services come up beside it.
   let side: SideServices = { list: () => [], stop: async () => {} };
-  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene }), log);
+  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, redact: redactorFor(config) }), log);
   const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   if (hasApp) app.boot();
   side = await startSideServices(config, log);

@@ -1,5 +1,5 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeOwnFile } from '../run-dir.js';
 import type { Exit, Failure } from './machine.js';
 
 /** What a developer needs to see after the app failed or crashed; kept in runDir and shown by `nile status`. */
@@ -59,6 +59,5 @@ export function buildReport(failure: Failure, startTimeout: number, command: str
 
 export function writeReport(runDir: string, report: FailureReport): void {
   const file = reportFile(runDir);
-  writeFileSync(file + '.new', JSON.stringify(report, null, 2) + '\n', { mode: 0o644 });
-  renameSync(file + '.new', file);
+  writeOwnFile(file, JSON.stringify(report, null, 2) + '\n');
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
 import { errorText } from '../errors.js';
+import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
 import { buildReport, writeReport, type FailureReport } from './report.js';
@@ -23,6 +24,8 @@ export class AppSupervisor {
   private readonly listeners: Array<(state: AppState) => void> = [];
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
+  // The report is kept as every output shows it: secrets blanked.
+  private readonly redact: Redactor;
   /** Looks at the scene after a failure; its findings go into the report. */
   examine: ((report: FailureReport) => Promise<FailureReport['findings']>) | null = null;
 
@@ -34,6 +37,7 @@ export class AppSupervisor {
     this.state = initialState(Date.now());
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
     const { app } = config;
+    this.redact = redactorFor(config);
     this.policy = { restart: app.restart, startTimeout: app.startTimeout, stopTimeout: app.stopTimeout, stopSignal: app.stopSignal, minRunBetweenStarts: 1000 };
   }
 
@@ -90,7 +94,7 @@ export class AppSupervisor {
         this.dumping = this.threadDump();
         return;
       case 'failed': {
-        this.report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50));
+        this.report = this.redact.value(buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50)));
         this.saveReport();
         this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
         return void this.examineReport(this.report);
@@ -160,7 +164,7 @@ export class AppSupervisor {
     }
     const dump = this.tail.stopCapture().join('\n');
     if (this.report) {
-      this.report.threadDump = dump;
+      this.report.threadDump = this.redact.text(dump);
       this.saveReport();
     }
   }
@@ -170,7 +174,7 @@ export class AppSupervisor {
     if (!this.examine) return;
     try {
       await this.dumping;
-      report.findings = await this.examine(report);
+      report.findings = this.redact.value(await this.examine(report));
       if (report === this.report) this.saveReport();
       const first = report.findings?.[0];
       if (first) this.log.warn({ cause: first.cause, evidence: first.evidence.slice(0, 3) }, `doctor: ${first.summary}`);

@@ -31,12 +31,17 @@ export async function doctor(argv: string[]): Promise<number> {
 
 // The agent is gone: read the failure report it left and look at the jar and logs from here.
 async function withoutAgent(configFile?: string): Promise<Finding[]> {
-  const [{ loadConfig }, { examineScene }, { reportFile }] = await Promise.all([import('../config/load.js'), import('../agent/scene.js'), import('../app/report.js')]);
+  const [{ loadConfig }, { examineScene }, { reportFile }, { redactorFor }] = await Promise.all([
+    import('../config/load.js'),
+    import('../agent/scene.js'),
+    import('../app/report.js'),
+    import('../redact.js'),
+  ]);
   const loaded = loadConfig({ file: configFile });
   if (!loaded.ok) return [{ cause: 'config-invalid', summary: 'the config is invalid', evidence: loaded.errors }];
   const file = reportFile(loaded.config.runDir);
   const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
-  return examineScene({ config: loaded.config, report, output: [] });
+  return redactorFor(loaded.config).value(await examineScene({ config: loaded.config, report, output: [] }));
 }
 
 function render(phase: string, findings: Finding[]): string {

@@ -10,8 +10,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`nile: invalid config${loaded.file ? ` (${loaded.file})` : ''}:\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`);
     return 2;
   }
-  const [{ createLog }, { runAgent }] = await Promise.all([import('../log.js'), import('../agent/run.js')]);
-  const log = createLog();
+  const refused = (await import('../run-dir.js')).prepareRunDir(loaded.config.runDir);
+  if (refused) {
+    process.stderr.write(`nile: ${refused}\n`);
+    return 2;
+  }
+  const [{ createLog }, { runAgent }, { redactorFor }] = await Promise.all([import('../log.js'), import('../agent/run.js'), import('../redact.js')]);
+  const log = createLog(undefined, redactorFor(loaded.config));
   if (loaded.ignored.length) log.debug({ variables: loaded.ignored }, 'ignored: Kubernetes service links, not nile config keys');
   return runAgent(loaded.config, log);
 }

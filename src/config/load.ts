@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { isMap, parseDocument, visit } from 'yaml';
+import { redactorFor } from '../redact.js';
 import { parseDuration } from './duration.js';
 import { schema, type Config, type Spec } from './schema.js';
 
@@ -51,6 +52,7 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   if (!doc.project && !unread) errors.push('project: required (the project name; also the default upstream)');
   if (typeof config.project === 'string' && config.project && !dnsLabel.test(config.project))
     errors.push('project: must be a DNS label: at most 63 lower-case letters, digits and -, starting and ending with a letter or digit');
+  for (const pattern of config.app?.secretPatterns ?? []) if (!isRegExp(pattern)) errors.push(`app.secretPatterns: ${describe(pattern.slice(0, 80))} is not a regular expression`);
   if (errors.length === 0) finish(config, options.command, env);
   if (errors.length === 0) checkAddress(config, errors);
   return errors.length ? { ok: false, errors, file } : { ok: true, config, file, ignored };
@@ -186,7 +188,7 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
     case 'string':
       if (typeof value !== 'string') return errors.push(`${at}: must be a string, got ${describe(value)}`), undefined;
       if (value.length > maxStringLength) return errors.push(`${at}: longer than ${maxStringLength} characters`), undefined;
-      if (spec.url && value && !/^https?:\/\/[^\s]+$/.test(value)) errors.push(`${at}: must be an http(s) URL, got ${describe(redactUrl(value))}`);
+      if (spec.url && value && !/^https?:\/\/[^\s]+$/.test(value)) errors.push(`${at}: must be an http(s) URL, got ${describe(redactorFor(null).text(value))}`);
       return value;
     case 'int':
       if (typeof value !== 'number' || !Number.isInteger(value)) return errors.push(`${at}: must be a whole number, got ${describe(value)}`), undefined;
@@ -261,7 +263,11 @@ function firstIPv4(): string | undefined {
   return undefined;
 }
 
-/** `http://user:secret@host` → `http://user:***@host`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/[^/:@]*):[^/@]*@/, '$1:***@');
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
 }

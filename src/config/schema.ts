@@ -39,6 +39,7 @@ export const schema = obj({
     restart: oneOf(['always', 'never'], 'always'),
     heapDumpPath: str(''),
     logFiles: list([]),
+    secretPatterns: list([]), // regular expressions: option and variable names whose values are redacted
   }),
   probe: obj({
     http: obj({ enabled: bool(), port: int(8080, 1), path: str('/healthcheck'), timeout: dur('1s') }),
@@ -86,6 +87,7 @@ export interface Config {
     restart: 'always' | 'never';
     heapDumpPath: string;
     logFiles: string[];
+    secretPatterns: string[];
   };
   probe: {
     http: { enabled: boolean; port: number; path: string; timeout: number };
