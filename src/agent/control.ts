@@ -23,10 +23,10 @@ export function controlHandlers({ app, hasApp, traffic, side, registration, scen
   return {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : servicesOnlyVerdict(traffic.draining)) }),
-    status: () => redact.value(statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? [])),
+    status: () => redact.value(statusOf(app, traffic.out, side.list().map(serviceLine), registration?.status() ?? [])),
     doctor: async () => ({ ok: true, phase: app.state.phase, findings: redact.value(await scene.now()) }),
     prestop: async () => {
-      await traffic.start();
+      await traffic.start('prestop');
       return { ok: true, done: true };
     },
   };

@@ -8,7 +8,7 @@ import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
 import { redactorFor } from '../redact.js';
-import { registerWhenReady } from '../registry/registration.js';
+import { desiredFor, registerWhenReady } from '../registry/registration.js';
 import { superviseApp } from './app-service.js';
 import { controlHandlers } from './control.js';
 import { watchScene } from './scene.js';
@@ -33,7 +33,8 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   // sshd and the runit services come up beside it.
   let side: SideServices = { list: () => [], stop: async () => {} };
   const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, redact: redactorFor(config) }), log);
-  const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
+  traffic.onChange(() => registration?.want(desiredFor(app.state.phase, traffic.draining)));
+  const supervise = hasApp ? await superviseApp(config.runDir, app, traffic, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   if (hasApp) app.boot();
   side = await startSideServices(config, log);
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
@@ -55,7 +56,7 @@ function stopOnce(app: AppSupervisor, traffic: OutOfTraffic, log: Log) {
     stopping = true;
     log.info({ signal }, 'stop requested');
     traffic.cutShort();
-    void traffic.start().then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
+    void traffic.start(`SIG${signal}`).then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
   };
 }
 

@@ -16,12 +16,13 @@ export function serviceLine(info: { name: string; state: string; pid: number | n
 }
 
 /** Everything `nile status` shows, as one JSON-able object. */
-export function statusOf(app: AppSupervisor, draining: boolean, services: ServiceLine[], registry: BackendStatus[], now = Date.now()) {
+export function statusOf(app: AppSupervisor, out: { since: number; by: string } | null, services: ServiceLine[], registry: BackendStatus[], now = Date.now()) {
   const s = app.state;
   return {
     ok: true,
     pid: process.pid,
-    verdict: verdict(s, app.report, draining, now),
+    verdict: verdict(s, app.report, out !== null, now),
+    draining: out && { since: new Date(out.since).toISOString(), by: out.by },
     app: {
       phase: s.phase,
       want: s.want,

@@ -4,6 +4,7 @@ import { locateRunDir } from './locate.cjs';
 
 interface Status {
   verdict: { ready: boolean; reason: string };
+  draining?: { since: string; by: string } | null;
   app: { phase: string; want: string; pid: number | null; uptimeMs: number | null; restarts: number; probe: { ok: boolean; detail: string } | null };
   services: Array<{ name: string; state: string; pid: number | null; since: number; want?: string }>;
   registry: Array<{ backend: string; state: string; lastError?: string }>;
@@ -28,7 +29,7 @@ export async function status(argv: string[]): Promise<number> {
 const up = (ms: number | null) => (ms === null ? '' : ` up ${Math.round(ms / 1000)}s`);
 
 function render(s: Status): string {
-  const lines = [`${s.verdict.reason}`, `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
+  const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((Date.now() - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
   for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
