@@ -7,6 +7,7 @@ import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
 import { buildReport, writeReport, type FailureReport } from './report.js';
+import { stopLeftovers } from './leftovers.js';
 import { onExit, spawnApp } from './spawn.js';
 
 const threadDumpWaitMs = 3000;
@@ -24,6 +25,7 @@ export class AppSupervisor {
   private readonly listeners: Array<(state: AppState) => void> = [];
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
+  private lastSession: number | null = null;
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
   /** Looks at the scene after a failure; its findings go into the report. */
@@ -81,7 +83,7 @@ export class AppSupervisor {
   private apply(effect: Effect): void {
     switch (effect.type) {
       case 'spawn':
-        return this.spawn();
+        return void this.afterLeftovers().then(() => this.spawn());
       case 'signal':
         return this.kill(effect.signal);
       case 'setTimer':
@@ -101,7 +103,7 @@ export class AppSupervisor {
       }
       case 'exit':
         this.stopProbing();
-        return this.resolveExit(effect.code);
+        return void this.afterLeftovers().then(() => this.resolveExit(effect.code));
     }
   }
 
@@ -120,10 +122,21 @@ export class AppSupervisor {
       child.once('error', (err) => this.spawnFailed(err));
       return;
     }
+    this.lastSession = pid; // started detached: a session of its own
     child.on('error', (err) => this.log.warn({ pid, err: errorText(err) }, 'app process error'));
     this.log.info({ pid, command: this.config.app.command }, 'app started');
     queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
     onExit(child, drained, (exit) => this.dispatch({ type: 'exited', exit, at: Date.now() }));
+  }
+
+  /** What the last run of the app left behind is stopped first (nothing before the first start). */
+  private async afterLeftovers(): Promise<void> {
+    if (this.lastSession === null) return;
+    try {
+      await stopLeftovers(this.lastSession, this.config.app.stopSignal, this.config.app.stopTimeout, this.log);
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'cannot stop what the app left behind');
+    }
   }
 
   private spawnFailed(err: unknown): void {

@@ -22,7 +22,8 @@ type Doc = Record<string, unknown>;
 const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // Environment variables that are not config keys.
-const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL']);
+// NILE_INVOCATION_ID marks the processes an app started (src/app/leftovers.ts): a nile run inside it sees it.
+const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL', 'NILE_INVOCATION_ID']);
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 // Bounds that keep a hostile or broken file from costing more than a bad-config exit.
