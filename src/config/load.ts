@@ -170,8 +170,10 @@ function setPath(doc: Doc, path: string[], value: unknown): void {
   at[path[path.length - 1]] = value;
 }
 
+// A bad value is shown, but not a whole mapping or a megabyte of it.
 function describe(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 function validate(spec: Spec, value: unknown, path: string, errors: string[]): unknown {
