@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FIXTURE_JAR, JAVA, Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
+import { redactorFor } from '../src/redact.js';
 
 // Passwords in javaOpts, args and env reach the JVM and nothing else: no log line, failure report,
 // status, doctor or config output shows them. Files nile keeps in runDir are its own to read.
@@ -72,4 +73,26 @@ t.test('a failed start shows no secret anywhere, while the JVM has them all', as
     const st = statSync(path.join(nile.runDir, name));
     if (st.isFile()) t.equal(st.mode & 0o777, 0o600, `${name} is 0600`);
   }
+});
+
+t.test('the redaction: options, URLs, JDBC forms, env names, patterns, known values', async (t) => {
+  const r = redactorFor({ app: { command: [], javaOpts: ['-Dlicense.code=lic-9090'], args: [], env: { DB_PWD: 'pwd-7070' }, secretPatterns: ['^license\\.'] } as never });
+  t.same(r.args(['java', '-Dspring.datasource.password=a1', '--token=b2', '--password', 'c3', '--port', '8080', '-Dlicense.code=lic-9090']), [
+    'java',
+    '-Dspring.datasource.password=***',
+    '--token=***',
+    '--password',
+    '***',
+    '--port',
+    '8080',
+    '-Dlicense.code=***',
+  ]);
+  t.equal(r.text('jdbc:mysql://shop:s3cr3t@db:3306/shop'), 'jdbc:mysql://shop:***@db:3306/shop');
+  t.equal(r.text('jdbc:oracle:thin:scott/tiger@db:1521/orcl'), 'jdbc:oracle:thin:scott/***@db:1521/orcl');
+  t.equal(r.text('jdbc:sqlserver://db:1433;user=sa;password=Passw0rd;encrypt=true'), 'jdbc:sqlserver://db:1433;user=sa;password=***;encrypt=true');
+  t.equal(r.text('https://api/x?access_token=abc&page=2'), 'https://api/x?access_token=***&page=2');
+  t.equal(r.text('exec java -Dapi.secret=zz -Xmx1g'), 'exec java -Dapi.secret=*** -Xmx1g', 'options inside a line');
+  t.equal(r.text('connecting with pwd-7070 and lic-9090'), 'connecting with *** and ***', "the config's secret values wherever they turn up");
+  t.same(r.env({ DB_PWD: 'x', API_KEY: 'y', JDBC_URL: 'postgres://u:p@h/db', REGION: 'eu' }), { DB_PWD: '***', API_KEY: '***', JDBC_URL: 'postgres://u:***@h/db', REGION: 'eu' });
+  t.same(r.value({ a: ['--password', 'q'], b: { c: 'http://u:v@h' }, n: 3 }), { a: ['--password', '***'], b: { c: 'http://u:***@h' }, n: 3 });
 });
