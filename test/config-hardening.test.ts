@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
+import { cleanEnv } from './helpers/nile.js';
 import { ROOT } from './helpers/paths.js';
 import { yamlFiles } from './helpers/yaml-files.js';
 
@@ -11,10 +12,8 @@ import { yamlFiles } from './helpers/yaml-files.js';
 const { dir, yamlFile } = yamlFiles(t, 'nile-config-hard-');
 
 function nile(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NILE_') && !k.startsWith('TAP') && k !== 'NODE_OPTIONS') clean[k] = v;
   const started = Date.now();
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), ...args], { env: { ...cleanEnv(), ...env }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
   return { ...result, ms: Date.now() - started };
 }
 
@@ -51,6 +50,17 @@ t.test('Kubernetes service links are ignored; a misspelt key still exits 2', asy
   t.equal(misspelt.status, 2);
   t.match(misspelt.stderr, /NILE_APP_STARTTIMOUT: no such config key/);
   t.notMatch(misspelt.stderr, /SERVICE_HOST|NILE_PORT/, 'only the misspelt key is named');
+  // `nile run` goes on, saying once (at debug) what it ignored.
+  const runDir = path.join(dir, 'links-run');
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), 'run', '--config', yamlFile(`project: demo\ntype: worker\nrunDir: ${runDir}\napp: {workdir: ${dir}}\n`), '--', 'sleep', '30'], {
+    env: { ...cleanEnv(), ...links, NILE_LOG_LEVEL: 'debug' },
+    encoding: 'utf8',
+    timeout: 2000,
+    killSignal: 'SIGTERM',
+  });
+  const said = run.stderr.split('\n').filter((l) => l.includes('ignored: Kubernetes service links'));
+  t.equal(said.length, 1, 'one debug line');
+  t.match(said[0] ?? '', /"level":20.*NILE_CANARY_SERVICE_HOST/, 'at debug, naming the variables');
   // A real key is never taken for a link.
   const errors = loadConfig({ env: { NILE_PROJECT: 'demo', NILE_PROBE_HTTP_PORT: 'x' } });
   t.ok(!errors.ok && errors.errors.some((e) => e.startsWith('probe.http.port')));
