@@ -14,8 +14,19 @@ const markLater = Buffer.from(`\0${appMark.name}=${appMark.value}\0`);
 
 const pollMs = 50;
 
-/** Live processes of the app's session (it is started as a session leader) or carrying its mark. */
-export function findLeftovers(appSession: number): number[] {
+/** One run of the app: its pid is its session (it is started as a session leader), and when it started. */
+export interface AppRun {
+  session: number;
+  startTime: number; // clock ticks after boot, as /proc/PID/stat has it
+}
+
+/** The run of the app that `pid` is, read as it starts. */
+export function appRun(pid: number): AppRun {
+  return { session: pid, startTime: statOf(pid)?.startTime ?? 0 };
+}
+
+/** Live processes of the app's session or carrying its mark; only those started after it can carry it. */
+export function findLeftovers(app: AppRun): number[] {
   const found: number[] = [];
   let names: string[];
   try {
@@ -28,14 +39,14 @@ export function findLeftovers(appSession: number): number[] {
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const stat = statOf(pid);
     if (!stat || stat.state === 'Z') continue;
-    if (stat.session === appSession || stat.pgrp === appSession || carriesMark(pid)) found.push(pid);
+    if (stat.session === app.session || stat.pgrp === app.session || (stat.startTime >= app.startTime && carriesMark(pid))) found.push(pid);
   }
   return found;
 }
 
 /** The stop signal to every leftover, KILL to those still there after timeoutMs; resolves once all are gone. */
-export async function stopLeftovers(appSession: number, signal: Signal, timeoutMs: number, log: Log): Promise<void> {
-  let left = findLeftovers(appSession);
+export async function stopLeftovers(app: AppRun, signal: Signal, timeoutMs: number, log: Log): Promise<void> {
+  let left = findLeftovers(app);
   if (left.length === 0) return;
   log.info({ pids: left, signal }, 'stopping processes the app left behind');
   send(left, signal, log);
@@ -68,11 +79,11 @@ const alive = (pid: number) => {
   return stat !== null && stat.state !== 'Z';
 };
 
-function statOf(pid: number): { state: string; pgrp: number; session: number } | null {
+function statOf(pid: number): { state: string; pgrp: number; session: number; startTime: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], pgrp: Number(fields[2]), session: Number(fields[3]) };
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+    return { state: fields[0], pgrp: Number(fields[2]), session: Number(fields[3]), startTime: Number(fields[19]) };
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@ import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
 import { buildReport, writeReport, type FailureReport } from './report.js';
-import { stopLeftovers } from './leftovers.js';
+import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
 import { onExit, spawnApp } from './spawn.js';
 
 const threadDumpWaitMs = 3000;
@@ -25,7 +25,7 @@ export class AppSupervisor {
   private readonly listeners: Array<(state: AppState) => void> = [];
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
-  private lastSession: number | null = null;
+  private lastRun: AppRun | null = null;
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
   /** Looks at the scene after a failure; its findings go into the report. */
@@ -122,7 +122,7 @@ export class AppSupervisor {
       child.once('error', (err) => this.spawnFailed(err));
       return;
     }
-    this.lastSession = pid; // started detached: a session of its own
+    this.lastRun = appRun(pid);
     child.on('error', (err) => this.log.warn({ pid, err: errorText(err) }, 'app process error'));
     this.log.info({ pid, command: this.config.app.command }, 'app started');
     queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
@@ -131,9 +131,9 @@ export class AppSupervisor {
 
   /** What the last run of the app left behind is stopped first (nothing before the first start). */
   private async afterLeftovers(): Promise<void> {
-    if (this.lastSession === null) return;
+    if (this.lastRun === null) return;
     try {
-      await stopLeftovers(this.lastSession, this.config.app.stopSignal, this.config.app.stopTimeout, this.log);
+      await stopLeftovers(this.lastRun, this.config.app.stopSignal, this.config.app.stopTimeout, this.log);
     } catch (err) {
       this.log.error({ err: errorText(err) }, 'cannot stop what the app left behind');
     }
