@@ -1,4 +1,5 @@
 import { pino, destination, type Logger } from 'pino';
+import type { Redactor } from './redact.js';
 
 export type Log = Logger;
 
@@ -6,9 +7,21 @@ export type Log = Logger;
 const secretPaths = ['token', '*.token', 'password', '*.password', 'digest', '*.digest', 'auth', '*.auth', 'headers["X-Consul-Token"]'];
 
 // nile's own events: JSON lines on stderr, written synchronously so nothing is lost when PID 1 exits.
-export function createLog(level = process.env.NILE_LOG_LEVEL || 'info'): Log {
+// With a redactor, every field and message goes through it (command lines, URLs, the config's secrets).
+export function createLog(level = process.env.NILE_LOG_LEVEL || 'info', redact?: Redactor): Log {
   return pino(
-    { base: { name: 'nile' }, level, redact: { paths: secretPaths, censor: '[redacted]' } },
+    {
+      base: { name: 'nile' },
+      level,
+      redact: { paths: secretPaths, censor: '[redacted]' },
+      hooks: redact
+        ? {
+            logMethod(args, method) {
+              return method.apply(this, args.map((a) => redact.value(a)) as Parameters<typeof method>);
+            },
+          }
+        : {},
+    },
     destination({ fd: 2, sync: true }),
   );
 }

@@ -1,19 +1,6 @@
 // The `nile` command: pick the verb, load only what it needs. `probe`, `prestop` and `status` must
 // stay a socket client: no execa, undici, pino or YAML on their path.
-
-const usage = `nile: init and supervisor for Java containers
-
-  nile [run] [--config F] [-- CMD ARGS…]   run as PID 1 over the app (the default)
-  nile probe [--json]                      readiness verdict for the kubelet (exit 0 ready, 1 not)
-  nile prestop                             take the instance out of traffic, then return
-  nile status [--json]                     services, probes, registrations, last failure
-  nile sv CMD SERVICE                      runit-style control: up down once restart term kill hup status exit
-  nile doctor [--json]                     say why the app failed, with the evidence
-  nile config [--config F]                 validate and print the effective config
-  nile version
-
-Config: /etc/nile/nile.yaml, --config F or NILE_CONFIG; every key also as NILE_<PATH>.
-`;
+import { usage } from './cli/args.cjs';
 
 const verbs: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   run: async () => (await import('./cli/run.js')).run,
@@ -41,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`nile ${ownPackage(createRequire(import.meta.url)).version}\n`);
     return 0;
   }
-  if (first === 'help' || first === '--help' || first === '-h' || (first && verbs[first] && argv.includes('--help'))) {
+  if (first === 'help' || first === '--help' || first === '-h') {
     process.stdout.write(usage);
     return 0;
   }

@@ -1,7 +1,6 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
@@ -9,16 +8,9 @@ import { loadConfig, type LoadResult } from '../src/config/load.js';
 import { printConfig } from '../src/config/print.js';
 import type { Config } from '../src/config/schema.js';
 import { ROOT } from './helpers/paths.js';
+import { yamlFiles } from './helpers/yaml-files.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-config-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-let files = 0;
-function yamlFile(text: string): string {
-  const file = path.join(dir, `nile-${++files}.yaml`);
-  writeFileSync(file, text);
-  return file;
-}
+const { dir, yamlFile } = yamlFiles(t, 'nile-config-');
 
 function loaded(result: LoadResult): Config {
   if (!result.ok) throw new Error(`config rejected: ${result.errors.join('; ')}`);

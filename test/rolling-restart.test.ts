@@ -3,7 +3,7 @@ import { ConsulDouble } from './consul-double/index.js';
 import { startPod, type Kubelet } from './helpers/kubelet.js';
 import { fixtureCommand } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
-import { checkLeavesBeforeStop, consulKv, describeDeparture, served, watchUpstream, zooKeeper, type UpsyncReader } from './helpers/upsync.js';
+import { checkLeavesBeforeStop, consulKv, describeDeparture, served, upsyncLagMs, watchUpstream, zooKeeper, type UpsyncReader } from './helpers/upsync.js';
 import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
 
 // A rolling restart of three instances as nginx upsync sees it, through ZooKeeper and Consul KV at once: the served
@@ -39,7 +39,7 @@ async function startInstance(t: Test, name: string, registries: Registries): Pro
         zookeeper: { connect: registries.zookeeper, sessionTimeout: '4s' },
         consul: { url: registries.consul, mode: 'kv', ttl: '3s' },
       },
-      prestop: { wait: '300ms' },
+      prestop: { wait: `${upsyncLagMs + 500}ms` }, // past upsync's next read: gone from nginx before the app stops
     },
     readinessProbe: { periodSeconds: 1, timeoutSeconds: 5 },
     terminationGracePeriodSeconds: 15,
@@ -65,7 +65,7 @@ function checkNeverServedNotReady(t: Test, reader: UpsyncReader, instances: Inst
   }
 }
 
-/** Once the kubelet marks a pod Ready, nginx serves it within 1 s. */
+/** Once the kubelet marks a pod Ready, nginx serves it by its next read (upsync's lag) + 1 s. */
 function checkServedOnceReady(t: Test, reader: UpsyncReader, instances: Instance[]): void {
   for (const instance of instances) {
     const ready = instance.pod.events.find((e) => e.type === 'Ready' && e.ready === true);
@@ -73,7 +73,7 @@ function checkServedOnceReady(t: Test, reader: UpsyncReader, instances: Instance
     const first = reader.firstServed(instance.address);
     const nileReady = nileReadyAt(instance);
     if (!t.ok(first, `${reader.name}: ${instance.name} served`) || !first) continue;
-    t.ok(first.at <= ready.at + 1000, `${reader.name}: ${instance.name} served within 1 s of its Ready condition (${first.at - ready.at} ms after it)`);
+    t.ok(first.at <= ready.at + reader.lagMs + 1000, `${reader.name}: ${instance.name} served within upsync's lag + 1 s of its Ready condition (${first.at - ready.at} ms after it)`);
     t.comment(`measured: ${reader.name}: ${instance.name}: nile ready → served ${first.at - nileReady} ms; kubelet Ready → served ${first.at - ready.at} ms`);
   }
 }

@@ -3,6 +3,7 @@ import type { Serving } from '../calls/serving.js';
 import type { Handlers } from '../control/server.js';
 import type { Finding } from '../doctor/finding.js';
 import type { MemoryWatch } from '../memory/watch.js';
+import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { SideServices } from './services.js';
 import { serviceLine, statusOf } from './status.js';
@@ -18,6 +19,7 @@ export interface Parts {
   scene: { now(): Promise<Finding[]> };
   serving: Serving;
   memory: () => MemoryWatch | null;
+  redact: Redactor;
 }
 
 /** The readiness verdict: what `nile probe` prints, and the metrics' nile_app_ready. */
@@ -27,14 +29,14 @@ export function readiness({ app, hasApp, traffic, serving }: Pick<Parts, 'app' |
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
 export function controlHandlers(parts: Parts): Handlers {
-  const { app, traffic, side, registration, scene, serving, memory } = parts;
+  const { app, traffic, side, registration, scene, serving, memory, redact } = parts;
   return {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
-    status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? [], Date.now(), { goingOnline: serving.goingOnline(), calls: serving.results(), memory: memory()?.status() ?? null }),
-    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: app.report?.lastOutput.slice(-20) ?? [], findings: await scene.now() }),
+    status: () => redact.value(statusOf(app, traffic.out, side.list().map(serviceLine), registration?.status() ?? [], Date.now(), { goingOnline: serving.goingOnline(), calls: serving.results(), memory: memory()?.status() ?? null })),
+    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value(await scene.now()) }),
     prestop: async () => {
-      await traffic.start();
+      await traffic.start('prestop');
       return { ok: true, done: true };
     },
   };

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { AppSupervisor } from '../app/supervisor.js';
 import { Serving } from '../calls/serving.js';
@@ -12,7 +11,8 @@ import type { Metrics } from '../metrics/serve.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { proberFor } from '../probe/prober.js';
-import { registerWhenReady } from '../registry/registration.js';
+import { redactorFor } from '../redact.js';
+import { desiredFor, registerWhenReady } from '../registry/registration.js';
 import { superviseApp } from './app-service.js';
 import { controlHandlers, readiness, type Parts } from './control.js';
 import { watchScene } from './scene.js';
@@ -26,7 +26,6 @@ import { OutOfTraffic } from './traffic.js';
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
-  mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
   let metrics: Metrics | null = null;
   const app = new AppSupervisor(config, log, await proberFor(config.probe, undefined, (kind, ok, ms) => metrics?.probed(kind, ok, ms)));
@@ -42,9 +41,10 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   // What answers for the app (the control socket, its supervise directory) is up before it starts;
   // sshd and the runit services come up beside it.
   let side: SideServices = { list: () => [], stop: async () => {} };
-  const parts: Parts = { app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, serving, memory: () => memory };
+  const parts: Parts = { app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene, serving, memory: () => memory, redact: redactorFor(config) };
   const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
-  const supervise = hasApp ? await superviseApp(config.runDir, app, log, offlineBeforeDown(serving, app)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
+  traffic.onChange(() => serving.goingOffline || registration?.want(desiredFor(app.state.phase, traffic.draining, serving.online)));
+  const supervise = hasApp ? await superviseApp(config.runDir, app, traffic, log, offlineBeforeDown(serving, app)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
   if (hasApp) app.boot();
   side = await startSideServices(config, log);
   memory = await MemoryWatch.start(config, log);
@@ -76,7 +76,7 @@ function stopOnce(app: AppSupervisor, traffic: OutOfTraffic, log: Log) {
     stopping = true;
     log.info({ signal }, 'stop requested');
     traffic.cutShort();
-    void traffic.start().then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
+    void traffic.start(`SIG${signal}`).then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
   };
 }
 

@@ -25,12 +25,13 @@ export interface Around {
 }
 
 /** Everything `nile status` shows, as one JSON-able object. */
-export function statusOf(app: AppSupervisor, draining: boolean, services: ServiceLine[], registry: BackendStatus[], now = Date.now(), around: Around = {}) {
+export function statusOf(app: AppSupervisor, out: { since: number; by: string } | null, services: ServiceLine[], registry: BackendStatus[], now = Date.now(), around: Around = {}) {
   const s = app.state;
   return {
     ok: true,
     pid: process.pid,
-    verdict: verdict(s, app.report, draining, now, around.goingOnline ?? null),
+    verdict: verdict(s, app.report, out !== null, now, around.goingOnline ?? null),
+    draining: out && { since: new Date(out.since).toISOString(), by: out.by },
     app: {
       phase: s.phase,
       want: s.want,

@@ -9,24 +9,32 @@ export interface Registration {
   settled(timeoutMs: number): Promise<boolean>;
 }
 
-/** The offline calls, made once per time in service (a crash may have made them already). */
+/** The offline calls, made once per time in service (a crash may have made them already); `resume` starts a new time in service. */
 export interface Offline {
   readonly offlineCalls: Call[];
   goOffline(): Promise<string>;
+  resume(): void;
 }
 
 const deregisterBudgetMs = 3000;
 
+/** Why the instance is out of traffic: the preStop hook, or the stop of the pod. */
+export type DrainCause = 'prestop' | 'SIGTERM' | 'SIGINT';
+
 /**
  * Takes the instance out of traffic: not ready, the offline calls, out of the registry, then wait for
- * the traffic to end. Runs once; `nile prestop` and SIGTERM share the same run.
+ * the traffic to end. Runs once; `nile prestop` and SIGTERM share the same run. Only a prestop can be
+ * undone (`sv up app`, see resume): a stop cannot.
  */
 export class OutOfTraffic {
-  draining = false;
+  /** Since when and why the instance is out of traffic; null while it may serve. */
+  out: { since: number; by: DrainCause } | null = null;
   private run: Promise<void> | null = null;
   // Ends the waiting for traffic to stop (not the deregistration) when the kubelet's patience is over.
-  private readonly hurry = new AbortController();
+  private hurry = new AbortController();
   private finished = false;
+  private stopping = false;
+  private readonly listeners: Array<() => void> = [];
 
   constructor(
     private readonly config: Config['prestop'],
@@ -54,22 +62,57 @@ export class OutOfTraffic {
     }
   }
 
-  start(): Promise<void> {
-    this.run ??= this.steps()
+  get draining(): boolean {
+    return this.out !== null;
+  }
+
+  /** Called when the instance leaves traffic and when it comes back. */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(by: DrainCause): Promise<void> {
+    if (by !== 'prestop') this.stopping = true;
+    if (this.run) return this.run;
+    this.out = { since: Date.now(), by };
+    const run = this.steps()
       .catch((err) => this.log.error({ err: errorText(err) }, 'prestop: step failed'))
-      .finally(() => (this.finished = true));
-    return this.run;
+      .finally(() => run === this.run && (this.finished = true));
+    this.run = run;
+    this.changed();
+    return run;
+  }
+
+  /**
+   * The operator's `sv up app` after a stray `nile prestop`: the drain still waiting ends, the probe
+   * answers for the app again and the registration follows its readiness. Not once the pod stops.
+   */
+  resume(): boolean {
+    if (!this.out || this.stopping) return false;
+    this.log.info({ since: new Date(this.out.since).toISOString(), by: this.out.by }, 'back in traffic: the app is wanted up again after a prestop');
+    this.hurry.abort();
+    this.hurry = new AbortController();
+    this.out = null;
+    this.run = null;
+    this.finished = false;
+    this.offline.resume();
+    this.changed();
+    return true;
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
   }
 
   private async steps(): Promise<void> {
-    this.draining = true;
+    const hurry = this.hurry.signal; // this run's: a resume ends it, and the next run has its own
     this.log.info({ step: 'draining' }, 'prestop: draining (probe answers not ready)');
     const hadTraffic = this.mayHaveTraffic();
     if (hadTraffic && this.offline.offlineCalls.length) await this.timed('offline called', () => this.offline.goOffline());
     await this.timed('deregistered', () => this.deregister());
     if (!hadTraffic) return this.log.info({ step: 'drained' }, 'prestop: drained (the app never became ready: no traffic to wait for)');
-    if (this.config.drain.url) await this.timed('drained', () => this.drain());
-    else await this.timed('waited', async () => void (await sleep(this.config.wait, this.hurry.signal)));
+    if (this.config.drain.url) await this.timed('drained', () => this.drain(hurry));
+    else await this.timed('waited', async () => void (await sleep(this.config.wait, hurry)));
   }
 
   private async timed(step: string, work: () => Promise<string | void>): Promise<void> {
@@ -85,12 +128,12 @@ export class OutOfTraffic {
   }
 
   // The app (or a sidecar) answers 200 on drain.url once no request is in flight.
-  private async drain(): Promise<string> {
+  private async drain(hurry: AbortSignal): Promise<string> {
     const { url, timeout, interval } = this.config.drain;
     const deadline = Date.now() + timeout;
     let last = '';
     while (Date.now() < deadline) {
-      if (this.hurry.signal.aborted) return `cut short by TERM (last: ${last})`;
+      if (hurry.aborted) return `cut short (last: ${last})`;
       try {
         const response = await (await undici()).request(url, { method: 'GET', signal: AbortSignal.timeout(Math.max(1, Math.min(interval, deadline - Date.now()))) });
         await response.body.dump();
@@ -99,7 +142,7 @@ export class OutOfTraffic {
       } catch (err) {
         last = errorText(err);
       }
-      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), this.hurry.signal);
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), hurry);
     }
     return `gave up after ${timeout}ms (last: ${last})`;
   }
@@ -118,5 +161,5 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-// Loaded only when a drain call is made: the agent's start does not pay for it.
+// Loaded only when an offline or drain call is made: the agent's start does not pay for it.
 const undici = () => import('../undici.js');

@@ -1,7 +1,7 @@
-import { closeSync, constants, fchmodSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../doctor/finding.js';
 import type { ProbeAnswer } from '../doctor/probe.js';
+import { writeOwnFile } from '../run-dir.js';
 import type { Exit, Failure } from './machine.js';
 
 export type { ProbeAnswer };
@@ -26,12 +26,6 @@ export const reportFile = (runDir: string) => path.join(runDir, 'last-failure.js
 export const threadDumpFile = (runDir: string) => path.join(runDir, 'thread-dump.txt');
 
 /** Opens a file of the scene for writing, emptied, mode 0600, refusing to follow a symlink planted in its place. */
-export function openPrivate(file: string): number {
-  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-  fchmodSync(fd, 0o600); // an existing file keeps its mode otherwise
-  return fd;
-}
-
 export function seconds(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   const m = Math.floor(ms / 60_000);
@@ -75,11 +69,5 @@ export function buildReport(failure: Failure, startTimeout: number, command: str
 
 export function writeReport(runDir: string, report: FailureReport): void {
   const file = reportFile(runDir);
-  const fd = openPrivate(file + '.new');
-  try {
-    writeFileSync(fd, JSON.stringify(report, null, 2) + '\n');
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(file + '.new', file);
+  writeOwnFile(file, JSON.stringify(report, null, 2) + '\n');
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import { appMark } from './leftovers.js';
 import { resolveUser } from './user.js';
 
 export interface Exit {
@@ -78,7 +79,7 @@ export function spawnApp(app: Config['app'], output: [number | 'pipe', number | 
   const [file, ...args] = app.command;
   return spawn(file, args, {
     cwd: app.workdir,
-    env: { ...process.env, ...app.env, ...(user?.home ? { HOME: user.home } : {}) },
+    env: { ...process.env, ...app.env, ...(user?.home ? { HOME: user.home } : {}), [appMark.name]: appMark.value },
     uid: user?.uid,
     gid: user?.gid,
     stdio: ['inherit', ...output],

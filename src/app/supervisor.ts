@@ -1,13 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
 import { errorText } from '../errors.js';
+import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
-import { buildReport, openPrivate, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
+import { buildReport, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
+import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
+import { openOwnFile, writeOwnFile } from '../run-dir.js';
 
 // A dump of thousands of threads takes a while to print; it is over once the output is quiet. An app
 // that prints nothing on SIGQUIT (not a JVM) is given up on sooner.
@@ -30,6 +33,9 @@ export class AppSupervisor {
   private readonly listeners: Array<(state: AppState) => void> = [];
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
+  private lastRun: AppRun | null = null;
+  // The report is kept as every output shows it: secrets blanked.
+  private readonly redact: Redactor;
   /** Looks at the scene after a failure; its findings go into the report. */
   examine: ((report: FailureReport) => Promise<FailureReport['findings']>) | null = null;
 
@@ -41,6 +47,7 @@ export class AppSupervisor {
     this.state = initialState(Date.now());
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
     const { app } = config;
+    this.redact = redactorFor(config);
     this.policy = { restart: app.restart, startTimeout: app.startTimeout, stopTimeout: app.stopTimeout, stopSignal: app.stopSignal, minRunBetweenStarts: 1000 };
   }
 
@@ -84,7 +91,7 @@ export class AppSupervisor {
   private apply(effect: Effect): void {
     switch (effect.type) {
       case 'spawn':
-        return this.spawn();
+        return void this.afterLeftovers().then(() => this.spawn());
       case 'signal':
         return this.kill(effect.signal);
       case 'setTimer':
@@ -97,14 +104,14 @@ export class AppSupervisor {
         this.dumping = this.threadDump();
         return;
       case 'failed': {
-        this.report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes);
+        this.report = this.redact.value(buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes));
         this.saveReport();
         this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
         return void this.examineReport(this.report);
       }
       case 'exit':
         this.stopProbing();
-        return this.resolveExit(effect.code);
+        return void this.afterLeftovers().then(() => this.resolveExit(effect.code));
     }
   }
 
@@ -123,11 +130,22 @@ export class AppSupervisor {
       child.once('error', (err) => this.spawnFailed(err));
       return;
     }
+    this.lastRun = appRun(pid);
     child.on('error', (err) => this.log.warn({ pid, err: errorText(err) }, 'app process error'));
     this.log.info({ pid, command: this.config.app.command }, 'app started');
     this.probes = [];
     queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
     onExit(child, drained, (exit) => this.dispatch({ type: 'exited', exit, at: Date.now() }));
+  }
+
+  /** What the last run of the app left behind is stopped first (nothing before the first start). */
+  private async afterLeftovers(): Promise<void> {
+    if (this.lastRun === null) return;
+    try {
+      await stopLeftovers(this.lastRun, this.config.app.stopSignal, this.config.app.stopTimeout, this.log);
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'cannot stop what the app left behind');
+    }
   }
 
   private spawnFailed(err: unknown): void {
@@ -157,7 +175,7 @@ export class AppSupervisor {
     const file = threadDumpFile(this.config.runDir);
     let fd: number;
     try {
-      fd = openPrivate(file);
+      fd = openOwnFile(file);
     } catch (err) {
       return void this.log.error({ file, err: errorText(err) }, 'cannot write the thread dump');
     }
@@ -179,9 +197,21 @@ export class AppSupervisor {
       this.tail.stopCapture();
       closeSync(fd);
     }
+    this.redactFile(file);
     if (this.report) {
       this.report.threadDumpFile = file;
       this.saveReport();
+    }
+  }
+
+  // A thread's name or a frame may carry a secret the config knows: the kept dump is an output too.
+  private redactFile(file: string): void {
+    try {
+      const text = readFileSync(file, 'utf8');
+      const clean = text.split('\n').map((line) => this.redact.text(line)).join('\n');
+      if (clean !== text) writeOwnFile(file, clean);
+    } catch (err) {
+      this.log.error({ file, err: errorText(err) }, 'cannot redact the thread dump');
     }
   }
 
@@ -190,7 +220,7 @@ export class AppSupervisor {
     if (!this.examine) return;
     try {
       await this.dumping;
-      report.findings = await this.examine(report);
+      report.findings = this.redact.value(await this.examine(report));
       if (report === this.report) this.saveReport();
       const first = report.findings?.[0];
       if (first) this.log.warn({ cause: first.cause, evidence: first.evidence.slice(0, 3) }, `doctor: ${first.summary}`);

@@ -78,6 +78,11 @@ export class Serving {
     return this.leaving;
   }
 
+  /** Back in traffic after a stray prestop (`sv up app`): a new time in service, online again. */
+  resume(): void {
+    if (this.inService && this.leaving) this.goOnline();
+  }
+
   /** Each call's last result, for `nile status`. */
   results(): CallResult[] {
     return [...this.last.values()];

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Finding } from '../doctor/finding.js';
 import { ask } from '../control/client.cjs';
-import { parseArgs } from './args.cjs';
+import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
 interface Diagnosis {
@@ -13,8 +13,9 @@ interface Diagnosis {
 
 /** `nile doctor [--json]`: why the app failed, with the evidence; exit 1 when the app failed or something is found. */
 export async function doctor(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv);
-  const configFile = flags.get('--config') as string | undefined;
+  const parsed = parseVerbArgs('doctor', argv);
+  if (typeof parsed === 'number') return parsed;
+  const configFile = configFlag(parsed);
   let diagnosis: Diagnosis;
   try {
     diagnosis = (await ask(await locateRunDir(configFile), 'doctor', 60_000)) as Diagnosis;
@@ -22,7 +23,7 @@ export async function doctor(argv: string[]): Promise<number> {
     diagnosis = await withoutAgent(configFile);
   }
   const { phase, failed, lastOutput, findings } = diagnosis;
-  if (flags.has('--json')) process.stdout.write(JSON.stringify({ phase, failed, findings, lastOutput }, null, 2) + '\n');
+  if (parsed.flags.json) process.stdout.write(JSON.stringify({ phase, failed, findings, lastOutput }, null, 2) + '\n');
   else process.stdout.write(render(diagnosis));
   return findings.length || failed ? 1 : 0;
 }
@@ -30,12 +31,17 @@ export async function doctor(argv: string[]): Promise<number> {
 // The agent is gone: read the failure report it left and look at the jar and logs from here.
 async function withoutAgent(configFile?: string): Promise<Diagnosis> {
   const phase = 'no agent answering';
-  const [{ loadConfig }, { examineScene }, { reportFile }] = await Promise.all([import('../config/load.js'), import('../agent/scene.js'), import('../app/report.js')]);
+  const [{ loadConfig }, { examineScene }, { reportFile }, { redactorFor }] = await Promise.all([
+    import('../config/load.js'),
+    import('../agent/scene.js'),
+    import('../app/report.js'),
+    import('../redact.js'),
+  ]);
   const loaded = loadConfig({ file: configFile });
   if (!loaded.ok) return { phase, failed: false, lastOutput: [], findings: [{ cause: 'config-invalid', summary: 'the config is invalid', evidence: loaded.errors }] };
   const file = reportFile(loaded.config.runDir);
   const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
-  const findings = await examineScene({ config: loaded.config, report, output: [] });
+  const findings = redactorFor(loaded.config).value(await examineScene({ config: loaded.config, report, output: [] }));
   return { phase, failed: report !== null, lastOutput: report?.lastOutput?.slice(-20) ?? [], findings };
 }
 

@@ -8,8 +8,8 @@ const commands: Record<string, () => Command> = {
   status: () => (require('./status.cjs') as typeof import('./status.cjs')).status,
 };
 
-export function isFast(verb: string | undefined, argv: string[]): boolean {
-  return verb !== undefined && Object.hasOwn(commands, verb) && !argv.includes('--help');
+export function isFast(verb: string | undefined): boolean {
+  return verb !== undefined && Object.hasOwn(commands, verb);
 }
 
 export function runFast(verb: string, argv: string[]): void {

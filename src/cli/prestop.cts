@@ -1,5 +1,5 @@
 import { ask } from '../control/client.cjs';
-import { parseArgs } from './args.cjs';
+import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
 // The kubelet kills the hook at the end of the grace period; the agent bounds its own budget.
@@ -7,8 +7,9 @@ const hookTimeoutMs = 30 * 60_000;
 
 /** `nile prestop`: take the instance out of traffic, then return. */
 export async function prestop(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv);
-  const configFile = flags.get('--config') as string | undefined;
+  const parsed = parseVerbArgs('prestop', argv);
+  if (typeof parsed === 'number') return parsed;
+  const configFile = configFlag(parsed);
   try {
     await ask(await locateRunDir(configFile), 'prestop', hookTimeoutMs);
     process.stdout.write('prestop: out of traffic\n');

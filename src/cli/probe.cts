@@ -1,5 +1,5 @@
 import { ask } from '../control/client.cjs';
-import { parseArgs } from './args.cjs';
+import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
 // The kubelet keeps at most 10 KiB of a probe's output; one short line is all it needs.
@@ -13,8 +13,9 @@ interface Verdict {
 
 /** `nile probe [--json]`: exit 0 ready, 1 not ready, with one line that says why. */
 export async function probe(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv);
-  const configFile = flags.get('--config') as string | undefined;
+  const parsed = parseVerbArgs('probe', argv);
+  if (typeof parsed === 'number') return parsed;
+  const configFile = configFlag(parsed);
   let verdict: Verdict;
   try {
     verdict = (await ask(await locateRunDir(configFile), 'probe', agentTimeoutMs)) as Verdict;
@@ -26,7 +27,7 @@ export async function probe(argv: string[]): Promise<number> {
         ? await (await import('../probe/direct.js')).probeWithoutAgent(configFile)
         : { ready: false, reason: `not ready: the agent did not answer (${(err as Error).message})` };
   }
-  const line = flags.has('--json') ? JSON.stringify({ ready: verdict.ready, reason: verdict.reason.slice(0, maxLine) }) : verdict.reason.slice(0, maxLine);
+  const line = parsed.flags.json ? JSON.stringify({ ready: verdict.ready, reason: verdict.reason.slice(0, maxLine) }) : verdict.reason.slice(0, maxLine);
   process.stdout.write(line + '\n');
   return verdict.ready ? 0 : 1;
 }

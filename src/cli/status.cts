@@ -1,9 +1,10 @@
 import { ask } from '../control/client.cjs';
-import { parseArgs } from './args.cjs';
+import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
 interface Status {
   verdict: { ready: boolean; reason: string };
+  draining?: { since: string; by: string } | null;
   app: { phase: string; want: string; pid: number | null; uptimeMs: number | null; restarts: number; probe: { ok: boolean; detail: string } | null };
   services: Array<{ name: string; state: string; pid: number | null; since: number; want?: string }>;
   registry: Array<{ backend: string; state: string; lastError?: string }>;
@@ -14,15 +15,16 @@ interface Status {
 
 /** `nile status [--json]`. */
 export async function status(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv);
+  const parsed = parseVerbArgs('status', argv);
+  if (typeof parsed === 'number') return parsed;
   let answer: Status;
   try {
-    answer = (await ask(await locateRunDir(flags.get('--config') as string | undefined), 'status', 5000)) as Status;
+    answer = (await ask(await locateRunDir(configFlag(parsed)), 'status', 5000)) as Status;
   } catch (err) {
     process.stderr.write(`nile status: no agent answers (${(err as Error).message})\n`);
     return 1;
   }
-  process.stdout.write(flags.has('--json') ? JSON.stringify(answer, null, 2) + '\n' : render(answer));
+  process.stdout.write(parsed.flags.json ? JSON.stringify(answer, null, 2) + '\n' : render(answer));
   return 0;
 }
 
@@ -37,7 +39,7 @@ function memoryLine(m: NonNullable<Status['memory']>): string {
 }
 
 function render(s: Status): string {
-  const lines = [`${s.verdict.reason}`, `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
+  const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((Date.now() - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
   for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);

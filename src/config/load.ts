@@ -1,6 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { parseDocument } from 'yaml';
+import { isMap, parseDocument, visit } from 'yaml';
+import { redactorFor } from '../redact.js';
 import { parseDuration } from './duration.js';
 import { schema, type Config, type Spec } from './schema.js';
 
@@ -12,13 +14,30 @@ export interface LoadOptions {
   command?: string[]; // `nile -- CMD ARGS…`
 }
 
-export type LoadResult = { ok: true; config: Config; file: string | null } | { ok: false; errors: string[]; file: string | null };
+export type LoadResult =
+  | { ok: true; config: Config; file: string | null; ignored: string[] }
+  | { ok: false; errors: string[]; file: string | null };
 
 type Doc = Record<string, unknown>;
 const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // Environment variables that are not config keys.
-const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL']);
+// NILE_INVOCATION_ID marks the processes an app started (src/app/leftovers.ts): a nile run inside it sees it.
+const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL', 'NILE_INVOCATION_ID']);
+export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+// Bounds that keep a hostile or broken file from costing more than a bad-config exit.
+const maxFileBytes = 1024 * 1024;
+const maxStringLength = 4096;
+const maxAliasCount = 100;
+// The project names the upstream and lands in DNS-bound places: one DNS label (RFC 1123).
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The variables Kubernetes injects for a Service named `nile` or `nile-*` in the namespace
+ * (`NILE_SERVICE_HOST`, `NILE_X_SERVICE_PORT_HTTP`, `NILE_PORT_80_TCP_ADDR`…): not meant for nile.
+ */
+const serviceLink = /^NILE_(?:[A-Z0-9_]+_)?(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT|PORT_\d+_(?:TCP|UDP|SCTP)(?:_[A-Z]+)?)$/;
 
 /** Reads the file, applies NILE_* overrides, validates everything at once, fills defaults. */
 export function loadConfig(options: LoadOptions = {}): LoadResult {
@@ -27,24 +46,43 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   const file = options.file ?? env.NILE_CONFIG ?? (existsSync(defaultConfigPath) ? defaultConfigPath : null);
   const doc = file ? readYaml(file, errors) : {};
   const unread = errors.length > 0; // then a missing project says nothing about the file
-  applyEnv(doc, env, errors);
+  const ignored = applyEnv(doc, env, errors);
+  const level = env.NILE_LOG_LEVEL;
+  if (level && !(logLevels as readonly string[]).includes(level)) errors.push(`NILE_LOG_LEVEL: must be one of ${logLevels.join(', ')}, got ${describe(level.slice(0, 40))}`);
   const config = validate(schema, doc, '', errors) as Config;
   if (!doc.project && !unread) errors.push('project: required (the project name; also the default upstream)');
+  if (typeof config.project === 'string' && config.project && !dnsLabel.test(config.project))
+    errors.push('project: must be a DNS label: at most 63 lower-case letters, digits and -, starting and ending with a letter or digit');
+  for (const pattern of config.app?.secretPatterns ?? []) if (!isRegExp(pattern)) errors.push(`app.secretPatterns: ${describe(pattern.slice(0, 80))} is not a regular expression`);
   if (errors.length === 0) finish(config, options.command, env);
-  return errors.length ? { ok: false, errors, file } : { ok: true, config, file };
+  if (errors.length === 0) checkAddress(config, errors);
+  return errors.length ? { ok: false, errors, file } : { ok: true, config, file, ignored };
 }
 
 function readYaml(file: string, errors: string[]): Doc {
   let text: string;
   try {
+    if (statSync(file).size > maxFileBytes) {
+      errors.push(`${file}: larger than 1 MiB; a nile.yaml is a few hundred lines`);
+      return {};
+    }
     text = readFileSync(file, 'utf8');
   } catch (err) {
     errors.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     return {};
   }
-  const parsed = parseDocument(text, { uniqueKeys: true });
+  // yaml's own uniqueKeys check compares every key with every other: duplicates are found here instead.
+  const parsed = parseDocument(text, { uniqueKeys: false });
   for (const e of parsed.errors) errors.push(`${file}: ${e.message.split('\n')[0]}`);
-  const value = parsed.errors.length ? {} : parsed.toJS();
+  if (parsed.errors.length) return {};
+  for (const key of duplicateKeys(parsed)) errors.push(`${file}: map keys must be unique; "${key.slice(0, 80)}" is repeated`);
+  let value: unknown;
+  try {
+    value = parsed.toJS({ maxAliasCount });
+  } catch {
+    errors.push(`${file}: YAML aliases expand too far (more than ${maxAliasCount} uses); write the values out`);
+    return {};
+  }
   if (value === null || value === undefined) return {};
   if (!isObject(value)) {
     errors.push(`${file}: the top level must be a mapping of keys`);
@@ -62,12 +100,32 @@ export function leaves(spec: Spec = schema, path: string[] = []): Array<{ path: 
 const envName = (path: string[], split: boolean) =>
   'NILE_' + path.map((p) => (split ? p.replace(/([a-z])([A-Z])/g, '$1_$2') : p).toUpperCase()).join('_');
 
-function applyEnv(doc: Doc, env: NodeJS.ProcessEnv, errors: string[]): void {
+/** Every mapping key that appears twice in its mapping; one pass over the document. */
+function duplicateKeys(doc: ReturnType<typeof parseDocument>): string[] {
+  const repeated: string[] = [];
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = String((pair.key as { value?: unknown } | null)?.value ?? pair.key);
+        if (seen.has(key)) repeated.push(key);
+        seen.add(key);
+      }
+    },
+  });
+  return repeated;
+}
+
+/** Sets the keys NILE_* variables name; returns the service-link variables it ignored. */
+function applyEnv(doc: Doc, env: NodeJS.ProcessEnv, errors: string[]): string[] {
   const names = new Map<string, { path: string[]; spec: Spec }>();
   for (const leaf of leaves()) {
     names.set(envName(leaf.path, false), leaf);
     names.set(envName(leaf.path, true), leaf);
   }
+  const mapLeaves = [...names.entries()].filter(([, l]) => l.spec.t === 'map');
+  const ignored: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('NILE_') || envNotKeys.has(name) || value === undefined) continue;
     const leaf = names.get(name);
@@ -75,10 +133,12 @@ function applyEnv(doc: Doc, env: NodeJS.ProcessEnv, errors: string[]): void {
       setPath(doc, leaf.path, fromEnv(leaf.spec, value));
       continue;
     }
-    const mapLeaf = [...names.entries()].find(([prefix, l]) => l.spec.t === 'map' && name.startsWith(prefix + '_'));
+    const mapLeaf = mapLeaves.find(([prefix]) => name.startsWith(prefix + '_'));
     if (mapLeaf) setPath(doc, [...mapLeaf[1].path, name.slice(mapLeaf[0].length + 1)], value);
+    else if (serviceLink.test(name)) ignored.push(name);
     else errors.push(`${name}: no such config key`);
   }
+  return ignored;
 }
 
 function fromEnv(spec: Spec, value: string): unknown {
@@ -116,8 +176,10 @@ function setPath(doc: Doc, path: string[], value: unknown): void {
   at[path[path.length - 1]] = value;
 }
 
+// A bad value is shown, but not a whole mapping or a megabyte of it.
 function describe(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 function validate(spec: Spec, value: unknown, path: string, errors: string[]): unknown {
@@ -152,7 +214,8 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
     }
     case 'string':
       if (typeof value !== 'string') return errors.push(`${at}: must be a string, got ${describe(value)}`), undefined;
-      if (spec.url && value && !/^https?:\/\/[^\s]+$/.test(value)) errors.push(`${at}: must be an http(s) URL, got ${describe(redactUrl(value))}`);
+      if (value.length > maxStringLength) return errors.push(`${at}: longer than ${maxStringLength} characters`), undefined;
+      if (spec.url && value && !/^https?:\/\/[^\s]+$/.test(value)) errors.push(`${at}: must be an http(s) URL, got ${describe(redactorFor(null).text(value))}`);
       if (spec.path && !/^\/\S*$/.test(value)) errors.push(`${at}: must be a path starting with /, got ${describe(value)}`);
       return value;
     case 'int':
@@ -173,12 +236,15 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
     case 'list':
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' && typeof v !== 'number'))
         return errors.push(`${at}: must be a list of strings, got ${describe(value)}`), undefined;
+      if (value.some((v) => String(v).length > maxStringLength)) return errors.push(`${at}: an item is longer than ${maxStringLength} characters`), undefined;
       return value.map(String);
     case 'map': {
       // The values are not repeated: app.env holds passwords.
       if (!isObject(value)) return errors.push(`${at}: must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : typeof value}`), undefined;
       const nested = Object.keys(value).filter((k) => typeof value[k] === 'object' && value[k] !== null);
       if (nested.length) return errors.push(...nested.map((k) => `${at}.${k}: must be a single value, not a list or mapping`)), undefined;
+      const long = Object.keys(value).filter((k) => String(value[k] ?? '').length > maxStringLength);
+      if (long.length) return errors.push(...long.map((k) => `${at}.${k}: longer than ${maxStringLength} characters`)), undefined;
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v ?? '')]));
     }
   }
@@ -202,6 +268,16 @@ function finish(config: Config, command: string[] | undefined, env: NodeJS.Proce
   if (!app.jar) app.jar = jarOf(app.command);
 }
 
+/**
+ * The ZooKeeper and Consul KV layouts key the instance by `ip:port`, which nginx-upsync parses as
+ * IPv4 only (`upsync_check_key: invalid ip`): an IPv6 instance would silently never get traffic.
+ */
+function checkAddress({ registry }: Config, errors: string[]): void {
+  const keyedByIpPort = registry.zookeeper.connect || (registry.consul.url && registry.consul.mode === 'kv');
+  if (keyedByIpPort && (isIPv6(registry.address) || registry.address.includes(':')))
+    errors.push(`registry.address: ${registry.address} is IPv6; nginx-upsync reads ip:port keys as IPv4 only (set an IPv4 address, or use registry.consul.mode: service)`);
+}
+
 /** The jar a `java … -jar X` command runs, for the doctor. */
 function jarOf(command: string[]): string {
   const i = command.indexOf('-jar');
@@ -215,7 +291,11 @@ function firstIPv4(): string | undefined {
   return undefined;
 }
 
-/** `http://user:secret@host` → `http://user:***@host`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/[^/:@]*):[^/@]*@/, '$1:***@');
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
 }

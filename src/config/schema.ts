@@ -48,6 +48,7 @@ export const schema = obj({
     restart: oneOf(['always', 'never'], 'always'),
     heapDumpPath: str(''),
     logFiles: list([]),
+    secretPatterns: list([]), // regular expressions: option and variable names whose values are redacted
   }),
   probe: obj({
     http: obj({ enabled: bool(), port: int(8080, 1), path: urlPath('/healthcheck'), timeout: dur('1s') }),
@@ -72,7 +73,7 @@ export const schema = obj({
     wait: dur('10s'),
   }),
   sshd: obj({ enabled: bool(false), port: int(2222, 1), listen: str('0.0.0.0'), authorizedKeysFile: str('/etc/nile/authorized_keys') }),
-  services: str('/etc/service'),
+  services: str(''), // a folder of runit service directories; none by default
   runDir: str('/run/nile'),
   metrics: obj({ port: int(0, 0), listen: str('0.0.0.0') }),
   memory: obj({ warnAt: percent('90%') }),
@@ -99,6 +100,7 @@ export interface Config {
     restart: 'always' | 'never';
     heapDumpPath: string;
     logFiles: string[];
+    secretPatterns: string[];
   };
   probe: {
     http: { enabled: boolean; port: number; path: string; timeout: number };

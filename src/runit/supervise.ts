@@ -1,7 +1,8 @@
-import { constants, mkdirSync, openSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { constants, mkdirSync, openSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Log } from '../log.js';
+import { writeOwnFile } from '../run-dir.js';
 import { closeQuietly, ensureFifo } from './fifo.js';
 import { lockExclusive } from './lock.js';
 import { encodeStatus, pidLine, statLine, type SuperviseStatus } from './status.js';
@@ -118,9 +119,7 @@ function publish(dir: string, status: SuperviseStatus, pidChanged: boolean): voi
 
 // Written beside the file and renamed over it, so a reader sees the old or the new content, whole.
 function replace(dir: string, name: string, content: string | Buffer): void {
-  const file = path.join(dir, name);
-  writeFileSync(`${file}.new`, content);
-  renameSync(`${file}.new`, file);
+  writeOwnFile(path.join(dir, name), content);
 }
 
 /** mkdir supervise 0700; when supervise is a dangling symlink, runsv makes its target instead. */

@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../log.js';
 import { RunitService, type ServiceInfo } from '../runit/service.js';
+import { writeOwnFile } from '../run-dir.js';
 import { sshdConfig } from './config.js';
 import { hostKeys } from './keys.js';
 
@@ -35,7 +36,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
   mkdirSync(privsepDir, { recursive: true, mode: 0o755 });
   const keys = await hostKeys(options.systemKeysDir ?? '/etc/ssh', ownDir, options.log);
   const config = path.join(ownDir, 'sshd_config');
-  writeFileSync(config, sshdConfig({ port: options.port, listen: options.listen, authorizedKeysFile: options.authorizedKeysFile, hostKeys: keys }), { mode: 0o600 });
+  writeOwnFile(config, sshdConfig({ port: options.port, listen: options.listen, authorizedKeysFile: options.authorizedKeysFile, hostKeys: keys }));
   const service = await RunitService.start(path.join(options.runDir, 'service', 'sshd'), options.log, { name: 'sshd', run: [options.sshd ?? '/usr/sbin/sshd', '-D', '-e', '-f', config] });
   options.log.info({ port: options.port, listen: options.listen }, 'sshd supervised');
   return {

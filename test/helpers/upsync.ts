@@ -1,6 +1,9 @@
 // The consumer's view: what nginx with upsync would hold for one upstream, read from the registry the way upsync reads
 // it (Consul KV and health with blocking queries, ZooKeeper by polling), kept as a timeline of what it served when;
 // and what the tests of registration through the whole agent share: a pod whose health they switch, its status.
+// As the real nginx-upsync-module: an answer that is not 200 (Consul's 404 for an empty prefix included) keeps what
+// nginx holds; an upstream's last server is never deleted (an answer with no server keeps the held ones); the next
+// request goes out upsync_interval + random(0–999 ms) after each answer.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,12 +37,24 @@ export type ReadList = (signal: AbortSignal) => Promise<Server[]>;
 export interface Source {
   name: string;
   read: ReadList;
-  /** Polling sources wait this long between reads; blocking ones ask again at once. */
+  /** upsync_interval: the pause after each answer, before upsync's random 0–999 ms. */
   intervalMs: number;
   close?: () => Promise<void>;
 }
 
 const defaults = { weight: 1, maxFails: 2, failTimeout: 10, down: false, backup: false };
+
+/** upsync_interval in the tests' nginx; its default is 5 s. */
+export const upsyncIntervalMs = 500;
+/** upsync's random part of the pause after each answer (0–999 ms). */
+const jitterMs = 1000;
+/** The longest a change in the registry waits before nginx asks again: what a prestop's wait must exceed. */
+export const upsyncLagMs = upsyncIntervalMs + jitterMs;
+
+/** What nginx holds after an answer: the answer, except that the last server of an upstream is never deleted. */
+export function applyAnswer(held: Server[], answer: Server[]): Server[] {
+  return answer.length === 0 ? held : answer;
+}
 
 /** Reads a source in a loop and keeps every answer; safe to stop twice. */
 export class UpsyncReader {
@@ -118,21 +133,25 @@ export class UpsyncReader {
     await this.source.close?.();
   }
 
+  /** The longest a change waits before this reader asks again. */
+  get lagMs(): number {
+    return this.source.intervalMs + jitterMs;
+  }
+
   private async run(): Promise<void> {
     const { signal } = this.abort;
     while (!signal.aborted) {
       const requestedAt = Date.now();
       try {
-        const servers = await this.source.read(signal);
+        const answer = await this.source.read(signal);
         if (signal.aborted) break;
-        this.samples.push({ requestedAt, at: Date.now(), servers });
+        this.samples.push({ requestedAt, at: Date.now(), servers: applyAnswer(this.heldAt(Date.now()), answer) });
       } catch (err) {
         if (signal.aborted) break;
         this.errors.push({ at: Date.now(), message: (err as Error).message });
-        await pause(Math.max(100, this.source.intervalMs), signal);
       }
       for (const look of [...this.waiters]) look();
-      await pause(this.source.intervalMs - (Date.now() - requestedAt), signal);
+      await pause(this.source.intervalMs + Math.floor(Math.random() * jitterMs), signal);
     }
   }
 }
@@ -172,7 +191,7 @@ export interface Departure {
  * From the kubelet starting the hook it is only measured: that adds the start of the `nile prestop` process, about
  * 0.1 s on an idle machine and seconds on a loaded one.
  */
-export async function checkLeavesBeforeStop(t: Test, reader: UpsyncReader, pod: Kubelet, address: string, withinMs = 1000): Promise<Departure | undefined> {
+export async function checkLeavesBeforeStop(t: Test, reader: UpsyncReader, pod: Kubelet, address: string, withinMs = reader.lagMs + 1000): Promise<Departure | undefined> {
   const preStop = await pod.waitEvent('PreStopStarted', (e) => e.type === 'PreStopStarted', 10_000);
   const gone = await reader.waitFor(`${address} gone`, (servers) => !servers.some((s) => s.address === address), 30_000, preStop.at);
   await pod.exited;
@@ -204,28 +223,31 @@ export function describeDeparture(d: Departure): string {
   return `hook start → gone ${d.preStopToGoneMs} ms (hook start → nile draining ${d.hookToDrainingMs} ms, draining → gone ${d.drainingToGoneMs} ms), gone ${d.goneBeforeSignalMs} ms before the app was signalled`;
 }
 
-/** Consul KV as upsync_type=consul reads it: `GET /v1/kv/<prefix>/<upstream>?recurse&index=N&wait=…`, key `…/ip:port`. */
-export function consulKv(options: { url: string; prefix?: string; upstream: string; token?: string; waitS?: number }): Source {
-  const path = `/v1/kv/${[options.prefix ?? 'upstreams', options.upstream].join('/')}`;
+/**
+ * Consul KV as upsync_type=consul reads it: `GET /v1/kv/<prefix>/<upstream>/?recurse&index=N&wait=…`, key `…/ip:port`.
+ * The trailing slash keeps `<upstream>-canary/…` out (Consul matches a prefix); 404 (no key left) is an error to upsync.
+ */
+export function consulKv(options: { url: string; prefix?: string; upstream: string; token?: string; waitS?: number; intervalMs?: number }): Source {
+  const path = `/v1/kv/${[options.prefix ?? 'upstreams', options.upstream].join('/')}/`;
   const blocking = blockingGet(options.url, `${path}?recurse&`, options.token, options.waitS ?? 5);
   return {
     name: `consul kv ${path}`,
-    intervalMs: 0,
+    intervalMs: options.intervalMs ?? upsyncIntervalMs,
     read: async (signal) => {
       const answer = await blocking(signal);
-      if (answer.status === 404) return [];
+      if (answer.status === 404) throw new Error(`GET ${path}: 404 (upsync keeps what it holds)`);
       return (answer.json as KvEntry[]).flatMap((entry) => kvServer(entry));
     },
   };
 }
 
 /** Consul health as upsync_type=consul_health reads it: a service whose checks are not all passing is held as down. */
-export function consulHealth(options: { url: string; service: string; token?: string; waitS?: number }): Source {
+export function consulHealth(options: { url: string; service: string; token?: string; waitS?: number; intervalMs?: number }): Source {
   const path = `/v1/health/service/${options.service}`;
   const blocking = blockingGet(options.url, `${path}?`, options.token, options.waitS ?? 5);
   return {
     name: `consul health ${path}`,
-    intervalMs: 0,
+    intervalMs: options.intervalMs ?? upsyncIntervalMs,
     read: async (signal) => {
       const answer = await blocking(signal);
       return (answer.json as HealthEntry[]).flatMap((entry) => healthServer(entry));
@@ -239,7 +261,7 @@ export function zooKeeper(options: { connect: string; root?: string; upstream: s
   const session = new ZkSession(options.connect);
   return {
     name: `zookeeper ${parent}`,
-    intervalMs: options.intervalMs ?? 100,
+    intervalMs: options.intervalMs ?? upsyncIntervalMs,
     read: () => session.list(parent),
     close: () => session.close(),
   };
@@ -421,7 +443,7 @@ export interface SwitchablePod {
   sick(on: boolean): void;
 }
 
-/** Starts a web pod (probe every 200 ms, prestop wait 500 ms) with `registry` as its nile.yaml registry section. */
+/** Starts a web pod (probe every 200 ms, prestop wait past upsync's lag) with `registry` as its nile.yaml registry section. */
 export async function startSwitchablePod(t: Test, name: string, registry: Record<string, unknown>): Promise<SwitchablePod> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-switchable-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -435,7 +457,7 @@ export async function startSwitchablePod(t: Test, name: string, registry: Record
       app: { command: [process.execPath, '-e', switchableAppSource, String(port), sickFile], startTimeout: '30s', stopTimeout: '5s' },
       probe: { http: { port }, interval: '200ms' },
       registry: { address: '127.0.0.1', port, ...registry },
-      prestop: { wait: '500ms' },
+      prestop: { wait: `${upsyncLagMs + 500}ms` },
     },
     readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 5 },
   });

@@ -1,0 +1,149 @@
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { cleanEnv } from './helpers/nile.js';
+import { ROOT } from './helpers/paths.js';
+import { yamlFiles } from './helpers/yaml-files.js';
+
+// Bad input of every kind ends as exit 2 with one line per bad field, quickly and without a stack trace.
+
+const { dir, yamlFile } = yamlFiles(t, 'nile-config-hard-');
+
+function nile(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), ...args], { env: { ...cleanEnv(), ...env }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+  return { ...result, ms: Date.now() - started };
+}
+
+// Node's own start on a busy 2-core machine is part of each figure.
+const quickMs = 1500;
+
+function refused(t: Test, result: ReturnType<typeof nile>, pattern: RegExp, what: string): void {
+  t.equal(result.signal, null, `${what}: ended by itself`);
+  t.equal(result.status, 2, `${what}: exit 2 (${result.stderr.slice(0, 300)})`);
+  t.match(result.stderr, pattern, `${what}: says why`);
+  t.notMatch(result.stderr, /\n\s+at /, `${what}: no stack trace`);
+  t.ok(result.ms < quickMs, `${what}: answered in ${result.ms}ms`);
+}
+
+t.test('Kubernetes service links are ignored; a misspelt key still exits 2', async (t) => {
+  const file = yamlFile('project: demo\n');
+  const links = {
+    NILE_SERVICE_HOST: '10.0.0.1',
+    NILE_SERVICE_PORT: '80',
+    NILE_SERVICE_PORT_HTTP: '80',
+    NILE_PORT: 'tcp://10.0.0.1:80',
+    NILE_PORT_80_TCP: 'tcp://10.0.0.1:80',
+    NILE_PORT_80_TCP_PROTO: 'tcp',
+    NILE_PORT_80_TCP_PORT: '80',
+    NILE_PORT_80_TCP_ADDR: '10.0.0.1',
+    NILE_CANARY_SERVICE_HOST: '10.0.0.2',
+    NILE_CANARY_SERVICE_PORT_GRPC_WEB: '9000',
+    NILE_CANARY_PORT: 'tcp://10.0.0.2:9000',
+    NILE_CANARY_PORT_9000_UDP_ADDR: '10.0.0.2',
+  };
+  const ok = nile(['config', '--config', file], links);
+  t.equal(ok.status, 0, ok.stderr);
+  const misspelt = nile(['config', '--config', file], { ...links, NILE_APP_STARTTIMOUT: '90s' });
+  t.equal(misspelt.status, 2);
+  t.match(misspelt.stderr, /NILE_APP_STARTTIMOUT: no such config key/);
+  t.notMatch(misspelt.stderr, /SERVICE_HOST|NILE_PORT/, 'only the misspelt key is named');
+  // `nile run` goes on, saying once (at debug) what it ignored.
+  const runDir = path.join(dir, 'links-run');
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), 'run', '--config', yamlFile(`project: demo\ntype: worker\nrunDir: ${runDir}\napp: {workdir: ${dir}}\n`), '--', 'sleep', '30'], {
+    env: { ...cleanEnv(), ...links, NILE_LOG_LEVEL: 'debug' },
+    encoding: 'utf8',
+    timeout: 2000,
+    killSignal: 'SIGTERM',
+  });
+  const said = run.stderr.split('\n').filter((l) => l.includes('ignored: Kubernetes service links'));
+  t.equal(said.length, 1, 'one debug line');
+  t.match(said[0] ?? '', /"level":20.*NILE_CANARY_SERVICE_HOST/, 'at debug, naming the variables');
+  // A real key is never taken for a link.
+  const errors = loadConfig({ env: { NILE_PROJECT: 'demo', NILE_PROBE_HTTP_PORT: 'x' } });
+  t.ok(!errors.ok && errors.errors.some((e) => e.startsWith('probe.http.port')));
+});
+
+t.test('no runit services unless services: names a folder', async (t) => {
+  const result = loadConfig({ env: { NILE_PROJECT: 'demo' } });
+  t.ok(result.ok);
+  if (result.ok) t.equal(result.config.services, '', 'none by default, not /etc/service');
+});
+
+t.test('NILE_LOG_LEVEL is checked like a config key', async (t) => {
+  refused(t, nile(['config', '--config', yamlFile('project: demo\n')], { NILE_LOG_LEVEL: 'bogus' }), /NILE_LOG_LEVEL: must be one of/, 'config');
+  refused(t, nile(['run', '--config', yamlFile('project: demo\n'), '--', 'true'], { NILE_LOG_LEVEL: 'bogus' }), /NILE_LOG_LEVEL: must be one of/, 'run');
+});
+
+t.test('a YAML alias bomb is refused', async (t) => {
+  const bomb = ['project: demo', 'a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill('*' + String.fromCharCode(97 + i)).join(',')}]`);
+  refused(t, nile(['config', '--config', yamlFile(bomb.join('\n') + '\n')]), /alias/i, 'alias bomb');
+});
+
+t.test('a config file over 1 MiB is refused before it is parsed', async (t) => {
+  const lines = ['project: demo', 'app:', '  env:'];
+  for (let i = 0; i < 20_000; i++) lines.push(`    KEY_${i}: value-${i}-${'v'.repeat(40)}`); // ~1.2 MiB
+  refused(t, nile(['config', '--config', yamlFile(lines.join('\n') + '\n')]), /larger than 1 MiB/, '1.2 MiB file');
+});
+
+t.test('long strings and project names are refused', async (t) => {
+  const long = loadConfig({ file: yamlFile(`project: demo\napp: {workdir: /${'a'.repeat(5000)}}\n`), env: {} });
+  t.ok(!long.ok && long.errors.some((e) => /^app\.workdir: longer than 4096/.test(e)), JSON.stringify(!long.ok && long.errors).slice(0, 200));
+  t.ok(!long.ok && long.errors.every((e) => e.length < 300), 'the value is not repeated');
+  const project = loadConfig({ env: { NILE_PROJECT: 'p'.repeat(64) } });
+  t.ok(!project.ok && project.errors.some((e) => /^project: .*63/.test(e)));
+  const notLabel = loadConfig({ env: { NILE_PROJECT: 'Demo_Web' } });
+  t.ok(!notLabel.ok && notLabel.errors.some((e) => /^project: /.test(e)), 'a DNS label: lower case letters, digits and -');
+  t.ok(loadConfig({ env: { NILE_PROJECT: 'p'.repeat(63) } }).ok, '63 characters is fine');
+});
+
+t.test('validation is linear in the input', async (t) => {
+  const time = (n: number) => {
+    const lines = ['project: demo', 'app:', '  env:'];
+    for (let i = 0; i < n; i++) lines.push(`    K${i}: v${i}`);
+    const file = yamlFile(lines.join('\n') + '\n');
+    const env: NodeJS.ProcessEnv = { NILE_PROJECT: 'demo' };
+    for (let i = 0; i < n; i++) env[`NILE_APP_ENV_E${i}`] = 'x';
+    const started = performance.now();
+    const result = loadConfig({ file, env });
+    t.ok(result.ok);
+    return performance.now() - started;
+  };
+  time(1000); // warm up
+  const small = Math.min(time(4000), time(4000));
+  const large = Math.min(time(16000), time(16000));
+  t.ok(large < small * 8, `4× the keys took ${(large / small).toFixed(1)}× the time (${small.toFixed(0)}ms → ${large.toFixed(0)}ms)`);
+});
+
+t.test('an IPv6 registry address is refused for the ip:port layouts', async (t) => {
+  const zk = loadConfig({ env: { NILE_PROJECT: 'demo', NILE_REGISTRY_ADDRESS: 'fd00::1', NILE_REGISTRY_ZOOKEEPER_CONNECT: '127.0.0.1:2181' } });
+  t.ok(!zk.ok && zk.errors.some((e) => /^registry\.address: .*IPv6/.test(e)), JSON.stringify(!zk.ok && zk.errors));
+  const kv = loadConfig({ env: { NILE_PROJECT: 'demo', POD_IP: 'fd00::2', NILE_REGISTRY_CONSUL_URL: 'http://127.0.0.1:8500' } });
+  t.ok(!kv.ok && kv.errors.some((e) => /^registry\.address: .*IPv6/.test(e)), 'from POD_IP too');
+  t.ok(loadConfig({ env: { NILE_PROJECT: 'demo', POD_IP: 'fd00::2', NILE_REGISTRY_CONSUL_URL: 'http://127.0.0.1:8500', NILE_REGISTRY_CONSUL_MODE: 'service' } }).ok, 'service mode takes it');
+  t.ok(loadConfig({ env: { NILE_PROJECT: 'demo', POD_IP: 'fd00::2' } }).ok, 'no registry: nothing to refuse');
+});
+
+t.test('every verb parses its flags strictly; VERB --help prints that verb', async (t) => {
+  const file = yamlFile('project: demo\n');
+  refused(t, nile(['status', '--jsn']), /nile status: Unknown option '--jsn'[\s\S]*usage: nile status/, 'status --jsn');
+  refused(t, nile(['--confg', file]), /Unknown option '--confg'[\s\S]*usage: nile \[run\]/, 'run --confg');
+  refused(t, nile(['config', '--config', file, '--verbose']), /usage: nile config/, 'config --verbose');
+  refused(t, nile(['probe', '--config']), /usage: nile probe/, 'probe --config without a value');
+  refused(t, nile(['sv', '--bogus', 'status', 'app']), /usage: nile sv/, 'sv --bogus');
+  for (const verb of ['run', 'probe', 'prestop', 'status', 'sv', 'doctor', 'config']) {
+    const help = nile([verb, '--help']);
+    t.equal(help.status, 0, `${verb} --help exits 0`);
+    t.match(help.stdout, new RegExp(`^usage: nile ${verb === 'run' ? '\\[run\\]' : verb}`), `${verb} --help prints its usage`);
+  }
+});
+
+t.test('nile sv takes --config like the other verbs', async (t) => {
+  const runDir = path.join(dir, 'sv-run');
+  mkdirSync(path.join(runDir, 'service', 'app'), { recursive: true });
+  const result = nile(['sv', '--config', yamlFile(`project: demo\nrunDir: ${runDir}\n`), 'status', 'app']);
+  t.match(result.stdout + result.stderr, /app: unable to open supervise\/ok/, 'the service directory under the config file\'s runDir');
+});
