@@ -9,6 +9,7 @@ import type { Context } from './context.js';
 import { buildNatives } from './natives.js';
 import { removeScratchDir, scratchDir } from './processes.js';
 import { conditionsNow, missingRow, renderTable, writeJson, type PartRun, type Row } from './report.js';
+import { containerRows } from './rows/container.js';
 import { doctorRows } from './rows/doctor.js';
 import { idleRows } from './rows/idle.js';
 import { outputRows } from './rows/output.js';
@@ -32,6 +33,7 @@ const order: Record<string, Part> = {
   output: outputRows,
   registration: registrationRows,
   scale: scaleRows,
+  container: containerRows,
   reap: reapRows,
 };
 
