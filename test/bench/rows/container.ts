@@ -2,6 +2,7 @@
 // `runc exec … /bin/true` (the exec path's own floor) and `runc exec … node -e 0`, in turns; and the
 // agent's RSS as PID 1 under the image's own Node beside an idle `node` exec'd into the same container.
 
+import { readFileSync } from 'node:fs';
 import { Container, builtImage, exampleNileConfig } from '../../oci/runc.js';
 import { type Context, inTurns } from '../context.js';
 import { rssMiB } from '../proc.js';
@@ -27,7 +28,8 @@ export async function containerRows(ctx: Context): Promise<Row[]> {
       return result.ms;
     });
     const idle = c.exec(['node', '-e', 'setInterval(() => {}, 1 << 30)']);
-    const node = await c.waitFor('the idle node', () => c.processes().find((p) => p.comm === 'node' && p.pid !== pid1)?.pid, 10_000);
+    // Node 24 names its main thread: its processes show as "MainThread", not "node".
+    const node = await c.waitFor('the idle node', () => c.processes().find((p) => cmdline(p.pid).includes('setInterval'))?.pid, 10_000);
     await sleep(ctx.quick ? 1000 : 10_000);
     const samples = { nile: [] as number[], node: [] as number[] };
     for (let i = 0; i < (ctx.quick ? 2 : 10); i++) {
@@ -50,5 +52,13 @@ export async function containerRows(ctx: Context): Promise<Row[]> {
     ];
   } finally {
     await c.remove();
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
   }
 }
