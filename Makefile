@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Each installs what it needs first.
 SHELL := /bin/bash
 APT_PACKAGES := zookeeper runit openssh-server openssh-client tini dumb-init hyperfine procps zip util-linux \
-  buildah runc mmdebstrap uidmap
+  buildah runc mmdebstrap uidmap openssl
 FIXTURE_JAR := build/fixture/app.jar
 ADDON := build/Release/reaper.node
 

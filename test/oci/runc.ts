@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -87,6 +87,27 @@ export interface Exited {
 const runcRoot = '/run/nile-oci-runc';
 let serial = 0;
 
+const bundles = path.join(os.tmpdir(), 'nile-oci');
+
+// A test process killed outright leaves its containers running (runc run's child outlives it):
+// the next one removes those whose test process (the pid in the id) is gone.
+function removeOrphans(): void {
+  const ids = new Set([runcRoot, bundles].flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : [])));
+  for (const id of ids) {
+    const owner = Number(/^nile-.+-(\d+)-\d+$/.exec(id)?.[1]);
+    if (!owner || existsSync(`/proc/${owner}`)) continue;
+    removeContainer(id, path.join(bundles, id));
+  }
+}
+
+function removeContainer(id: string, bundle: string): void {
+  spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id]);
+  rmSync(path.join(runcRoot, id), { recursive: true, force: true });
+  spawnSync('umount', ['-l', path.join(bundle, 'rootfs')]);
+  rmSync(bundle, { recursive: true, force: true });
+}
+removeOrphans();
+
 /** One container of the example image under runc, started by `runc run` and kept after it ends (for `runc state`). */
 export class Container {
   readonly id: string;
@@ -101,7 +122,8 @@ export class Container {
 
   constructor(readonly spec: ContainerSpec, image = builtImage()) {
     this.id = `nile-${spec.name}-${process.pid}-${++serial}`;
-    this.dir = mkdtempSync(path.join(os.tmpdir(), `nile-oci-${spec.name}-`));
+    this.dir = path.join(bundles, this.id);
+    mkdirSync(this.dir, { recursive: true });
     this.cgroupsPath = `/nile-oci/${this.id}`;
     // The image's layers below, the container's own writable layer above, as the runtime's snapshotter does.
     this.rootfs = path.join(this.dir, 'rootfs');
@@ -255,9 +277,7 @@ export class Container {
       this.kill('KILL');
       await settlesWithin(this.exited, 10_000);
     }
-    spawnSync('runc', ['--root', runcRoot, 'delete', '--force', this.id]);
-    spawnSync('umount', ['-l', this.rootfs]);
-    rmSync(this.dir, { recursive: true, force: true });
+    removeContainer(this.id, this.dir);
   }
 }
 
@@ -265,7 +285,10 @@ export class Container {
 export async function startContainer(t: Test, spec: ContainerSpec): Promise<Container> {
   const container = new Container(spec);
   t.teardown(() => container.remove());
-  await container.started();
+  await container.started().catch(async (err) => {
+    await container.remove();
+    throw err;
+  });
   return container;
 }
 
