@@ -26,7 +26,11 @@ nile.prestop.drain.interval = '300ms';
 const c = await startContainer(t, {
   name: 'life',
   nile,
-  files: { [nile.sshd.authorizedKeysFile ?? '/etc/nile/authorized_keys']: { content: readFileSync(path.join(keys, 'id.pub'), 'utf8'), mode: 0o600 } },
+  files: {
+    [nile.sshd.authorizedKeysFile ?? '/etc/nile/authorized_keys']: { content: readFileSync(path.join(keys, 'id.pub'), 'utf8'), mode: 0o600 },
+    // Preloaded into one `nile probe` to say how much memory it took at its peak.
+    '/opt/test/maxrss.cjs': { content: "process.on('exit', () => process.stderr.write(`maxrss ${process.resourceUsage().maxRSS}\\n`));\n" },
+  },
 });
 const pid1 = c.state().pid;
 
@@ -100,17 +104,20 @@ t.test('a probe killed on its timeout leaves no zombie in the container', async 
   t.equal(after.code, 0, 'nile answers ready again');
 });
 
-t.test("the Deployment's memory limit fits the heap, the agent's RSS and the JVM's own", async (t) => {
+t.test("the Deployment's memory limit fits the heap, the agent, a probe and the JVM's own", async (t) => {
   const limit = bytesOf(deploymentContainer().resources.limits.memory);
   // The heap the JVM sizes from this container's limit, with the image's javaOpts.
   const flags = await c.exec(['java', ...nile.app.javaOpts, '-XX:+PrintFlagsFinal', '-version'], { timeoutMs: 60_000 });
   const heap = Number(/\bMaxHeapSize\s+=\s+(\d+)/.exec(flags.stdout)?.[1]);
   const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid1}/status`, 'utf8'))![1]) * 1024;
+  // The exec'd probe (and the preStop hook) run in the container's cgroup: their memory counts too.
+  const probe = await c.exec(['node', '-r', '/opt/test/maxrss.cjs', '/usr/local/bin/nile', 'probe'], { timeoutMs: 10_000 });
+  const probeRss = Number(/maxrss (\d+)/.exec(probe.stderr)?.[1]) * 1024;
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-  const left = limit - heap - rss;
-  t.comment(`measured: agent RSS in the container ${mib(rss)} (Node ${image.node}); heap ${mib(heap)} of a ${mib(limit)} limit`);
-  t.ok(heap > 0, `the JVM's heap in this container: ${mib(heap)}`);
-  t.ok(left >= 128 * 2 ** 20, `limit ${mib(limit)} − heap ${mib(heap)} − agent RSS ${mib(rss)} leaves ${mib(left)} (≥ 128 MiB) for the JVM's metaspace, code cache and threads`);
+  const left = limit - heap - rss - probeRss;
+  t.comment(`measured: agent RSS in the container ${mib(rss)}, a probe's peak ${mib(probeRss)} (Node ${image.node}); heap ${mib(heap)} of a ${mib(limit)} limit`);
+  t.ok(heap > 0 && probeRss > 0, `the JVM's heap in this container: ${mib(heap)}; a probe's peak RSS: ${mib(probeRss)}`);
+  t.ok(left >= 128 * 2 ** 20, `limit ${mib(limit)} − heap ${mib(heap)} − agent ${mib(rss)} − probe ${mib(probeRss)} leaves ${mib(left)} (≥ 128 MiB) for the JVM's metaspace, code cache and threads`);
 });
 
 t.test('delete: preStop drains, then TERM; the JVM gets its stop signal after the drain; nile exits with its status', async (t) => {
