@@ -18,8 +18,8 @@ spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'oci-test', '-f'
 const nile = exampleNileConfig();
 delete nile.registry; // registration is the hostNetwork scenario's
 nile.app.user = 'nobody';
-// /drain answers 200 only 20 s after the JVM started: the delete comes before, so prestop waits on it.
-nile.app.args = [...nile.app.args, '--ready-after', '1500', '--drain-after', '20000', '--print-signals'];
+// /drain answers 200 only 25 s after the JVM started: the delete comes before, so prestop waits on it.
+nile.app.args = [...nile.app.args, '--ready-after', '1500', '--drain-after', '25000', '--print-signals'];
 nile.probe.interval = '300ms';
 nile.prestop.drain.interval = '300ms';
 
@@ -123,7 +123,11 @@ t.test("the Deployment's memory limit fits the heap, the agent, a probe and the 
 t.test('delete: preStop drains, then TERM; the JVM gets its stop signal after the drain; nile exits with its status', async (t) => {
   const grace = deploymentPod().terminationGracePeriodSeconds;
   const deleted = Date.now();
-  const { exited, hook, killed, termAt } = await c.deletePod(grace);
+  const deleting = c.deletePod(grace);
+  await c.waitLog('prestop: draining', (l) => l.msg.startsWith('prestop: draining'), 20_000);
+  const during = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
+  t.same([during.code, during.stdout], [1, 'not ready: draining\n'], 'during the drain the readiness probe says so');
+  const { exited, hook, killed, termAt } = await deleting;
   t.equal(hook?.code, 0, `nile prestop exits 0: ${hook?.stdout.trim()}`);
   t.match(hook?.stdout, /out of traffic/, 'and says what it did');
   const log = (msg: string) => c.logs().find((l) => l.msg.startsWith(msg));
