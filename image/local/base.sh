@@ -39,9 +39,8 @@ fetch() {
 # mmdebstrap into a scratch container's root, then commit it as an image. Man pages and docs are
 # left out as in Debian's own container images; the JRE's postinst still needs man1 to exist.
 make_image() {
-  local name=$1 packages=$2 customize=$3 ctr mnt
+  local name=$1 packages=$2 customize=$3 mnt
   ctr=$(buildah from scratch)
-  trap 'buildah umount "$ctr" >/dev/null 2>&1; buildah rm "$ctr" >/dev/null 2>&1' RETURN
   mnt=$(buildah mount "$ctr")
   echo "base.sh: making $name (mmdebstrap $DEBIAN_SUITE + $packages)" >&2
   mmdebstrap --quiet --variant=apt --include="$packages" \
@@ -56,7 +55,12 @@ make_image() {
   buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --env LANG=C.UTF-8 --cmd /bin/bash --label "nile.local.key=$key" "$ctr"
   buildah commit --quiet "$ctr" "$name" >/dev/null
+  buildah rm "$ctr" >/dev/null
+  ctr=
 }
+# The scratch container of a recipe that failed goes too.
+ctr=
+trap '[ -z "$ctr" ] || buildah rm "$ctr" >/dev/null 2>&1' EXIT
 
 if ! exists "$jre"; then
   make_image "$jre" "$JRE_PACKAGES" 'true'

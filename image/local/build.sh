@@ -31,7 +31,7 @@ base_inputs=(image/Dockerfile image/Dockerfile.dockerignore package.json package
 base=localhost/nile-base:$(hash_of "$(image_id "$jre") $(image_id "$builder")" "${base_inputs[@]}")
 if ! exists "$base"; then
   echo "image: building $base (image/Dockerfile, NODE_IMAGE=$builder, JRE_IMAGE=$jre)" >&2
-  buildah bud --isolation chroot --layers --quiet -f image/Dockerfile --ignorefile image/Dockerfile.dockerignore \
+  buildah bud --isolation chroot --layers --force-rm --quiet -f image/Dockerfile --ignorefile image/Dockerfile.dockerignore \
     --build-arg NODE_IMAGE="$builder" --build-arg JRE_IMAGE="$jre" -t "$base" . >&2
 fi
 
@@ -39,7 +39,7 @@ example_inputs=(image/example build/fixture/app.jar)
 example=localhost/demo-web:$(hash_of "$(image_id "$base")" "${example_inputs[@]}")
 if ! exists "$example"; then
   echo "image: building $example (image/example/Dockerfile on $base)" >&2
-  buildah bud --isolation chroot --layers --quiet -f image/example/Dockerfile --ignorefile image/example/Dockerfile.dockerignore \
+  buildah bud --isolation chroot --layers --force-rm --quiet -f image/example/Dockerfile --ignorefile image/example/Dockerfile.dockerignore \
     --build-arg BASE="$base" -t "$example" . >&2
 fi
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { sleep } from '../helpers/nile.js';
-import { builtImage, bytesOf, deploymentContainer, deploymentPod, exampleNileConfig, startContainer } from './runc.js';
+import { builtImage, bytesOf, capabilitiesOf, deploymentContainer, deploymentPod, exampleNileConfig, startContainer } from './runc.js';
 
 // The example image as a pod's container under runc: nile is PID 1, the JVM runs as app.user,
 // the exec probe answers not ready then ready, a probe killed on its timeout leaves no zombie,
@@ -44,6 +44,10 @@ t.test('nile is PID 1, on the Node and with the addon the image was built with',
   t.match(maps, /\/opt\/nile\/build\/Release\/reaper\.node/, "PID 1 loaded the image's own native addon");
   const status = readFileSync(`/proc/${pid1}/status`, 'utf8');
   t.match(status, /^NSpid:\s+\d+\s+1$/m, 'and is pid 1 in its own PID namespace');
+  t.match(status, /^NoNewPrivs:\s+1$/m, 'allowPrivilegeEscalation: false holds');
+  t.match(status, /^Seccomp:\s+2$/m, 'under the RuntimeDefault seccomp filter');
+  const capEff = BigInt(`0x${/^CapEff:\s+(\w+)$/m.exec(status)![1]}`);
+  t.equal(capEff.toString(2).replace(/0/g, '').length, capabilitiesOf(deploymentContainer().securityContext).length, "with the Deployment's capabilities only");
 });
 
 t.test('the exec probe answers not ready, then ready, with the one-line reasons', async (t) => {

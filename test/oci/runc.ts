@@ -33,7 +33,7 @@ export function builtImage(): BuiltImage {
 }
 
 /** The pod spec of the example Deployment (image/k8s/deployment.yaml). */
-export function deploymentPod(): { terminationGracePeriodSeconds: number; containers: DeploymentContainer[]; [key: string]: unknown } {
+export function deploymentPod(): { terminationGracePeriodSeconds: number; containers: DeploymentContainer[]; securityContext?: { seccompProfile?: { type: string } }; [key: string]: unknown } {
   const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', 'deployment.yaml'), 'utf8')).map((d) => d.toJS());
   return docs.find((d) => d?.kind === 'Deployment').spec.template.spec;
 }
@@ -68,6 +68,34 @@ export function capabilitiesOf(securityContext: DeploymentContainer['securityCon
   const drop = securityContext.capabilities?.drop ?? [];
   const kept = drop.includes('ALL') ? [] : runtimeDefaultCaps.filter((c) => !drop.includes(c));
   return [...new Set([...kept, ...(securityContext.capabilities?.add ?? [])])].map((c) => `CAP_${c}`);
+}
+
+// The pod's seccompProfile RuntimeDefault: the default profile of Debian's containers-common (what
+// buildah and podman apply), from the same Moby profile containerd's RuntimeDefault is made of,
+// turned into the runtime spec's form for x86-64 and the container's capabilities.
+const defaultSeccompProfile = '/usr/share/containers/seccomp.json';
+
+interface DockerSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  archMap: Array<{ architecture: string; subArchitectures: string[] }>;
+  syscalls: Array<{ names: string[]; action: string; args?: object[] | null; errnoRet?: number; includes?: { caps?: string[]; arches?: string[] }; excludes?: { caps?: string[]; arches?: string[] } }>;
+}
+
+export function runtimeDefaultSeccomp(caps: string[]): object {
+  const profile = JSON.parse(readFileSync(defaultSeccompProfile, 'utf8')) as DockerSeccomp;
+  const x86 = profile.archMap.find((a) => a.architecture === 'SCMP_ARCH_X86_64')!;
+  const applies = ({ includes = {}, excludes = {} }: DockerSeccomp['syscalls'][number]) =>
+    (!includes.arches || includes.arches.includes('amd64')) &&
+    !excludes.arches?.includes('amd64') &&
+    (includes.caps ?? []).every((c) => caps.includes(c)) &&
+    !(excludes.caps ?? []).some((c) => caps.includes(c));
+  return {
+    defaultAction: profile.defaultAction,
+    defaultErrnoRet: profile.defaultErrnoRet,
+    architectures: [x86.architecture, ...x86.subArchitectures],
+    syscalls: profile.syscalls.filter(applies).map(({ names, action, args, errnoRet }) => ({ names, action, ...(args?.length ? { args } : {}), ...(errnoRet !== undefined ? { errnoRet } : {}) })),
+  };
 }
 
 export interface ContainerSpec {
@@ -171,6 +199,7 @@ export class Container {
         cgroupsPath: this.cgroupsPath,
         // No swap to escape to: the limit is the limit, as on a node without swap.
         resources: { ...config.linux.resources, memory: { limit, swap: limit } },
+        ...(deploymentPod().securityContext?.seccompProfile?.type === 'RuntimeDefault' ? { seccomp: runtimeDefaultSeccomp(caps) } : {}),
         namespaces: config.linux.namespaces.filter((ns: { type: string }) => !(this.spec.hostNetwork && ns.type === 'network')),
       },
     };
@@ -234,11 +263,6 @@ export class Container {
 
   zombies(): PodProcess[] {
     return this.processes().filter((p) => p.state === 'Z');
-  }
-
-  /** The container's memory cgroup on the host (cgroup v1 here). */
-  memoryCgroup(): string {
-    return path.join('/sys/fs/cgroup/memory', this.cgroupsPath);
   }
 
   /** Polls `check` until it gives a value; the error names the container and its last lines. */
