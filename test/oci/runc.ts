@@ -179,7 +179,8 @@ export class Container {
     });
     const limit = bytesOf(this.spec.memoryLimit ?? container.resources.limits.memory);
     const caps = capabilitiesOf(container.securityContext);
-    const env = [...(image.config.Env ?? []), ...Object.entries(this.spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+    // As the CRI does: the image's env, HOSTNAME, then the pod's.
+    const env = [...(image.config.Env ?? []), `HOSTNAME=${this.spec.name}`, ...Object.entries(this.spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
     return {
       ...config,
       root: { path: this.rootfs, readonly: container.securityContext.readOnlyRootFilesystem === true },
