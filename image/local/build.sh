@@ -43,6 +43,12 @@ if ! exists "$example"; then
     --build-arg BASE="$base" -t "$example" . >&2
 fi
 
+# Keep the three newest of each; the layers they share with the newer ones stay.
+for repo in localhost/nile-base localhost/demo-web; do
+  buildah images --format '{{.CreatedAtRaw}}|{{.Name}}:{{.Tag}}' | grep "|$repo:" | sort -r | tail -n +4 | cut -d'|' -f2 |
+    xargs -r buildah rmi >/dev/null 2>&1 || true
+done
+
 # The root filesystem runc runs (read-only below each container's own overlay), and the image's config.
 id=$(image_id "$example")
 rootfs=$cache/rootfs/$id
