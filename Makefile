@@ -1,10 +1,11 @@
 # The two commands of the README: `make demo` and `make test`. Each installs what it needs first.
 SHELL := /bin/bash
-APT_PACKAGES := zookeeper runit openssh-server openssh-client tini dumb-init hyperfine procps zip util-linux tomcat10
+APT_PACKAGES := zookeeper runit openssh-server openssh-client tini dumb-init hyperfine procps zip util-linux tomcat10 \
+  buildah runc mmdebstrap uidmap openssl
 FIXTURE_JAR := build/fixture/app.jar
 ADDON := build/Release/reaper.node
 
-.PHONY: all deps build test demo bench typecheck clean
+.PHONY: all deps build image test demo bench typecheck clean
 
 all: build
 
@@ -34,10 +35,15 @@ $(FIXTURE_JAR): test/fixtures/java/App.java
 build: deps $(ADDON) $(FIXTURE_JAR)
 	npm run --silent build
 
+# The base image and the example service image, built with buildah from bases made here with
+# mmdebstrap (image/local/); kept between runs outside the checkout, rebuilt when an input changes.
+image: build
+	image/local/build.sh
+
 typecheck: node_modules/.installed
 	npx tsc --noEmit -p .
 
-test: build
+test: build image
 	npx tsc --noEmit -p .
 	npx tap
 

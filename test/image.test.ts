@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Service } from 'kubernetes-models/v1';
+import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { OutOfTraffic } from '../src/agent/traffic.js';
@@ -101,9 +104,9 @@ const nileHome = '/opt/nile';
 t.test('the base image: a builder stage, then a JRE with node and the built nile', async (t) => {
   t.equal(base.stages.length, 2, 'two stages');
   t.equal(builder.name, 'builder', 'the first is the builder');
-  const nodeMajor = Number(base.globalArgs.get('NODE_VERSION'));
   const engines = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node as string;
-  t.match(builder.from, /^node:\d+-bookworm$/, 'the builder is the official node image');
+  t.match(builder.from, /^node:\d+-bookworm$/, 'the builder is the official node image by default (NODE_IMAGE)');
+  const nodeMajor = Number(/^node:(\d+)/.exec(builder.from)?.[1]);
   t.ok(nodeMajor % 2 === 0 && nodeMajor >= Number(/>=\s*(\d+)/.exec(engines)![1]), `node ${nodeMajor}: an LTS line that satisfies engines ${engines}`);
   const build = runs(builder).join('\n');
   t.match(build, /npm ci\b/, 'npm ci');
@@ -249,4 +252,41 @@ t.test('monitoring: the PodMonitor scrapes the port the deployment names, the al
   const rules = docs.find((d) => d?.kind === 'PrometheusRule').spec.groups.flatMap((g: { rules: unknown[] }) => g.rules);
   t.same(rules.map((r: { alert: string }) => r.alert), ['NileAppNotReady', 'NileMemoryNearLimit'], 'two alerts');
   for (const rule of rules) for (const name of rule.expr.match(/nile_\w+/g)) t.ok(served.includes(`'${name}'`), `${rule.alert}: nile serves ${name}`);
+});
+
+// The kinds the manifests use, with the model (and its JSON schema) kubernetes-models has for each.
+const models: Record<string, Record<string, { new (data: never): { validate(): void } }>> = {
+  'apps/v1': { Deployment },
+  v1: { Service, ConfigMap },
+  'monitoring.coreos.com/v1': { PodMonitor, PrometheusRule },
+};
+
+t.test("every manifest in image/k8s/ is valid against the Kubernetes API's schema for its kind", async (t) => {
+  const dir = path.join(ROOT, 'image', 'k8s');
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+  t.ok(files.length > 0, 'image/k8s/ has manifests');
+  for (const file of files) {
+    for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8')).map((d) => d.toJS())) {
+      if (!doc) continue;
+      const Model = models[doc.apiVersion]?.[doc.kind];
+      t.ok(Model, `${file}: ${doc.apiVersion} ${doc.kind} is a kind this check knows`);
+      if (!Model) continue;
+      t.doesNotThrow(() => new Model(doc as never).validate(), `${file}: ${doc.kind} ${doc.metadata?.name} is valid`);
+    }
+  }
+  // The check itself: a manifest with a wrong type fails it.
+  const broken = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { selector: {}, template: { spec: { enableServiceLinks: 'false', containers: [{ name: 'a', readinessProbe: { exec: { command: 'nile probe' } } }] } } } };
+  t.throws(() => new Deployment(broken as never).validate(), /enableServiceLinks must be boolean.*|command must be array/, 'a wrong type is caught');
+});
+
+t.test('the deployment sets what a platform team expects: no service links, a securityContext, a memory limit', async (t) => {
+  const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', 'deployment.yaml'), 'utf8')).map((d) => d.toJS());
+  const pod = docs.find((d) => d?.kind === 'Deployment').spec.template.spec;
+  const [container] = pod.containers;
+  t.equal(pod.enableServiceLinks, false, 'enableServiceLinks: false');
+  t.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', "the runtime's default seccomp profile");
+  t.equal(container.securityContext?.allowPrivilegeEscalation, false, 'no privilege escalation');
+  t.same(container.securityContext?.capabilities?.drop, ['ALL'], 'every capability dropped, then only the ones nile and sshd use added');
+  t.ok(container.resources?.limits?.memory, `a memory limit (${container.resources?.limits?.memory}; test/oci/life checks the heap and the agent fit)`);
+  t.equal(container.resources.requests?.memory, container.resources.limits.memory, 'requested as much as the limit: the node reserves it');
 });

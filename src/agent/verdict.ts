@@ -34,6 +34,8 @@ export function verdict(state: AppState, report: FailureReport | null, draining:
     case 'restarting':
       return { ready: false, reason: `not ready: restarting after: ${report?.reason ?? 'exit'}` };
     case 'down':
+      // Before the first spawn the control socket already answers: the app is about to start.
+      if (!report && state.want === 'up') return { ready: false, reason: 'not ready: starting (app not spawned yet)' };
       return { ready: false, reason: `not ready: app is down${report ? ` after: ${report.reason}` : ' (want down)'}` };
     case 'stopping':
     case 'stopped':

@@ -9,6 +9,7 @@ import type { Context } from './context.js';
 import { buildNatives } from './natives.js';
 import { removeScratchDir, scratchDir } from './processes.js';
 import { conditionsNow, missingRow, renderTable, writeJson, type PartRun, type Row } from './report.js';
+import { containerRows } from './rows/container.js';
 import { doctorRows } from './rows/doctor.js';
 import { idleRows } from './rows/idle.js';
 import { outputRows } from './rows/output.js';
@@ -32,6 +33,7 @@ const order: Record<string, Part> = {
   output: outputRows,
   registration: registrationRows,
   scale: scaleRows,
+  container: containerRows,
   reap: reapRows,
 };
 
@@ -100,7 +102,7 @@ async function main(): Promise<number> {
   process.stdout.write(`${conditions.cpus} CPUs, node ${conditions.node}, load average ${load(loadBefore)} before, ${load(conditions.loadAfter)} after; ${conditions.seconds} s\n`);
   process.stdout.write(`1-min load average as each part began: ${parts.map((p) => `${p.name} ${p.loadBefore.toFixed(1)}`).join(', ')}\n`);
   process.stdout.write(`JSON: ${selected.out}\n`);
-  process.stdout.write('Re-run: make bench (or, once built: node dist/test/bench/bench.js [--only idle,doctor,probe,start,sigterm,output,registration,scale,reap] [--quick] [--out FILE])\n');
+  process.stdout.write('Re-run: make bench (or, once built: node dist/test/bench/bench.js [--only idle,doctor,probe,start,sigterm,output,registration,scale,container,reap] [--quick] [--out FILE])\n');
   return rows.some((r) => r.note?.startsWith('failed:')) ? 1 : 0;
 }
 

@@ -93,7 +93,7 @@ const unshareCannotReraise = 'unshare: sigprocmask unblock failed';
 export const maxProbeOutputBytes = 10 * 1024;
 
 /** true when `promise` settles within ms; the timer does not outlive the answer. */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
     void promise.finally(() => {
@@ -186,27 +186,8 @@ export class Kubelet {
    * exec probe is; what it started is left to PID 1.
    */
   execInPod(command: string[], timeoutMs = Infinity, env: Record<string, string> = {}): Promise<ExecResult> {
-    const startedAt = Date.now();
     const proc = spawn('nsenter', ['-t', String(this.pid), '-p', '-m', '--', ...command], { env: { ...this.execEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.running.add(proc);
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    proc.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-    proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    let timedOut = false;
-    const timer = Number.isFinite(timeoutMs)
-      ? setTimeout(() => {
-          timedOut = true;
-          killExecd(proc);
-        }, timeoutMs)
-      : null;
-    return new Promise((resolve) => {
-      proc.on('close', (code, signal) => {
-        if (timer) clearTimeout(timer);
-        this.running.delete(proc);
-        resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), startedAt, ms: Date.now() - startedAt, timedOut });
-      });
-    });
+    return collectExec(proc, this.running, timeoutMs, () => killExecd(proc));
   }
 
   // The prober worker: one probe per period (a slow probe delays the next), until the container is gone.
@@ -311,17 +292,7 @@ export class Kubelet {
 
   /** The container's processes as the host sees them: everything in nile's PID namespace. */
   podProcesses(): PodProcess[] {
-    const ns = pidNamespace(this.pid);
-    if (!ns) return [];
-    const found: PodProcess[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const pid = Number(entry);
-      if (pidNamespace(pid) !== ns) continue;
-      const stat = statOf(pid);
-      if (stat) found.push({ pid, ppid: stat.ppid, state: stat.state, comm: readComm(pid) });
-    }
-    return found;
+    return podProcessesOf(this.pid);
   }
 
   zombies(): PodProcess[] {
@@ -397,6 +368,33 @@ export class Kubelet {
   }
 }
 
+/**
+ * The output and end of a command run in a container, `running` while it runs; at `timeoutMs`
+ * `kill` ends it, as the runtime ends a timed-out exec.
+ */
+export function collectExec(proc: ChildProcess, running: Set<ChildProcess>, timeoutMs: number, kill: () => void): Promise<ExecResult> {
+  const startedAt = Date.now();
+  running.add(proc);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  proc.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+  proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  let timedOut = false;
+  const timer = Number.isFinite(timeoutMs)
+    ? setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, timeoutMs)
+    : null;
+  return new Promise((resolve) => {
+    proc.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      running.delete(proc);
+      resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), startedAt, ms: Date.now() - startedAt, timedOut });
+    });
+  });
+}
+
 /** A pod under test: started now, torn down with the test whatever happens. */
 export async function startPod(t: Test, spec: PodSpec): Promise<Kubelet> {
   const pod = new Kubelet(spec);
@@ -432,6 +430,21 @@ function nileOnPath(dir: string): string {
   return bin;
 }
 
+/** Every process in the PID namespace of host pid `pid1`, as the host sees them. */
+export function podProcessesOf(pid1: number): PodProcess[] {
+  const ns = pidNamespace(pid1);
+  if (!ns) return [];
+  const found: PodProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pidNamespace(pid) !== ns) continue;
+    const stat = statOf(pid);
+    if (stat) found.push({ pid, ppid: stat.ppid, state: stat.state, comm: readComm(pid) });
+  }
+  return found;
+}
+
 function pidNamespace(pid: number): string | null {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);
@@ -440,7 +453,8 @@ function pidNamespace(pid: number): string | null {
   }
 }
 
-function parseLog(text: string): LogLine | null {
+/** A line of nile's stderr as its log event, or null for the app's. */
+export function parseLog(text: string): LogLine | null {
   if (!text.startsWith('{')) return null;
   try {
     const value = JSON.parse(text);

@@ -1,0 +1,67 @@
+import t from 'tap';
+import { exampleNileConfig, startContainer } from './runc.js';
+
+// A start that fails keeps the container running with the scene, under the real runtime: after a
+// start timeout the JVM is still there for nile status and nile doctor; the kubelet's KILL ends a
+// JVM that ignores TERM once the grace period is over. An app over the container's memory limit
+// is killed by the kernel, and nile doctor inside reads it from the container's cgroup.
+
+t.test('a start timeout: the container keeps running with the JVM, status and doctor explain; KILL after the grace period', async (t) => {
+  const nile = exampleNileConfig();
+  delete nile.registry;
+  nile.sshd.enabled = false;
+  nile.app.args = [...nile.app.args, '--never-ready', '--on-term', 'ignore', '--print-signals'];
+  nile.app.startTimeout = '4s';
+  nile.app.stopTimeout = '30s';
+  nile.probe.interval = '300ms';
+  const c = await startContainer(t, { name: 'timeout', nile });
+  const pid1 = c.state().pid;
+
+  // nile takes a thread dump, then its doctor looks at the failure: the scene is complete then.
+  await c.waitLog("the doctor's look at the failure", (l) => l.msg.startsWith('doctor: '), 60_000);
+  const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
+  t.equal(probe.code, 1, 'nile probe: not ready');
+  t.match(probe.stdout, /^not ready: startup failed: not ready within 4(\.0)?s \(thread dump taken, app left running\).*\(nile status has the report\)\n$/, `one line saying why: ${probe.stdout.trim()}`);
+
+  const java = c.processes().find((p) => p.comm === 'java');
+  t.ok(java, 'the JVM is still there');
+  t.equal(java?.ppid, pid1, "as nile's child");
+  t.equal(c.state().status, 'running', 'runc state: the container still runs');
+
+  const status = await c.exec(['nile', 'status'], { timeoutMs: 20_000 });
+  t.equal(status.code, 0, 'nile status answers');
+  t.match(status.stdout, /last failure at .*: startup failed: not ready within 4(\.0)?s/, 'with the failure report');
+  const doctor = await c.exec(['nile', 'doctor'], { timeoutMs: 60_000 });
+  t.match(doctor.stdout, /the start timed out: main is blocked on a lock/, 'nile doctor names the start timeout and where main waits');
+  t.match(doctor.stdout, /"main" BLOCKED .* held by "config-loader"/, 'with the thread dump as evidence');
+
+  // The pod is deleted: the JVM ignores TERM, nile waits app.stopTimeout (30s); the kubelet's
+  // grace period (3 s) ends first, and its KILL to PID 1 takes the whole container down.
+  const { exited, killed, termAt } = await c.deletePod(3);
+  t.ok(c.lines.some((l) => l.text === 'signal TERM' && l.at >= termAt), 'the JVM got its stop signal from nile');
+  t.equal(killed, true, 'the runtime sent KILL at the end of the grace period');
+  t.equal(exited.code, 137, 'the container exits 137 (KILL)');
+  t.equal(c.state().status, 'stopped', 'runc state: stopped');
+  t.same(c.processes(), [], 'nothing of the container is left');
+});
+
+t.test("an app over the container's memory limit: OOM-killed by the kernel, and nile doctor says so from the cgroup", async (t) => {
+  const nile = exampleNileConfig();
+  delete nile.registry;
+  nile.sshd.enabled = false;
+  // The JVM touches its whole 512 MiB heap at start, in a container limited to 192 MiB.
+  nile.app.javaOpts = ['-Xms512m', '-Xmx512m', '-XX:+AlwaysPreTouch', '-XX:+UseSerialGC'];
+  const c = await startContainer(t, { name: 'oom', nile, memoryLimit: '192Mi' });
+
+  const pid1 = c.state().pid;
+  const failed = await c.waitLog('the startup failure', (l) => l.msg.startsWith('startup failed'), 60_000);
+  t.match(failed.msg, /app was killed by signal KILL/, `nile saw the JVM killed: ${failed.msg}`);
+  await c.waitLog("the doctor's look at the failure", (l) => l.msg.startsWith('doctor: '), 60_000);
+  t.equal(c.state().status, 'running', 'the container keeps running');
+  const doctor = await c.exec(['nile', 'doctor'], { timeoutMs: 60_000 });
+  t.match(doctor.stdout, /the kernel's OOM killer killed the app: its cgroup reached its limit of 192 MiB/, 'nile doctor: OOM-killed at the limit');
+  t.match(doctor.stdout, /\/sys\/fs\/cgroup\/memory\S*\/memory\.oom_control: oom_kill 0 → 1/, 'with the cgroup v1 evidence from inside the container');
+  const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
+  t.match(probe.stdout, /^not ready: startup failed: app was killed by signal KILL .*; the kernel's OOM killer killed the app/, `nile probe: ${probe.stdout.trim()}`);
+  t.ok(c.processes().some((p) => p.pid === pid1), 'nile itself was not the one killed');
+});
