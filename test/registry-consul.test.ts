@@ -237,6 +237,27 @@ t.test('service: an agent that forgot the service gets it again, and drift is si
   t.ok(seen.drifts >= 1);
 });
 
+for (const mode of ['kv', 'service'] as const) {
+  t.test(`${mode}: the heartbeat only renews; a lost registration is told as drift and left to the reconciler`, async (t) => {
+    const double = await startDouble(t);
+    const backend = backendFor(t, mode, double.url);
+    let drifts = 0;
+    backend.onDrift(() => (drifts += 1));
+    await backend.apply(ready);
+    if (mode === 'kv') await consulCall(double.url, 'DELETE', `/kv/${KEY}`);
+    else await consulCall(double.url, 'PUT', `/agent/service/deregister/${SERVICE_ID}`);
+    t.ok(await eventually(async () => drifts >= 1), 'drift is signalled');
+    t.match(backend.status(), { state: 'lost', registered: false });
+    await sleep(2 * TTL_MS);
+    const held = mode === 'kv' ? (await readKey(double.url)) !== undefined : (await passingInstances(double.url)).length > 0;
+    t.notOk(held, 'not registered again behind the reconciler');
+    t.equal(drifts, 1, 'told once: the heartbeat stops until an apply holds it again');
+    await backend.apply(ready);
+    const back = mode === 'kv' ? (await readKey(double.url)) !== undefined : (await passingInstances(double.url)).length === 1;
+    t.ok(back, 'the next apply registers it again');
+  });
+}
+
 t.test('service: a restarted Consul that lost everything gets the service again', async (t) => {
   const double = await startDouble(t);
   const backend = backendFor(t, 'service', double.url);

@@ -51,7 +51,7 @@ async function observe(t: Test, connect: string, digest?: string): Promise<Obser
 
 /** The session the backend holds now (a look inside, for the tests that end it from outside). */
 function sessionOf(backend: ZooKeeperBackend): { id: Buffer; password: Buffer } {
-  const client = (backend as unknown as { client?: ZkClient }).client;
+  const client = (backend as unknown as { session: { client?: ZkClient } }).session.client;
   if (!client) throw new Error('backend has no session');
   return { id: client.getSessionId(), password: client.getSessionPassword() };
 }

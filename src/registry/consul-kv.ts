@@ -3,7 +3,8 @@
 
 import { upsyncValue, type Backend } from './backend.js';
 import { formatDuration } from '../config/duration.js';
-import { ConsulBackend, ConsulError, type ConsulOptions } from './consul-client.js';
+import { ConsulError } from './consul-api.js';
+import { ConsulBackend, type ConsulOptions } from './consul-backend.js';
 
 export interface ConsulKvOptions extends ConsulOptions {
   prefix: string;

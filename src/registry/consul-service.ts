@@ -4,7 +4,8 @@
 import type { CheckOptions } from 'consul/lib/agent/check.js';
 import type { Backend } from './backend.js';
 import { formatDuration } from '../config/duration.js';
-import { ConsulBackend, ConsulError, type ConsulOptions } from './consul-client.js';
+import { ConsulError } from './consul-api.js';
+import { ConsulBackend, type ConsulOptions } from './consul-backend.js';
 
 export type ConsulServiceOptions = ConsulOptions;
 

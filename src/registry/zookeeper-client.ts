@@ -168,15 +168,26 @@ export function joinPath(...parts: string[]): string {
   return names.length === 0 ? '' : '/' + names.join('/');
 }
 
+/** The ACLs nile creates nodes with. */
+export interface Acls {
+  shared: ZkAcl[]; // the levels above the upstream
+  own: ZkAcl[]; // the upstream and the instance's node
+}
+
+/** With a digest identity (`user:password`) its nodes are its own and the levels above shared; without, all open. */
+export function aclsFor(credentials: string | undefined): Acls {
+  return credentials ? { shared: sharedAcl(), own: digestAcl(credentials) } : { shared: zk.ACL.OPEN_ACL_UNSAFE, own: zk.ACL.OPEN_ACL_UNSAFE };
+}
+
 /** `user:password` → the ACL entries: that digest identity may do anything, everyone may read (nginx does not authenticate). */
-export function digestAcl(credentials: string): ZkAcl[] {
+function digestAcl(credentials: string): ZkAcl[] {
   const user = credentials.slice(0, credentials.indexOf(':'));
   const hash = crypto.createHash('sha1').update(credentials).digest('base64');
   return [new zk.ACL(zk.Permission.ALL, new zk.Id('digest', `${user}:${hash}`)), new zk.ACL(zk.Permission.READ, new zk.Id('world', 'anyone'))];
 }
 
 /** ACL for the levels above an upstream, shared by every project: anyone may read them and add an upstream. */
-export function sharedAcl(): ZkAcl[] {
+function sharedAcl(): ZkAcl[] {
   return [new zk.ACL(zk.Permission.READ | zk.Permission.CREATE, new zk.Id('world', 'anyone'))];
 }
 

@@ -1,10 +1,8 @@
-// What both Consul backends share: the HTTP client (base URL, ACL token header, timeout, errors that say what failed
-// and never carry the token), and the life of a registration kept alive by a heartbeat inside its TTL.
+// What both Consul backends share: the life of a registration kept alive by a heartbeat inside its TTL.
 
-import { readFileSync } from 'node:fs';
-import Consul from 'consul';
 import type { Log } from '../log.js';
 import type { Backend, BackendStatus, Desired, Instance } from './backend.js';
+import { ConsulApi, readToken, requestTimeoutMs } from './consul-api.js';
 
 export interface ConsulOptions {
   url: string;
@@ -14,89 +12,10 @@ export interface ConsulOptions {
   log: Log;
 }
 
-/** A failed Consul call: `consul: 403 ACL not found on PUT /v1/session/create`. */
-export class ConsulError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    readonly detail = '',
-  ) {
-    super(message);
-    this.name = 'ConsulError';
-  }
-}
-
-/** The ACL token from its file, trimmed; undefined without a file. Errors name the file, never its content. */
-function readToken(tokenFile: string | undefined): string | undefined {
-  if (!tokenFile) return undefined;
-  let token: string;
-  try {
-    token = readFileSync(tokenFile, 'utf8').trim();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConsulError(`consul: cannot read the ACL token file ${tokenFile} (${code})`);
-  }
-  // An empty file would silently make every call anonymous.
-  if (!token) throw new ConsulError(`consul: the ACL token file ${tokenFile} is empty`);
-  return token;
-}
-
-/** The `consul` client with nile's token and timeout, and calls whose failures read as ConsulError. */
-class ConsulApi {
-  readonly client: Consul;
-
-  constructor(
-    url: string,
-    private readonly token: string | undefined,
-    timeoutMs: number,
-  ) {
-    // The typings omit baseUrl, which the client accepts: it keeps the scheme, host, port and any path prefix of the
-    // configured URL. The token travels as the X-Consul-Token header the client sets from `defaults.token`.
-    const options = { baseUrl: `${url.replace(/\/+$/, '')}/v1`, defaults: { token, timeout: timeoutMs } };
-    try {
-      this.client = new Consul(options as ConstructorParameters<typeof Consul>[0]);
-    } catch {
-      throw new ConsulError('consul: registry.consul.url is not a valid URL');
-    }
-  }
-
-  /** Runs one request; `what` ("PUT /v1/session/create") names it in the error. */
-  async call<T>(what: string, request: (client: Consul) => Promise<T>): Promise<T> {
-    try {
-      return await request(this.client);
-    } catch (err) {
-      throw this.describe(err, what);
-    }
-  }
-
-  close(): void {
-    this.client.destroy();
-  }
-
-  private describe(err: unknown, what: string): ConsulError {
-    const failure = err as { statusCode?: number; response?: { statusCode?: number; statusMessage?: string; body?: unknown }; message?: string };
-    const status = failure.response?.statusCode ?? failure.statusCode;
-    const body = bodyText(failure.response?.body);
-    const reason = status ? `${status} ${body || failure.response?.statusMessage || ''}`.trim() : (failure.message ?? String(err));
-    return new ConsulError(this.scrub(`consul: ${reason} on ${what}`), status, this.scrub(body));
-  }
-
-  // Consul does not echo tokens, but an error text must not be the one place a secret leaks through.
-  private scrub(text: string): string {
-    return this.token ? text.split(this.token).join('[redacted]') : text;
-  }
-}
-
-function bodyText(body: unknown): string {
-  if (body === undefined || body === null) return '';
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : JSON.stringify(body);
-  return text.trim().slice(0, 300);
-}
-
 /**
  * A registration held in Consul and kept alive by a heartbeat every TTL/3. Calls are serialized, so the reconciler's
- * apply and the heartbeat never interleave. When the heartbeat finds the registration lost (expired session, deleted
- * key, restarted agent), it tells the drift listeners and registers again once; the reconciler retries beyond that.
+ * apply and the heartbeat never interleave. The heartbeat only renews: when it finds the registration lost (expired
+ * session, deleted key, restarted agent), it tells the drift listeners, and the reconciler registers it again.
  */
 export abstract class ConsulBackend implements Backend {
   abstract readonly name: string;
@@ -192,7 +111,7 @@ export abstract class ConsulBackend implements Backend {
     if (!desired.present || !this.held || this.closed) return;
     try {
       const lost = await this.heartbeat(desired.down);
-      if (lost) await this.recover(lost, desired.down);
+      if (lost) this.lost(lost);
       else this.stillHeld(desired.down);
     } catch (err) {
       this.warnOnce(err as Error);
@@ -200,12 +119,11 @@ export abstract class ConsulBackend implements Backend {
     }
   }
 
-  private async recover(lost: string, down: boolean): Promise<void> {
+  private lost(what: string): void {
     this.held = false;
-    this.log.warn({ backend: this.name, lost }, 'consul registration lost; registering again');
-    this.setState('lost', false, lost);
+    this.log.warn({ backend: this.name, lost: what }, 'consul registration lost; registering again');
+    this.setState('lost', false, what);
     this.notifyDrift();
-    await this.hold(down);
   }
 
   private stillHeld(down: boolean): void {
@@ -240,9 +158,4 @@ export abstract class ConsulBackend implements Backend {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-// A request that outlives a third of the TTL is no use to a heartbeat; between 1s and 10s.
-function requestTimeoutMs(ttlMs: number): number {
-  return Math.min(10_000, Math.max(1000, Math.round(ttlMs / 3)));
 }

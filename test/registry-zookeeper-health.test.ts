@@ -1,0 +1,113 @@
+// The ZooKeeper session's health as pure functions, without a server or a process: what the watchdog does when.
+
+import t from 'tap';
+import { acted, connected, describeHealth, disconnected, nextAction, opened, outageAfterMs, probed, serversAnswered, type Health } from '../src/registry/zookeeper-health.js';
+
+const T = 4000; // session timeout, ms
+
+/** A session opened at 0 and connected at `at`, its last liveness probe at `at`. */
+function up(at = 0): Health {
+  const h = connected(opened(undefined, T, 0), T, at);
+  return { ...h, lastProbe: at };
+}
+
+t.test('connected: a liveness probe every quarter session timeout, one at a time', async (t) => {
+  const h = up(0);
+  t.same(nextAction(h, T / 4 - 1), { kind: 'idle' }, 'too soon after the last probe');
+  const probe = nextAction(h, T / 4);
+  t.same(probe, { kind: 'probe', timeoutMs: T / 4 });
+  const out = acted(h, probe, T / 4);
+  t.equal(out.lastProbe, T / 4);
+  t.same(nextAction(out, T), { kind: 'idle' }, 'none while one is out');
+  const answered = probed(out, out.session, 'answered');
+  t.same(nextAction(answered, T / 2 - 1), { kind: 'idle' });
+  t.same(nextAction(answered, T / 2), { kind: 'probe', timeoutMs: T / 4 });
+});
+
+t.test('a short session timeout still gives the probe 100 ms', async (t) => {
+  const h = connected(opened(undefined, 200, 0), 200, 0);
+  t.same(nextAction(h, 1000), { kind: 'probe', timeoutMs: 100 });
+});
+
+t.test('a probe that times out drops the connection; one that fails otherwise does not', async (t) => {
+  const out = acted(up(0), { kind: 'probe', timeoutMs: T / 4 }, T / 4);
+  const stalled = probed(out, out.session, 'timeout');
+  t.same(nextAction(stalled, T / 4 + 1), { kind: 'reconnect' });
+  const dropped = acted(stalled, { kind: 'reconnect' }, T / 4 + 1);
+  t.same(nextAction(dropped, T / 4 + 2), { kind: 'idle' }, 'once');
+  t.same(nextAction(probed(out, out.session, 'failed'), T / 4 + 1), { kind: 'idle' });
+  const meanwhile = disconnected(out, T / 4 + 1);
+  t.notOk(probed(meanwhile, out.session, 'timeout').stalled, 'a timeout found already disconnected is left to the library');
+});
+
+t.test('disconnected: patient through a leader election, then asks the servers', async (t) => {
+  const down = disconnected(up(0), 10_000);
+  const waitFor = Math.max(outageAfterMs, T / 4);
+  t.same(nextAction(down, 10_000 + waitFor - 1), { kind: 'idle' });
+  const ask = nextAction(down, 10_000 + waitFor);
+  t.same(ask, { kind: 'askServers', timeoutMs: 500 });
+  const asking = acted(down, ask, 10_000 + waitFor);
+  t.same(nextAction(asking, 10_000 + waitFor + 1), { kind: 'idle' }, 'one question at a time');
+  const silent = serversAnswered(asking, asking.session, false);
+  t.same(nextAction(silent, 10_000 + waitFor + 1), { kind: 'askServers', timeoutMs: 500 }, 'no server serves: ask again');
+  const serving = serversAnswered(asking, asking.session, true);
+  t.same(nextAction(serving, 10_000 + waitFor + 1), { kind: 'newSession', why: 'a ZooKeeper server serves again but the session did not come back', firstReport: true });
+});
+
+t.test('disconnected past 4/3 of the session timeout: the servers dropped it, a new session', async (t) => {
+  const down = disconnected(up(0), 10_000);
+  const edge = 10_000 + (T * 4) / 3;
+  t.not(nextAction(down, edge).kind, 'newSession');
+  t.same(nextAction(down, edge + 1), { kind: 'newSession', why: 'no ZooKeeper server answered within the session timeout', firstReport: true });
+  t.same(nextAction({ ...down, probing: 'servers' }, edge + 1), { kind: 'idle' }, 'not while a probe is out');
+});
+
+t.test('a server that serves again once we are back changes nothing', async (t) => {
+  const down = disconnected(up(0), 10_000);
+  const asking = acted(down, { kind: 'askServers', timeoutMs: 500 }, 12_000);
+  const back = connected(asking, T, 12_100);
+  const answered = serversAnswered(back, back.session, true);
+  t.notOk(answered.serving);
+  t.equal(answered.probing, undefined);
+  t.same(nextAction({ ...answered, lastProbe: 12_100 }, 12_200), { kind: 'idle' });
+});
+
+t.test('one outage is reported once, across the sessions tried during it; a connect ends it', async (t) => {
+  const down = disconnected(up(0), 10_000);
+  const giveUp = nextAction(down, 20_000);
+  t.equal(giveUp.kind === 'newSession' && giveUp.firstReport, true);
+  const next = opened(acted(down, giveUp, 20_000), T, 20_000);
+  t.equal(next.session, down.session + 1, 'a new session');
+  t.equal(next.since, 20_000);
+  t.notOk(next.connected);
+  const again = nextAction(next, 30_000);
+  t.equal(again.kind === 'newSession' && again.firstReport, false, 'the second give-up is quiet');
+  const reconnected = connected(next, T, 31_000);
+  const later = nextAction(disconnected(reconnected, 32_000), 40_000);
+  t.equal(later.kind === 'newSession' && later.firstReport, true, 'a new outage is reported again');
+});
+
+t.test('the negotiated session timeout is the one that counts', async (t) => {
+  const h = connected(opened(undefined, 10_000, 0), 4000, 0);
+  t.equal(h.sessionTimeoutMs, 4000);
+  t.equal(nextAction(disconnected(h, 0), (4000 * 4) / 3 + 1).kind, 'newSession');
+});
+
+t.test('an answer about an earlier session frees the probe and changes nothing else', async (t) => {
+  const out = acted(up(0), { kind: 'probe', timeoutMs: T / 4 }, T / 4);
+  const renewed = opened(out, T, T / 4 + 1);
+  t.equal(renewed.probing, 'liveness', 'the old probe still counts as out');
+  const late = probed(renewed, out.session, 'timeout');
+  t.equal(late.probing, undefined);
+  t.notOk(late.stalled);
+  const asking = acted(disconnected(up(0), 0), { kind: 'askServers', timeoutMs: 500 }, 2000);
+  const lateServers = serversAnswered(opened(asking, T, 2100), asking.session, true);
+  t.notOk(lateServers.serving);
+});
+
+t.test('the record prints in one line', async (t) => {
+  const h = acted(disconnected(up(0), 1000), { kind: 'askServers', timeoutMs: 500 }, 2500);
+  const line = describeHealth(h, 2500);
+  t.equal(line, 'session 1, disconnected 1500 ms, timeout 4000 ms, probing servers');
+  t.notMatch(line, /\n/);
+});
