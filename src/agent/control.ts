@@ -2,8 +2,9 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { Handlers } from '../control/server.js';
 import type { Finding } from '../doctor/finding.js';
 import type { Reconciler } from '../registry/reconciler.js';
+import { registering } from '../registry/registration.js';
 import type { SideServices } from './services.js';
-import { serviceLine, statusOf } from './status.js';
+import { serviceLine, statusOf, statusText } from './status.js';
 import type { OutOfTraffic } from './traffic.js';
 import { servicesOnlyVerdict, verdict } from './verdict.js';
 
@@ -20,8 +21,11 @@ interface Parts {
 export function controlHandlers({ app, hasApp, traffic, side, registration, scene }: Parts): Handlers {
   return {
     ping: () => ({ ok: true, pid: process.pid }),
-    probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now()) : servicesOnlyVerdict(traffic.draining)) }),
-    status: () => statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? []),
+    probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now(), registering(registration, app.state.phase)) : servicesOnlyVerdict(traffic.draining)) }),
+    status: (form) => {
+      const status = statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? [], registering(registration, app.state.phase));
+      return form === 'text' ? { ok: true, text: statusText(status) } : status;
+    },
     doctor: async () => ({ ok: true, phase: app.state.phase, findings: await scene.now() }),
     prestop: async () => {
       await traffic.start();

@@ -12,13 +12,16 @@ export function servicesOnlyVerdict(draining: boolean): Verdict {
   return draining ? { ready: false, reason: 'not ready: draining' } : { ready: true, reason: 'ready: no app configured (services only)' };
 }
 
-/** The readiness verdict the kubelet gets from `nile probe`. */
-export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number): Verdict {
+/**
+ * The readiness verdict the kubelet gets from `nile probe`. Ready is the probe passing and the
+ * registration in place (`registering` names what is not yet): nginx serves a pod as soon as it is Ready.
+ */
+export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number, registering: string | null = null): Verdict {
   const probe = state.probe ? ` (${state.probe.detail})` : '';
   if (draining) return { ready: false, reason: 'not ready: draining' };
   switch (state.phase) {
     case 'ready':
-      return { ready: true, reason: `ready${probe}` };
+      return registering === null ? { ready: true, reason: `ready${probe}` } : { ready: false, reason: `not ready: registering (${registering})${probe}` };
     case 'starting':
       return { ready: false, reason: `not ready: starting for ${seconds(now - (state.startedAt ?? now))}${probe}` };
     case 'notReady':

@@ -2,41 +2,28 @@ import { ask } from '../control/client.cjs';
 import { parseArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
-interface Status {
-  verdict: { ready: boolean; reason: string };
-  app: { phase: string; want: string; pid: number | null; uptimeMs: number | null; restarts: number; probe: { ok: boolean; detail: string } | null };
-  services: Array<{ name: string; state: string; pid: number | null; since: number; want?: string }>;
-  registry: Array<{ backend: string; state: string; lastError?: string }>;
-  lastFailure: null | { reason: string; at: string; exit: unknown; lastOutput: string[]; threadDump?: string; findings?: Array<{ summary: string; evidence: string[] }> };
-}
-
 /** `nile status [--json]`. */
 export async function status(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv);
-  let answer: Status;
+  const json = flags.has('--json');
+  let answer: unknown;
   try {
-    answer = (await ask(await locateRunDir(flags.get('--config') as string | undefined), 'status', 5000)) as Status;
+    // The agent renders the text itself: native/nile.c prints the same answer without rendering it again.
+    answer = await ask(await locateRunDir(flags.get('--config') as string | undefined), json ? 'status' : 'status text', 5000);
   } catch (err) {
     process.stderr.write(`nile status: no agent answers (${(err as Error).message})\n`);
     return 1;
   }
-  process.stdout.write(flags.has('--json') ? JSON.stringify(answer, null, 2) + '\n' : render(answer));
+  if (json) {
+    process.stdout.write(JSON.stringify(answer, null, 2) + '\n');
+    return 0;
+  }
+  const text = (answer as { text?: unknown } | null)?.text;
+  if (typeof text !== 'string') {
+    process.stderr.write('nile status: the agent gave no status\n');
+    return 1;
+  }
+  process.stdout.write(text);
   return 0;
 }
 
-const up = (ms: number | null) => (ms === null ? '' : ` up ${Math.round(ms / 1000)}s`);
-
-function render(s: Status): string {
-  const lines = [`${s.verdict.reason}`, `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
-  if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
-  for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((Date.now() - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
-  for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
-  const f = s.lastFailure;
-  if (f) {
-    lines.push(`last failure at ${f.at}: ${f.reason}`);
-    for (const finding of f.findings ?? []) lines.push(`  finding: ${finding.summary}`, ...finding.evidence.slice(0, 3).map((e) => `    ${e}`));
-    if (f.lastOutput.length) lines.push('  last output:', ...f.lastOutput.slice(-20).map((l) => `    ${l}`));
-    if (f.threadDump) lines.push(`  thread dump: ${f.threadDump.split('\n').length} lines (nile status --json has it)`);
-  }
-  return lines.join('\n') + '\n';
-}

@@ -14,6 +14,11 @@ export function desiredFor(phase: Phase, draining: boolean): Desired {
   return { present: false };
 }
 
+/** What the registration still lacks for a ready app to be Ready, or null when it is in place (or none is configured). */
+export function registering(registration: Reconciler | null, phase: Phase): string | null {
+  return registration && phase === 'ready' ? registration.pending(desiredFor(phase, false)) : null;
+}
+
 /** Registered only while ready: the reconciler follows the app's phase (and the drain) from now on. */
 export async function registerWhenReady(config: Config, app: AppSupervisor, draining: () => boolean, log: Log): Promise<Reconciler | null> {
   let registration: Reconciler | null;
