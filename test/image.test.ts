@@ -226,7 +226,7 @@ t.test('the deployment: exec readiness probe and preStop are nile verbs, the gra
   t.same(podIp?.valueFrom, { fieldRef: { fieldPath: 'status.podIP' } }, 'POD_IP from the downward API');
 
   const config = exampleConfig();
-  const prestopBudget = new OutOfTraffic(config.prestop, null, createLog('silent'), () => true).budgetMs();
+  const prestopBudget = new OutOfTraffic(config.prestop, () => null, createLog('silent'), () => true).budgetMs();
   const needed = (prestopBudget + config.app.stopTimeout) / 1000;
   t.ok(pod.terminationGracePeriodSeconds >= needed, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} >= prestop budget ${prestopBudget / 1000}s + app.stopTimeout ${config.app.stopTimeout / 1000}s`);
   const ports = container.ports.map((p: { containerPort: number }) => p.containerPort);

@@ -13,16 +13,17 @@ interface Parts {
   hasApp: boolean;
   traffic: OutOfTraffic;
   side: SideServices;
-  registration: Reconciler | null;
+  registration: () => Reconciler | null | undefined; // null: none configured; undefined: its clients are loading
   scene: { now(): Promise<Finding[]> };
 }
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
-export function controlHandlers({ app, hasApp, traffic, side, registration, scene }: Parts): Handlers {
+export function controlHandlers({ app, hasApp, traffic, side, registration: current, scene }: Parts): Handlers {
   return {
     ping: () => ({ ok: true, pid: process.pid }),
-    probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now(), registering(registration, app.state.phase)) : servicesOnlyVerdict(traffic.draining)) }),
+    probe: () => ({ ok: true, ...(hasApp ? verdict(app.state, app.report, traffic.draining, Date.now(), registering(current(), app.state.phase)) : servicesOnlyVerdict(traffic.draining)) }),
     status: (form) => {
+      const registration = current();
       const status = statusOf(app, traffic.draining, side.list().map(serviceLine), registration?.status() ?? [], registering(registration, app.state.phase));
       return form === 'text' ? { ok: true, text: statusText(status) } : status;
     },

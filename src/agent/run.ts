@@ -1,51 +1,45 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:net';
-import { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
-import { openControlSocket } from '../control/server.js';
-import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
+import { AppSupervisor } from '../app/supervisor.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
-import { proberFor } from '../probe/prober.js';
-import { registerWhenReady } from '../registry/registration.js';
-import { superviseApp } from './app-service.js';
-import { controlHandlers } from './control.js';
+import { proberFor, type Prober } from '../probe/prober.js';
+import { registryConfigured } from '../registry/backend.js';
+import type { Reconciler } from '../registry/reconciler.js';
 import { watchScene } from './scene.js';
-import { startSideServices, type SideServices } from './services.js';
 import { OutOfTraffic } from './traffic.js';
 
 /**
- * PID 1, the story in one screen: take the duties, load the clients the config names (only those),
- * wire the app to the registry and the doctor, open the control socket, start the app and the
- * services beside it, wait, stop the rest.
+ * PID 1, the story in one screen: take the duties, start the app, then bring up beside it what
+ * answers for it (control socket, supervise directory), the registry clients the config names, sshd
+ * and the runit services; wait; stop the rest. Only the first part is loaded before the app starts.
  */
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
-  mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
-  const app = new AppSupervisor(config, log, await proberFor(config.probe));
+  const app = new AppSupervisor(config, log, proberWhenLoaded(config.probe));
   const scene = watchScene(config, app);
-  // Connected before the app starts: a registry's session is open by the time the app is ready.
-  const registration = await registerWhenReady(config, app, () => traffic.draining, log);
-  const traffic = new OutOfTraffic(config.prestop, registration, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
+  // null: no registry configured; undefined until its clients are loaded (not ready till then).
+  const held: { registration: Reconciler | null | undefined } = { registration: registryConfigured(config) ? undefined : null };
+  const traffic = new OutOfTraffic(config.prestop, () => held.registration ?? null, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady');
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
-  // What answers for the app (the control socket, its supervise directory) is up before it starts;
-  // sshd and the runit services come up beside it.
-  let side: SideServices = { list: () => [], stop: async () => {} };
-  const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: { list: () => side.list(), stop: () => side.stop() }, registration, scene }), log);
-  const supervise = hasApp ? await superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined;
+  mkdirSync(config.runDir, { recursive: true, mode: 0o755 }); // a failure report may be written at once
   if (hasApp) app.boot();
-  side = await startSideServices(config, log);
+  const { bringUpBeside } = await import('./beside.js');
+  const beside = await bringUpBeside(config, log, { app, hasApp, traffic, scene, held });
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   const code = await app.exited;
-  await side.stop();
-  await supervise?.close();
-  await Promise.race([registration?.close(), sleep(3000)]);
-  await closeServer(control);
+  await beside.close();
   duties.stop();
   log.info({ code }, 'nile exiting with the app status');
   return code;
+}
+
+// The probe's first run is an interval after the spawn: its client loads meanwhile.
+function proberWhenLoaded(probe: Config['probe']): Prober {
+  const loading = proberFor(probe);
+  return async () => (await loading)();
 }
 
 // SIGTERM (or INT): out of traffic first unless a prestop already did it, then stop the app.
@@ -58,10 +52,4 @@ function stopOnce(app: AppSupervisor, traffic: OutOfTraffic, log: Log) {
     traffic.cutShort();
     void traffic.start().then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
   };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -1,4 +1,4 @@
-import type { Phase } from '../app/machine.js';
+import type { AppState, Phase } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import { errorText } from '../errors.js';
@@ -14,9 +14,13 @@ export function desiredFor(phase: Phase, draining: boolean): Desired {
   return { present: false };
 }
 
-/** What the registration still lacks for a ready app to be Ready, or null when it is in place (or none is configured). */
-export function registering(registration: Reconciler | null, phase: Phase): string | null {
-  return registration && phase === 'ready' ? registration.pending(desiredFor(phase, false)) : null;
+/**
+ * What the registration still lacks for a ready app to be Ready, or null when it is in place.
+ * `registration`: null when no registry is configured, undefined while its clients load.
+ */
+export function registering(registration: Reconciler | null | undefined, phase: Phase): string | null {
+  if (phase !== 'ready' || registration === null) return null;
+  return registration === undefined ? 'loading the registry clients' : registration.pending(desiredFor(phase, false));
 }
 
 /** Registered only while ready: the reconciler follows the app's phase (and the drain) from now on. */
@@ -28,7 +32,9 @@ export async function registerWhenReady(config: Config, app: AppSupervisor, drai
     log.error({ err: errorText(err) }, 'registration cannot start: the instance will not be registered');
     return null;
   }
-  app.onChange((state) => registration?.want(desiredFor(state.phase, draining())));
+  const follow = (state: AppState) => registration?.want(desiredFor(state.phase, draining()));
+  app.onChange(follow);
+  follow(app.state); // the app has been running while the clients loaded
   return registration;
 }
 
