@@ -453,13 +453,18 @@ static void hand_to_node(void) {
       if (slash) *slash = 0;
     }
     snprintf(script, sizeof script, "%s/bin/nile.js", exe);
-    int argc = 0;
+    int argc = 0, n = 0;
     while (args[argc]) argc++;
-    char **argv = calloc((size_t)argc + 2, sizeof *argv);
+    const char *verb = args[1];
+    // PID 1 (`nile`, `nile run`, `nile --config F`): an agent that idles between probes needs no
+    // optimizing compiler; without it V8 leaves ~4 MiB of its code and zones untouched.
+    int agent = !verb || !strcmp(verb, "run") || (verb[0] == '-' && strcmp(verb, "--help") && strcmp(verb, "-h") && strcmp(verb, "--version"));
+    char **argv = calloc((size_t)argc + 4, sizeof *argv);
     if (argv) {
-      argv[0] = "node";
-      argv[1] = script;
-      for (int i = 1; i < argc; i++) argv[i + 1] = args[i];
+      argv[n++] = "node";
+      if (agent) argv[n++] = "--no-opt", argv[n++] = "--no-sparkplug";
+      argv[n++] = script;
+      for (int i = 1; i < argc; i++) argv[n++] = args[i];
       execvp("node", argv);
     }
   }

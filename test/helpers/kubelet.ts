@@ -130,7 +130,7 @@ export class Kubelet {
     this.name = spec.name ?? 'pod';
     this.probe = spec.readinessProbe === null ? null : { ...defaultProbe, ...spec.readinessProbe };
     this.grace = spec.terminationGracePeriodSeconds ?? 30;
-    this.nile = new Nile({ config: spec.nile, env: spec.env });
+    this.nile = new Nile({ config: spec.nile, env: spec.env, frontDoor: existsSync(NILE_NATIVE) }); // ENTRYPOINT ["nile"]
     // The image has its nile.yaml and runDir where nile looks by default; here they are the test's.
     this.execEnv = { ...cleanEnv(), ...spec.env, NILE_CONFIG: this.nile.configFile, NILE_RUNDIR: this.nile.runDir, PATH: `${nileOnPath(this.nile.dir)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     eachLine(this.nile.proc.stdout!, (text) => this.addLine({ at: Date.now(), source: 'app', text }));
