@@ -62,7 +62,10 @@ t.test('ssh into the sshd nile runs in the PID namespace, also after the app fai
   t.equal(ssh.status, 0, `ssh ran: ${ssh.stderr}`);
   t.match(ssh.stdout, /pid1=(node|nile)/, 'the session is inside the pod: PID 1 is nile');
   t.match(ssh.stdout, /\bjava\b/, "and sees the failed app's JVM, still there");
-  t.match(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'), /Full thread dump/);
+  // The dump is added to the report once the JVM has printed it, a few hundred ms after the failure.
+  const report = () => readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8');
+  await nile.waitFor('the thread dump in the report', () => report().includes('Full thread dump'), 5000);
+  t.match(report(), /Full thread dump/);
   const status = JSON.parse(nile.exec(['status', '--json']).stdout);
   t.match(status.services, [{ name: 'sshd', state: 'run' }], 'nile status lists sshd running');
 });

@@ -5,7 +5,6 @@ import { openControlSocket } from '../control/server.js';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Reconciler } from '../registry/reconciler.js';
-import { registerWhenReady } from '../registry/registration.js';
 import { superviseApp } from './app-service.js';
 import { controlHandlers } from './control.js';
 import type { Finding } from '../doctor/finding.js';
@@ -31,7 +30,7 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
   const control = await openControlSocket(config.runDir, controlHandlers({ app, hasApp, traffic, side: sideNow, registration: () => held.registration, scene }), log);
   const [supervise, registration, started] = await Promise.all([
     hasApp ? superviseApp(config.runDir, app, log).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
-    registerWhenReady(config, app, () => traffic.draining, log),
+    held.registration === null ? null : import('../registry/registration.js').then(({ registerWhenReady }) => registerWhenReady(config, app, () => traffic.draining, log)),
     startSideServices(config, log),
   ]);
   held.registration = registration;

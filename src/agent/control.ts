@@ -2,11 +2,10 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { Handlers } from '../control/server.js';
 import type { Finding } from '../doctor/finding.js';
 import type { Reconciler } from '../registry/reconciler.js';
-import { registering } from '../registry/registration.js';
 import type { SideServices } from './services.js';
 import { serviceLine, statusOf, statusText } from './status.js';
 import type { OutOfTraffic } from './traffic.js';
-import { servicesOnlyVerdict, verdict } from './verdict.js';
+import { registering, servicesOnlyVerdict, verdict } from './verdict.js';
 
 interface Parts {
   app: AppSupervisor;

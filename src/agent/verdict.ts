@@ -1,6 +1,16 @@
-import type { AppState } from '../app/machine.js';
+import type { AppState, Phase } from '../app/machine.js';
+import type { Reconciler } from '../registry/reconciler.js';
 import { seconds, type FailureReport } from '../app/report.js';
 import { headlineFinding } from './scene.js';
+
+/**
+ * What the registration still lacks for a ready app to be Ready, or null when it is in place.
+ * `registration`: null when no registry is configured, undefined while its clients load.
+ */
+export function registering(registration: Pick<Reconciler, 'pending'> | null | undefined, phase: Phase): string | null {
+  if (phase !== 'ready' || registration === null) return null;
+  return registration === undefined ? 'loading the registry clients' : registration.pending({ present: true, down: false });
+}
 
 export interface Verdict {
   ready: boolean;

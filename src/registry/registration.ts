@@ -14,15 +14,6 @@ export function desiredFor(phase: Phase, draining: boolean): Desired {
   return { present: false };
 }
 
-/**
- * What the registration still lacks for a ready app to be Ready, or null when it is in place.
- * `registration`: null when no registry is configured, undefined while its clients load.
- */
-export function registering(registration: Reconciler | null | undefined, phase: Phase): string | null {
-  if (phase !== 'ready' || registration === null) return null;
-  return registration === undefined ? 'loading the registry clients' : registration.pending(desiredFor(phase, false));
-}
-
 /** Registered only while ready: the reconciler follows the app's phase (and the drain) from now on. */
 export async function registerWhenReady(config: Config, app: AppSupervisor, draining: () => boolean, log: Log): Promise<Reconciler | null> {
   let registration: Reconciler | null;
