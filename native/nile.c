@@ -427,7 +427,7 @@ static void bad_answer(units *why, const bytes *text) {
   if (text->n == 0) return ascii(why, "the agent closed the connection without an answer");
   ascii(why, "bad answer from the agent: ");
   units all = {0};
-  utf8_units(text->p, text->n, &all);
+  utf8_units(text->p, text->n < 800 ? text->n : 800, &all); // 200 units take at most 800 bytes
   for (size_t i = 0; i < all.n && i < 200; i++) unit(why, all.u[i]);
   free(all.u);
 }

@@ -41,12 +41,13 @@ export async function startRows(ctx: Context): Promise<Row[]> {
 /** image/example/nile.yaml as it is, but with the bench's registry, free ports and a scratch runDir. */
 async function writeExampleConfig(ctx: Context, dir: string): Promise<string> {
   const config = parse(readFileSync(exampleConfig, 'utf8'));
-  const zookeeper = await ctx.zookeeper();
+  // The registry clients connect beside the running app: a ZooKeeper that is not there changes nothing before the spawn.
+  const connect = await ctx.zookeeper().then((zk) => zk.connect, async () => `127.0.0.1:${await freePort()}`);
   config.runDir = path.join(dir, 'run-example');
   config.services = emptyServices(dir);
   config.app = { ...config.app, workdir: dir, restart: 'never', stopTimeout: '5s' };
   config.probe.http.port = await freePort();
-  config.registry = { ...config.registry, address: '127.0.0.1', zookeeper: { ...config.registry.zookeeper, connect: zookeeper.connect } };
+  config.registry = { ...config.registry, address: '127.0.0.1', zookeeper: { ...config.registry.zookeeper, connect } };
   config.sshd = { ...config.sshd, port: await freePort(), listen: '127.0.0.1' };
   config.prestop = { ...config.prestop, drain: { url: '' }, wait: '0s' };
   const file = path.join(dir, 'example.yaml');
