@@ -4,6 +4,8 @@ APT_PACKAGES := zookeeper runit openssh-server openssh-client tini dumb-init hyp
   buildah runc mmdebstrap uidmap openssl
 FIXTURE_JAR := build/fixture/app.jar
 ADDON := build/Release/reaper.node
+# Built in the same step: the native front door answering `nile probe`, `prestop` and `status` (native/nile.c).
+FRONT_DOOR := build/Release/nile
 
 .PHONY: all deps build image test demo bench typecheck clean
 
@@ -23,7 +25,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(ADDON): native/reaper.c native/relay.c native/relay.h binding.gyp node_modules/.installed
+$(ADDON) $(FRONT_DOOR) &: native/reaper.c native/relay.c native/relay.h native/nile.c binding.gyp node_modules/.installed
 	npx node-gyp configure build --nodedir=/usr >/dev/null # not rebuild: its clean would remove the rest of build/
 
 $(FIXTURE_JAR): test/fixtures/java/App.java
@@ -32,7 +34,7 @@ $(FIXTURE_JAR): test/fixtures/java/App.java
 	jar cfe $@ App -C build/fixture/classes .
 
 # tsc for the tests; the run path loads one bundle of it (a module graph of ~150 files costs ~100 ms more).
-build: deps $(ADDON) $(FIXTURE_JAR)
+build: deps $(ADDON) $(FRONT_DOOR) $(FIXTURE_JAR)
 	npm run --silent build
 
 # The base image and the example service image, built with buildah from bases made here with

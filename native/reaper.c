@@ -1,8 +1,14 @@
-// The two system calls Node does not offer: waitpid() of one pid, and becoming a child subreaper.
-// Reaping one pid at a time (never waitpid(-1)) leaves the children Node spawned to libuv.
+// The system calls Node does not offer: waitpid() of one pid, becoming a child subreaper, flock()
+// and mkfifo() for runit's supervise directories. Reaping one pid at a time (never waitpid(-1))
+// leaves the children Node spawned to libuv.
+#define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "relay.h"
@@ -46,12 +52,61 @@ static napi_value SetSubreaper(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// Throws an Error whose code is the errno's name, as Node's own fs errors carry it.
+static void throw_errno(napi_env env, const char *call, int err) {
+  char message[256];
+  const char *name = strerrorname_np(err);
+  snprintf(message, sizeof message, "%s: %s", call, strerror(err));
+  napi_throw_error(env, name ? name : "EUNKNOWN", message);
+}
+
+// lockExclusive(fd) -> true when locked, false when another open file description holds it (runsv's
+// non-blocking exclusive lock on supervise/lock).
+static napi_value LockExclusive(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "lockExclusive(fd): fd must be a descriptor");
+    return NULL;
+  }
+  int rc;
+  do {
+    rc = flock(fd, LOCK_EX | LOCK_NB);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0 && errno != EWOULDBLOCK) {
+    throw_errno(env, "flock", errno);
+    return NULL;
+  }
+  napi_get_boolean(env, rc == 0, &result);
+  return result;
+}
+
+// makeFifo(path, mode): mkfifo(3); throws EEXIST and the like.
+static napi_value MakeFifo(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2];
+  char path[4096];
+  uint32_t mode = 0600;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1 ||
+      napi_get_value_uint32(env, argv[1], &mode) != napi_ok) {
+    napi_throw_type_error(env, NULL, "makeFifo(path, mode): a path and a mode");
+    return NULL;
+  }
+  if (mkfifo(path, (mode_t)mode) < 0) throw_errno(env, "mkfifo", errno);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reap", NULL, Reap, NULL, NULL, NULL, napi_default, NULL},
       {"setSubreaper", NULL, SetSubreaper, NULL, NULL, NULL, napi_default, NULL},
+      {"lockExclusive", NULL, LockExclusive, NULL, NULL, NULL, napi_default, NULL},
+      {"makeFifo", NULL, MakeFifo, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, 4, props);
   RelayInit(env, exports);
   return exports;
 }

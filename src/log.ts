@@ -6,6 +6,9 @@ export type Log = Logger;
 // Secrets may sit under these keys in any object handed to the logger; pino blanks them.
 const secretPaths = ['token', '*.token', 'password', '*.password', 'digest', '*.digest', 'auth', '*.auth', 'headers["X-Consul-Token"]'];
 
+// Set while an event held from before the logger existed is written: it keeps its own time.
+let heldTime: number | undefined;
+
 // nile's own events: JSON lines on stderr, written synchronously so nothing is lost when PID 1 exits.
 // With a redactor, every field and message goes through it (command lines, URLs, the config's secrets).
 export function createLog(level = process.env.NILE_LOG_LEVEL || 'info', redact?: Redactor): Log {
@@ -14,6 +17,7 @@ export function createLog(level = process.env.NILE_LOG_LEVEL || 'info', redact?:
       base: { name: 'nile' },
       level,
       redact: { paths: secretPaths, censor: '[redacted]' },
+      timestamp: () => `,"time":${heldTime ?? Date.now()}`,
       hooks: redact
         ? {
             logMethod(args, method) {
@@ -24,4 +28,14 @@ export function createLog(level = process.env.NILE_LOG_LEVEL || 'info', redact?:
     },
     destination({ fd: 2, sync: true }),
   );
+}
+
+/** Writes an event that happened at `time`, before the logger was created. */
+export function writeHeld(time: number, write: () => void): void {
+  heldTime = time;
+  try {
+    write();
+  } finally {
+    heldTime = undefined;
+  }
 }

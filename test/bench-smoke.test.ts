@@ -15,10 +15,14 @@ t.test('`bench --quick --only start,sigterm` measures nile, tini and dumb-init a
   const bench = path.join(ROOT, 'dist', 'test', 'bench', 'bench.js');
   const result = spawnSync(process.execPath, [bench, '--quick', '--only', 'start,sigterm', '--out', out], { env: cleanEnv(), encoding: 'utf8', timeout: 120_000 });
   t.equal(result.status, 0, `the bench exits 0 (stderr: ${result.stderr.slice(-500)})`);
-  t.match(result.stdout, /\| exec nile → app first instruction \|/, 'the table has the start row');
+  t.match(result.stdout, /\| exec nile → app first instruction, production example config \|/, 'the table has the start row over the production example config');
   const { rows, conditions } = JSON.parse(readFileSync(out, 'utf8'));
   t.equal(conditions.cpus, os.cpus().length, 'the conditions of the run are recorded');
-  t.same(rows.map((r: { figure: string }) => r.figure), ['exec nile → app first instruction', 'SIGTERM to PID 1 → exit (app exits at once)']);
+  t.same(rows.map((r: { figure: string }) => r.figure), [
+    'exec nile → app first instruction, production example config',
+    'exec nile → app first instruction, worker config',
+    'SIGTERM to PID 1 → exit (app exits at once)',
+  ]);
   for (const row of rows) {
     t.type(row.met, 'boolean', `${row.figure}: measured`);
     t.ok(row.data.nile.summary.median > 0, `${row.figure}: nile's median is a time`);

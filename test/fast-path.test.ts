@@ -1,18 +1,22 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { stringify } from 'yaml';
 import { maxProbeOutputBytes, startPod, type Kubelet } from './helpers/kubelet.js';
 import { cleanEnv } from './helpers/nile.js';
-import { NILE_BIN } from './helpers/paths.js';
+import { initialState, type AppState } from '../src/app/machine.js';
+import { verdict } from '../src/agent/verdict.js';
+import { NILE_BIN, NILE_NATIVE } from './helpers/paths.js';
 
-// `nile probe`, `prestop` and `status` run on every probe period of every pod: they must load a
-// socket client and nothing of the agent. Each command runs with a preload that records every
-// module it loads (test/helpers/module-recorder.ts).
+// `nile probe`, `prestop` and `status` run on every probe period of every pod. `nile` on PATH is the
+// native front door (native/nile.c): it answers them without starting Node, and must say exactly
+// what bin/nile.js says. bin/nile.js, where the front door is not built, must load a socket client
+// and nothing of the agent: each command runs with a preload that records every module it loads
+// (test/helpers/module-recorder.ts).
 
 const recorder = new URL('./helpers/module-recorder.js', import.meta.url).href;
 
@@ -46,22 +50,38 @@ function recordingEnv(t: Test): { env: Record<string, string>; read: () => strin
   return { env: { NODE_OPTIONS: `--import=${recorder}`, MODULE_RECORD_FILE: file }, read: () => [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))] };
 }
 
-async function inPod(t: Test, pod: Kubelet, args: string[]): Promise<Recorded> {
+// `nile` as the kubelet runs it (the front door on PATH), or bin/nile.js under Node.
+type Door = 'native' | 'node';
+const command = (door: Door, args: string[]) => (door === 'native' ? [NILE_NATIVE, ...args] : [process.execPath, NILE_BIN, ...args]);
+
+async function inPod(t: Test, pod: Kubelet, args: string[], door: Door = 'native'): Promise<Recorded> {
   const { env, read } = recordingEnv(t);
-  const run = await pod.execInPod(['nile', ...args], 15_000, env);
+  const run = await pod.execInPod(door === 'native' ? ['nile', ...args] : command(door, args), 15_000, env);
   return { code: run.code, stdout: run.stdout, stderr: run.stderr, modules: read() };
 }
 
-// Asynchronous: the app it probes is served by this process.
-async function onHost(t: Test, args: string[], env: Record<string, string>): Promise<Recorded> {
-  const recording = recordingEnv(t);
-  const child = execFile(process.execPath, [NILE_BIN, ...args], { env: { ...cleanEnv(), ...env, ...recording.env }, encoding: 'utf8', timeout: 15_000 });
+// Asynchronous: the app or the agent it asks is served by this process.
+async function onHost(t: Test, args: string[], env: Record<string, string>, door: Door = 'node', uid?: number): Promise<Recorded & { signal: string | null }> {
+  // Another user could not write the record: its runs are not recorded.
+  // Nor could it write tap's process info, which tap's spawn hook puts in NODE_OPTIONS: env drops it.
+  const recording = uid === undefined ? recordingEnv(t) : { env: {}, read: () => [] };
+  const [file, ...rest] = uid === undefined ? command(door, args) : ['env', '-u', 'NODE_OPTIONS', ...command(door, args)];
+  const child = execFile(file, rest, { env: { ...cleanEnv(), ...env, ...recording.env }, encoding: 'utf8', timeout: 15_000, uid });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: string) => (stdout += chunk));
   child.stderr!.on('data', (chunk: string) => (stderr += chunk));
-  const code = await new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
-  return { code, stdout, stderr, modules: recording.read() };
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (status, sig) => resolve([status, sig])));
+  return { code, signal, stdout, stderr, modules: recording.read() };
+}
+
+/** The front door and bin/nile.js, run the same way: the same stdout, stderr and exit status. */
+async function bothDoors(t: Test, what: string, args: string[], env: Record<string, string>, uid?: number): Promise<Recorded> {
+  const native = await onHost(t, args, env, 'native', uid);
+  const node = await onHost(t, args, env, 'node', uid);
+  t.equal(native.signal, null, `${what}: the front door was not killed by a signal`);
+  t.same({ code: native.code, stdout: native.stdout, stderr: native.stderr }, { code: node.code, stdout: node.stdout, stderr: node.stderr }, `${what}: the front door says what bin/nile.js says`);
+  return native;
 }
 
 function loadsNone(t: Test, what: string, run: Recorded, banned: Array<[string, RegExp]>): void {
@@ -72,38 +92,51 @@ function loadsNone(t: Test, what: string, run: Recorded, banned: Array<[string, 
   }
 }
 
-t.test('probe, status and prestop against a running agent load a socket client only', async (t) => {
+t.test('probe, status and prestop against a running agent: the front door starts no Node, bin/nile.js loads a socket client only', async (t) => {
   const pod = await startPod(t, {
     name: 'fast-path',
     nile: { project: 'fast-path', type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '200ms' }, prestop: { wait: '100ms' } },
     readinessProbe: null,
   });
   await pod.nile.waitPhase('ready', 15_000);
+  const agentArgv = readFileSync(`/proc/${pod.nile.hostPid()}/cmdline`, 'utf8').split('\0');
+  t.same(agentArgv.slice(1, 4), ['--no-opt', '--no-sparkplug', NILE_BIN], 'ENTRYPOINT nile: the front door became Node running bin/nile.js, without the optimizing compilers');
+
+  for (const args of [['probe'], ['probe', '--json'], ['status'], ['status', '--json']]) {
+    const what = `nile ${args.join(' ')}`;
+    const native = await inPod(t, pod, args);
+    const node = await inPod(t, pod, args, 'node');
+    t.equal(native.code, 0, `${what}: 0 from the front door`);
+    t.same(native.modules, [], `${what}: the front door answered without starting Node`);
+    // Uptimes move between the two runs: every number is masked.
+    const masked = (text: string) => text.replace(/\d+(\.\d+)?/g, 'N');
+    t.same({ code: native.code, stdout: masked(native.stdout), stderr: native.stderr }, { code: node.code, stdout: masked(node.stdout), stderr: node.stderr }, `${what}: the same answer as bin/nile.js`);
+    loadsNone(t, `${what} under Node`, node, [...heavy, ...configCode]);
+    if (args[0] === 'probe') t.ok(node.modules.some((m) => m.endsWith('/dist/src/control/client.cjs')), `${what} under Node asked the agent over the socket`);
+  }
 
   const probe = await inPod(t, pod, ['probe']);
-  t.equal(probe.code, 0, 'nile probe: ready');
   t.match(probe.stdout, /^ready[^\n]*\n$/, 'one line');
   t.ok(Buffer.byteLength(probe.stdout + probe.stderr) < maxProbeOutputBytes, `under the 10 KiB the kubelet keeps (${probe.stdout.length} bytes)`);
-  loadsNone(t, 'nile probe', probe, [...heavy, ...configCode]);
-  t.ok(probe.modules.some((m) => m.endsWith('/dist/src/control/client.cjs')), 'nile probe asked the agent over the socket');
-
   const json = await inPod(t, pod, ['probe', '--json']);
   t.same(JSON.parse(json.stdout), { ready: true, reason: probe.stdout.trim() }, 'nile probe --json: the same verdict');
-  loadsNone(t, 'nile probe --json', json, [...heavy, ...configCode]);
 
-  const status = await inPod(t, pod, ['status']);
-  t.equal(status.code, 0, 'nile status answers');
-  loadsNone(t, 'nile status', status, [...heavy, ...configCode]);
+  // Verbs the front door does not answer go to Node in the same process: `nile config` loads the config code.
+  const config = await inPod(t, pod, ['config']);
+  t.equal(config.code, 0, 'nile config validates the pod config');
+  t.ok(configCode.some(([, pattern]) => config.modules.some((m) => pattern.test(m))), `the recorder sees nile config load the config code (${config.modules.filter((m) => m.includes('/dist/')).join(', ')})`);
 
   const prestop = await inPod(t, pod, ['prestop']);
   t.equal(prestop.code, 0, 'nile prestop returns 0');
   t.equal(prestop.stdout, 'prestop: out of traffic\n', 'the agent took it out of traffic');
-  loadsNone(t, 'nile prestop', prestop, [...heavy, ...configCode]);
-
-  // The detector itself: `nile config` must be seen loading yaml and the config loader.
-  const config = await inPod(t, pod, ['config']);
-  t.equal(config.code, 0, 'nile config validates the pod config');
-  t.ok(configCode.some(([, pattern]) => config.modules.some((m) => pattern.test(m))), `the recorder sees nile config load the config code (${config.modules.filter((m) => m.includes('/dist/')).join(', ')})`);
+  t.same(prestop.modules, [], 'nile prestop: the front door answered without starting Node');
+  const again = await inPod(t, pod, ['prestop'], 'node');
+  t.equal(again.stdout, 'prestop: out of traffic\n', 'bin/nile.js prestop: the same');
+  loadsNone(t, 'nile prestop under Node', again, [...heavy, ...configCode]);
+  const draining = await inPod(t, pod, ['probe']);
+  t.same([draining.code, draining.stdout], [1, 'not ready: draining\n'], 'draining: not ready, from the front door');
+  const drainingNode = await inPod(t, pod, ['probe'], 'node');
+  t.same([drainingNode.code, drainingNode.stdout], [draining.code, draining.stdout], 'and from bin/nile.js');
 });
 
 t.test('with no agent answering, nile probe checks the app itself with node:http and says so', async (t) => {
@@ -123,6 +156,9 @@ t.test('with no agent answering, nile probe checks the app itself with node:http
 
   const up = await onHost(t, ['probe'], env);
   t.equal(up.code, 0, 'ready when the app answers 200');
+  const upNative = await onHost(t, ['probe'], env, 'native');
+  t.same([upNative.code, upNative.stdout.replace(/in \d+ms/, '')], [up.code, up.stdout.replace(/in \d+ms/, '')], 'the front door hands it to Node: the same verdict');
+  t.ok(upNative.modules.some((m) => m.endsWith('/bin/nile.js')), 'the front door became bin/nile.js (execv)');
   t.match(up.stdout, /^ready: no agent answering; http 200 \/healthcheck/, 'and says there is no agent');
   loadsNone(t, 'nile probe without an agent', up, heavy);
   t.ok(up.modules.includes('node:http'), 'it used node:http');
@@ -136,6 +172,155 @@ t.test('with no agent answering, nile probe checks the app itself with node:http
   app.closeAllConnections();
   const down = await onHost(t, ['probe'], env);
   t.equal(down.code, 1, 'not ready when nothing listens');
+  await bothDoors(t, 'no agent, nothing listening', ['probe'], env);
+  await bothDoors(t, 'no agent: status', ['status'], env);
   t.match(down.stdout, /^not ready: no agent answering; /, 'and says so');
   t.ok(Buffer.byteLength(down.stdout) < 1024, 'in one short line');
+});
+
+/** A stand-in agent on a control socket: answers each request line with what `answer` returns (null: never answers). */
+async function fakeAgent(t: Test, answer: (request: string) => Buffer | string | null): Promise<{ runDir: string; socket: string }> {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'nile-fake-agent-'));
+  chmodSync(runDir, 0o755);
+  const socket = path.join(runDir, 'control.sock');
+  const hanging = new Set<net.Socket>();
+  const server = net.createServer((conn) => {
+    let request = '';
+    conn.on('error', () => {});
+    conn.on('data', (chunk) => {
+      request += chunk.toString();
+      if (!request.includes('\n')) return;
+      const reply = answer(request.trim());
+      if (reply === null) hanging.add(conn);
+      else conn.end(reply);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  t.teardown(() => {
+    for (const conn of hanging) conn.destroy();
+    server.close();
+    rmSync(runDir, { recursive: true, force: true });
+  });
+  return { runDir, socket };
+}
+
+function validJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const answerOf = (v: { ready: boolean; reason: string }) => JSON.stringify({ ok: true, ...v }) + '\n';
+
+t.test('the front door gives the agent\'s verdict for every state, as bin/nile.js does', async (t) => {
+  const now = Date.now();
+  const base = initialState(now - 5000);
+  const probe = { ok: true, detail: 'http 200 /healthcheck in 3ms', at: now };
+  const failing = { ok: false, detail: '/healthcheck connect ECONNREFUSED 127.0.0.1:8080', at: now };
+  const report = { kind: 'exited' as const, reason: 'startup failed: app exited with status 1 after 3.2s', at: new Date(now).toISOString(), startedAt: null, afterMs: 3200, exit: { code: 1, signal: null }, command: ['java'], lastOutput: [], findings: [{ cause: 'port-in-use', summary: 'port 8080 is already in use — «déjà» 🚫', evidence: [] }] };
+  const cases: Array<[string, AppState, boolean, string | null]> = [
+    ['ready', { ...base, phase: 'ready', pid: 42, startedAt: now - 5000, probe }, false, null],
+    ['registering', { ...base, phase: 'ready', pid: 42, startedAt: now - 5000, probe }, false, 'zookeeper: connect ECONNREFUSED 127.0.0.1:2181'],
+    ['starting', { ...base, phase: 'starting', pid: 42, startedAt: now - 1500, probe: failing }, false, null],
+    ['health check failing', { ...base, phase: 'notReady', pid: 42, startedAt: now - 5000, probe: failing }, false, null],
+    ['failed', { ...base, phase: 'failed', pid: null }, false, null],
+    ['restarting', { ...base, phase: 'restarting', pid: null }, false, null],
+    ['down', { ...base, phase: 'down', want: 'down', pid: null }, false, null],
+    ['stopping', { ...base, phase: 'stopping', pid: 42 }, false, null],
+    ['draining', { ...base, phase: 'ready', pid: 42, probe }, true, null],
+  ];
+  let current = '';
+  const agent = await fakeAgent(t, () => current);
+  for (const [name, state, draining, registering] of cases) {
+    const v = verdict(state, state.phase === 'ready' ? null : report, draining, now, { registering });
+    current = answerOf(v);
+    const plain = await bothDoors(t, `${name}: nile probe`, ['probe'], { NILE_RUNDIR: agent.runDir });
+    t.same([plain.code, plain.stdout], [v.ready ? 0 : 1, v.reason + '\n'], `${name}: exit ${v.ready ? 0 : 1}, "${v.reason}"`);
+    await bothDoors(t, `${name}: nile probe --json`, ['probe', '--json'], { NILE_RUNDIR: agent.runDir });
+  }
+  t.equal(cases.filter(([name]) => name === 'registering').length, 1, 'a ready app not yet registered is among them');
+});
+
+t.test('the front door survives any answer: truncated, fuzzed, odd, late, refused', async (t) => {
+  const good = answerOf({ ready: true, reason: 'ready (http 200 /healthcheck in 2ms) ✓' });
+  const long = answerOf({ ready: false, reason: `not ready: ${'x'.repeat(1010)}🚀🚀 after the cut` });
+  const answers: Array<[string, Buffer | string]> = [
+    ['empty', ''],
+    ['whitespace only', ' \n\t '],
+    ['not JSON', 'hello agent\n'],
+    ['null', 'null\n'],
+    ['an array', '[true, "ready"]\n'],
+    ['ready not a boolean', '{"ready":"yes","reason":"ready"}\n'],
+    ['reason not a string', '{"ready":true,"reason":["ready"]}\n'],
+    ['no reason', '{"ready":true}\n'],
+    ['duplicate keys', '{"ready":false,"reason":"first","ready":true,"reason":"second"}\n'],
+    ['escapes', '{"ready":false,"reason":"a\\"b\\\\c\\n\\t\\u0001\\u00e9\\ud83d\\ude80 \\ud800 lone"}\n'],
+    ['escaped key', '{"re\\u0061dy":true,"reason":"ready by escape"}\n'],
+    ['Unicode spaces around', '\u00a0\ufeff{"ready":true,"reason":"ok"}\u2028\n'],
+    ['invalid UTF-8', Buffer.concat([Buffer.from('{"ready":false,"reason":"bad '), Buffer.from([0xc3, 0x28, 0xff, 0xed, 0xa0, 0x80, 0xf0, 0x9f]), Buffer.from('"}\n')])],
+    ['a reason past 1024 units, cut in a surrogate pair', long],
+    ['deep nesting', '{"ready":true,"reason":"deep","x":' + '['.repeat(100) + ']'.repeat(100) + '}\n'],
+    ['trailing garbage', good.trim() + ' x\n'],
+  ];
+  for (let cut = 1; cut < good.length - 2; cut += 7) answers.push([`truncated at ${cut}`, good.slice(0, cut)]);
+  let seed = 13;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 8; i++) answers.push([`random bytes ${i}`, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 300) }, () => Math.floor(random() * 256)))]);
+  for (let i = 0; i < 8; i++) {
+    const bytes = Buffer.from(good);
+    for (let k = 0; k < 3; k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+    answers.push([`mutated ${i}`, bytes]);
+  }
+  let current: Buffer | string | null = '';
+  const agent = await fakeAgent(t, () => current);
+  const env = { NILE_RUNDIR: agent.runDir };
+  for (const [name, answer] of answers) {
+    current = answer;
+    const run = await bothDoors(t, `${name}: nile probe`, ['probe'], env);
+    t.ok(run.code === 0 || run.code === 1, `${name}: exit 0 or 1 (${run.code})`);
+    await bothDoors(t, `${name}: nile probe --json`, ['probe', '--json'], env);
+  }
+  for (const [name, answer] of answers.slice(0, 16)) {
+    current = answer;
+    const text = answer.toString();
+    if (validJson(text) && JSON.stringify(JSON.parse(text)) !== text.trim()) {
+      // The front door re-indents what JSON.stringify wrote; other JSON keeps its own escapes and keys.
+      const run = await onHost(t, ['status', '--json'], env, 'native');
+      t.same([run.code, run.signal, JSON.parse(run.stdout)], [0, null, JSON.parse(text)], `${name}: nile status --json prints the same JSON`);
+    } else {
+      await bothDoors(t, `${name}: nile status --json`, ['status', '--json'], env);
+    }
+  }
+
+  current = null;
+  const late = await bothDoors(t, 'no answer', ['probe'], env);
+  t.same([late.code, late.stdout], [1, 'not ready: the agent did not answer (no answer within 800ms)\n'], 'an agent that does not answer: not ready within the probe timeout');
+  current = Buffer.alloc(70 << 20, 'x');
+  const huge = await onHost(t, ['probe'], env, 'native');
+  t.same([huge.code, huge.signal], [1, null], 'an answer of 70 MiB: not ready, no crash');
+
+  const refusedDir = mkdtempSync(path.join(os.tmpdir(), 'nile-refused-'));
+  t.teardown(() => rmSync(refusedDir, { recursive: true, force: true }));
+  // A socket file no one listens on, as a crashed agent leaves it.
+  const bound = spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path.join(refusedDir, 'control.sock')]);
+  t.equal(bound.status, 0, 'a dead socket file is left');
+  await bothDoors(t, 'refused: nile probe', ['probe'], { NILE_RUNDIR: refusedDir, NILE_CONFIG: path.join(refusedDir, 'none.yaml') });
+  await bothDoors(t, 'refused: nile status', ['status'], { NILE_RUNDIR: refusedDir });
+});
+
+t.test('a control socket the caller may not open: the same not-ready line from both', async (t) => {
+  const agent = await fakeAgent(t, () => answerOf({ ready: true, reason: 'ready' }));
+  chmodSync(agent.socket, 0o600); // as the agent makes it; the caller runs as nobody
+  const run = await bothDoors(t, 'EACCES: nile probe', ['probe'], { NILE_RUNDIR: agent.runDir }, 65534);
+  t.same([run.code, run.stdout], [1, `not ready: the agent did not answer (connect EACCES ${agent.socket})\n`], 'not ready, saying why');
+  await bothDoors(t, 'EACCES: nile status', ['status'], { NILE_RUNDIR: agent.runDir }, 65534);
+});
+
+t.test('flags the front door does not own go to Node, which answers with its usage', async (t) => {
+  for (const args of [['probe', '--help'], ['probe', '--bogus'], ['status', '--config'], ['status', '--bogus'], ['version']]) {
+    await bothDoors(t, `nile ${args.join(' ')}`, args, { NILE_RUNDIR: '/nonexistent' });
+  }
 });

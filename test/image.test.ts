@@ -156,7 +156,9 @@ t.test('the bin, the addon and the config are where nile looks for them', async 
   const copies = copiesOf(runtime);
   const destOf = (source: string) => copies.find((c) => c.sources.some((s) => s.endsWith(source)))?.dest;
   t.equal(destOf('/bin'), `${nileHome}/bin`, 'bin/ lands in /opt/nile');
-  t.ok(runs(runtime).some((r) => r.includes(`ln -s ${nileHome}/${pkg.bin.nile} /usr/local/bin/nile`)), '`nile` on PATH is bin/nile.js');
+  t.equal(destOf('/build/Release/nile'), `${nileHome}/build/Release/nile`, 'the native front door lands three levels below /opt/nile, where it finds bin/nile.js');
+  t.ok(runs(runtime).some((r) => r.includes(`ln -s ${nileHome}/build/Release/nile /usr/local/bin/nile`)), '`nile` on PATH is the native front door');
+  t.match(readFileSync(path.join(ROOT, 'native', 'nile.c'), 'utf8'), /"%s\/bin\/nile\.js"/, 'which hands other verbs to bin/nile.js');
   const importLine = readFileSync(path.join(ROOT, pkg.bin.nile), 'utf8');
   const [bundleFromBin, mainFromBin] = [...importLine.matchAll(/import\('(.+?)'\)/g)].map((m) => m[1]);
   t.equal(path.posix.resolve(`${nileHome}/bin`, bundleFromBin), `${destOf('/dist/bundle')}/main.js`, 'bin/nile.js finds dist/bundle/main.js in the image');
@@ -230,7 +232,7 @@ t.test('the deployment: exec readiness probe and preStop are nile verbs, the gra
   t.same(podIp?.valueFrom, { fieldRef: { fieldPath: 'status.podIP' } }, 'POD_IP from the downward API');
 
   const config = exampleConfig();
-  const prestopBudget = new OutOfTraffic(config.prestop, null, createLog('silent'), () => true, { offlineCalls: offlineCalls(config), goOffline: async () => '', resume: () => {} }).budgetMs();
+  const prestopBudget = new OutOfTraffic(config.prestop, () => null, createLog('silent'), () => true, { offlineCalls: offlineCalls(config), goOffline: async () => '', resume: () => {} }).budgetMs();
   const needed = (prestopBudget + config.app.stopTimeout) / 1000;
   t.ok(pod.terminationGracePeriodSeconds >= needed, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} >= prestop budget ${prestopBudget / 1000}s + app.stopTimeout ${config.app.stopTimeout / 1000}s`);
   const ports = container.ports.map((p: { containerPort: number }) => p.containerPort);

@@ -178,16 +178,17 @@ t.test('service mode through the agent, as upsync_type=consul_health reads it', 
   t.comment(`nginx timeline (${reader.name}):\n${reader.timeline().join('\n')}`);
 });
 
-t.test('a wrong ACL token: the app is ready, nile status says why it is not registered, the token is never printed', async (t) => {
+t.test('a wrong ACL token: the app runs but is not Ready, nile status says why it is not registered, the token is never printed', async (t) => {
   const rightToken = `right-${randomUUID()}`;
   const wrongToken = `wrong-${randomUUID()}`;
   const consul = await startConsul(t, { tokens: { [rightToken]: ['*'] } });
   const reader = watchUpstream(t, consulKv({ url: consul.url, prefix: 'upstreams', upstream: UPSTREAM, token: rightToken }));
   const { pod } = await consulPod(t, 'consul-wrong-token', { url: consul.url, mode: 'kv', tokenFile: tokenFile(t, wrongToken) });
   await pod.nile.waitPhase('ready', 30_000);
-  await pod.waitReady(true, 10_000);
-  t.pass('the app is ready and the pod Ready: a registry refusal does not hold the app back');
   const status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 5000);
+  const probe = await pod.execInPod(['nile', 'probe'], 10_000);
+  t.same([probe.code, /^not ready: registering \(consul-kv: consul: 403 ACL not found/.test(probe.stdout)], [1, true], `the app passes its probe, but unregistered the pod is not Ready: ${probe.stdout.trim()}`);
+  t.notOk(pod.ready, 'the kubelet has not marked it Ready');
   t.match(status, [{ backend: 'consul-kv', state: 'error', registered: false, lastError: /403.*ACL not found/ }], 'nile status --json: the backend state and the refusal');
   t.comment(`nile status: ${JSON.stringify(status)}`);
   const text = await pod.execInPod(['nile', 'status'], 10_000);

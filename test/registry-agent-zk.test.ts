@@ -145,13 +145,15 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
   t.comment(`nginx timeline (${reader.name}):\n${reader.timeline().join('\n')}`);
 });
 
-t.test('ZooKeeper down when the pod starts: the app is ready anyway, and registered once ZooKeeper is up', { skip: zookeeperMissing() }, async (t) => {
+t.test('ZooKeeper down when the pod starts: the app runs, the pod is not Ready until it is registered', { skip: zookeeperMissing() }, async (t) => {
   const zk = await zookeeper(t, false);
   const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
   const { pod, address } = await registeredPod(t, 'zk-late', zk.connect);
   await pod.nile.waitPhase('ready', 30_000);
-  await pod.waitReady(true, 10_000);
-  t.pass('the app started and the pod is Ready without ZooKeeper');
+  const probe = await pod.execInPod(['nile', 'probe'], 10_000);
+  t.equal(probe.code, 1, 'the app passes its probe, but without ZooKeeper the pod is not Ready');
+  t.match(probe.stdout, /^not ready: registering \(zookeeper.*\) \(http 200 /, `the probe says it is registering: ${probe.stdout.trim()}`);
+  t.notOk(pod.ready, 'the kubelet has not marked it Ready');
   let status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 10_000);
   t.match(status, [{ backend: 'zookeeper', state: 'error', registered: false, lastError: /ZooKeeper/ }], 'nile status --json: the backend state and last error');
   t.comment(`status while ZooKeeper is down: ${JSON.stringify(status)}`);
@@ -164,6 +166,8 @@ t.test('ZooKeeper down when the pod starts: the app is ready anyway, and registe
   const registered = await reader.waitServed(address, WATCHDOG_MS + 2000, answering);
   measured('ZooKeeper answering (first start) → node registered', registered.at - answering);
   t.ok(registered.at - answering <= WATCHDOG_MS + reader.lagMs, `registered once ZooKeeper answers (${registered.at - answering} ms)`);
+  await pod.waitReady(true, 10_000);
+  t.pass('the pod is Ready once registered');
   status = await registryStatusUntil(pod, (r) => r.state === 'registered', 3000);
   t.match(status, [{ backend: 'zookeeper', state: 'registered', registered: true }], 'nile status: registered');
   t.notOk(status[0].lastError, 'the last error is cleared');

@@ -255,3 +255,18 @@ t.test('close stops the work, answers waiters and closes the backends', async (t
   r.want(absent);
   t.equal(await r.settled(10), false);
 });
+
+t.test('pending names the backends that do not hold the registration yet, with their last error', async (t) => {
+  const [zk, consul] = [new FakeBackend('zookeeper'), new FakeBackend('consul-kv')];
+  const r = reconciler([zk, consul]);
+  t.ok(await r.settled(1000));
+  t.equal(r.pending(present), 'zookeeper, consul-kv', 'neither holds it before it is wanted');
+  consul.failNext = 100;
+  r.want(present);
+  t.notOk(await r.settled(100), 'not settled while one registry refuses');
+  t.same(zk.holds, present, 'applied where the registry answers');
+  t.equal(r.pending(present), 'consul-kv: registry down', 'the one that fails, with why');
+  consul.failNext = 0;
+  t.ok(await r.settled(2000));
+  t.equal(r.pending(present), null, 'null once every backend holds it');
+});

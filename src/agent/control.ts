@@ -6,25 +6,31 @@ import type { MemoryWatch } from '../memory/watch.js';
 import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { SideServices } from './services.js';
-import { serviceLine, statusOf } from './status.js';
+import { serviceLine, statusOf, statusText } from './status.js';
 import type { OutOfTraffic } from './traffic.js';
-import { servicesOnlyVerdict, verdict, type Verdict } from './verdict.js';
+import { registering, servicesOnlyVerdict, verdict, type Verdict, type Waiting } from './verdict.js';
 
 export interface Parts {
   app: AppSupervisor;
   hasApp: boolean;
   traffic: OutOfTraffic;
   side: SideServices;
-  registration: Reconciler | null;
+  registration: () => Reconciler | null | undefined; // null: none configured; undefined: its clients are loading
   scene: { now(): Promise<Finding[]> };
   serving: Serving;
   memory: () => MemoryWatch | null;
   redact: Redactor;
 }
 
+/** What a ready app still waits for: the online calls, then its registration. */
+function waiting({ app, serving, registration }: Pick<Parts, 'app' | 'serving' | 'registration'>): Waiting {
+  return { goingOnline: serving.goingOnline(), registering: registering(registration(), app.state.phase) };
+}
+
 /** The readiness verdict: what `nile probe` prints, and the metrics' nile_app_ready. */
-export function readiness({ app, hasApp, traffic, serving }: Pick<Parts, 'app' | 'hasApp' | 'traffic' | 'serving'>): Verdict {
-  return hasApp ? verdict(app.state, app.report, traffic.draining, Date.now(), serving.goingOnline()) : servicesOnlyVerdict(traffic.draining);
+export function readiness(parts: Pick<Parts, 'app' | 'hasApp' | 'traffic' | 'serving' | 'registration'>): Verdict {
+  const { app, hasApp, traffic } = parts;
+  return hasApp ? verdict(app.state, app.report, traffic.draining, Date.now(), waiting(parts)) : servicesOnlyVerdict(traffic.draining);
 }
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
@@ -33,7 +39,11 @@ export function controlHandlers(parts: Parts): Handlers {
   return {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
-    status: () => redact.value(statusOf(app, traffic.out, side.list().map(serviceLine), registration?.status() ?? [], Date.now(), { goingOnline: serving.goingOnline(), calls: serving.results(), memory: memory()?.status() ?? null })),
+    status: (form) => {
+      const around = { ...waiting(parts), calls: serving.results(), memory: memory()?.status() ?? null };
+      const status = redact.value(statusOf(app, traffic.out, side.list().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
+      return form === 'text' ? { ok: true, text: statusText(status) } : status;
+    },
     doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value(await scene.now()) }),
     prestop: async () => {
       await traffic.start('prestop');

@@ -2,7 +2,7 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { CallResult } from '../calls/call.js';
 import type { MemoryStatus } from '../memory/watch.js';
 import type { BackendStatus } from '../registry/backend.js';
-import { verdict } from './verdict.js';
+import { verdict, type Waiting } from './verdict.js';
 
 export interface ServiceLine {
   name: string;
@@ -17,9 +17,8 @@ export function serviceLine(info: { name: string; state: string; pid: number | n
   return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want };
 }
 
-/** What `nile status` shows beside the app: the online and offline calls, the container's memory. */
-export interface Around {
-  goingOnline?: string | null;
+/** What `nile status` shows beside the app: what it still waits for, the online and offline calls, the container's memory. */
+export interface Around extends Waiting {
   calls?: CallResult[];
   memory?: MemoryStatus | null;
 }
@@ -30,7 +29,7 @@ export function statusOf(app: AppSupervisor, out: { since: number; by: string } 
   return {
     ok: true,
     pid: process.pid,
-    verdict: verdict(s, app.report, out !== null, now, around.goingOnline ?? null),
+    verdict: verdict(s, app.report, out !== null, now, around),
     draining: out && { since: new Date(out.since).toISOString(), by: out.by },
     app: {
       phase: s.phase,
@@ -51,3 +50,31 @@ export function statusOf(app: AppSupervisor, out: { since: number; by: string } 
 }
 
 export type Status = ReturnType<typeof statusOf>;
+
+const up = (ms: number | null) => (ms === null ? '' : ` up ${Math.round(ms / 1000)}s`);
+
+const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
+
+function memoryLine(m: MemoryStatus): string {
+  if (m.limitBytes === null) return `memory: ${mib(m.usageBytes)} (no limit)`;
+  const share = `${Math.round((m.usageBytes / m.limitBytes) * 1000) / 10} %`;
+  return `memory: ${mib(m.usageBytes)} of ${mib(m.limitBytes)} (${share})${m.above ? `: WARNING above ${Math.round(m.warnAt * 100)} % of the limit since ${m.warnedAt}` : ''}`;
+}
+
+/** `nile status` as a person reads it: rendered here, so the native front door and the Node client print the same. */
+export function statusText(s: Status, now = Date.now()): string {
+  const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
+  if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
+  for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
+  for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
+  if (s.memory) lines.push(memoryLine(s.memory));
+  for (const c of s.calls) lines.push(`${c.kind} call ${c.name}: ${c.ok ? 'ok' : 'failed'}: ${c.detail} at ${c.at} (${c.ms}ms)`);
+  const f = s.lastFailure;
+  if (f) {
+    lines.push(`last failure at ${f.at}: ${f.reason}`);
+    for (const finding of f.findings ?? []) lines.push(`  finding: ${finding.summary}`, ...finding.evidence.slice(0, 3).map((e) => `    ${e}`));
+    if (f.lastOutput.length) lines.push('  last output:', ...f.lastOutput.slice(-20).map((l) => `    ${l}`));
+    if (f.threadDumpFile) lines.push(`  thread dump: ${f.threadDumpFile}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -38,7 +38,7 @@ export class OutOfTraffic {
 
   constructor(
     private readonly config: Config['prestop'],
-    private readonly registration: Registration | null,
+    private readonly registration: () => Registration | null, // null until its clients are loaded, or none configured
     private readonly log: Log,
     private readonly mayHaveTraffic: () => boolean,
     private readonly offline: Offline,
@@ -122,9 +122,10 @@ export class OutOfTraffic {
   }
 
   private async deregister(): Promise<string> {
-    if (!this.registration) return 'no registry configured';
-    this.registration.want({ present: false });
-    return (await this.registration.settled(deregisterBudgetMs)) ? 'removed' : `not confirmed within ${deregisterBudgetMs}ms`;
+    const registration = this.registration();
+    if (!registration) return 'no registry configured';
+    registration.want({ present: false });
+    return (await registration.settled(deregisterBudgetMs)) ? 'removed' : `not confirmed within ${deregisterBudgetMs}ms`;
   }
 
   // The app (or a sidecar) answers 200 on drain.url once no request is in flight.
@@ -135,10 +136,9 @@ export class OutOfTraffic {
     while (Date.now() < deadline) {
       if (hurry.aborted) return `cut short (last: ${last})`;
       try {
-        const response = await (await undici()).request(url, { method: 'GET', signal: AbortSignal.timeout(Math.max(1, Math.min(interval, deadline - Date.now()))) });
-        await response.body.dump();
-        if (response.statusCode === 200) return 'drain url answered 200';
-        last = `status ${response.statusCode}`;
+        const response = await (await httpClient()).request({ url, timeoutMs: Math.max(1, Math.min(interval, deadline - Date.now())), signal: hurry });
+        if (response.status === 200) return 'drain url answered 200';
+        last = `status ${response.status}`;
       } catch (err) {
         last = errorText(err);
       }
@@ -161,5 +161,5 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-// Loaded only when an offline or drain call is made: the agent's start does not pay for it.
-const undici = () => import('../undici.js');
+// Loaded when an offline or drain call is made: the agent's start does not pay for node:http.
+const httpClient = () => import('../http/client.js');

@@ -1,4 +1,5 @@
-import type { AppState } from '../app/machine.js';
+import type { AppState, Phase } from '../app/machine.js';
+import type { Reconciler } from '../registry/reconciler.js';
 import { seconds, type FailureReport } from '../app/report.js';
 import { headlineFinding } from './scene.js';
 
@@ -12,13 +13,32 @@ export function servicesOnlyVerdict(draining: boolean): Verdict {
   return draining ? { ready: false, reason: 'not ready: draining' } : { ready: true, reason: 'ready: no app configured (services only)' };
 }
 
-/** The readiness verdict the kubelet gets from `nile probe`; `goingOnline`: why the online calls are not done yet. */
-export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number, goingOnline: string | null = null): Verdict {
+/** What a ready app still waits for before it is Ready: the online calls, then the registration. */
+export interface Waiting {
+  goingOnline?: string | null; // why the online calls are not done yet
+  registering?: string | null; // what the registration still lacks
+}
+
+/**
+ * What the registration still lacks for a ready app to be Ready, or null when it is in place.
+ * `registration`: null when no registry is configured, undefined while its clients load.
+ */
+export function registering(registration: Pick<Reconciler, 'pending'> | null | undefined, phase: Phase): string | null {
+  if (phase !== 'ready' || registration === null) return null;
+  return registration === undefined ? 'loading the registry clients' : registration.pending({ present: true, down: false });
+}
+
+/**
+ * The readiness verdict the kubelet gets from `nile probe`. Ready is the probe passing, the online
+ * calls made and the registration in place: nginx serves a pod as soon as it is Ready.
+ */
+export function verdict(state: AppState, report: FailureReport | null, draining: boolean, now: number, waiting: Waiting = {}): Verdict {
   const probe = state.probe ? ` (${state.probe.detail})` : '';
   if (draining) return { ready: false, reason: 'not ready: draining' };
   switch (state.phase) {
     case 'ready':
-      if (goingOnline) return { ready: false, reason: `not ready: going online (${goingOnline})` };
+      if (waiting.goingOnline) return { ready: false, reason: `not ready: going online (${waiting.goingOnline})` };
+      if (waiting.registering) return { ready: false, reason: `not ready: registering (${waiting.registering})${probe}` };
       return { ready: true, reason: `ready${probe}` };
     case 'starting':
       return { ready: false, reason: `not ready: starting for ${seconds(now - (state.startedAt ?? now))}${probe}` };

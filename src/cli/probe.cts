@@ -19,7 +19,7 @@ export async function probe(argv: string[]): Promise<number> {
   let verdict: Verdict;
   try {
     verdict = (await ask(await locateRunDir(configFile), 'probe', agentTimeoutMs)) as Verdict;
-    if (typeof verdict?.ready !== 'boolean') verdict = { ready: false, reason: 'not ready: the agent gave no verdict' };
+    if (typeof verdict?.ready !== 'boolean' || typeof verdict.reason !== 'string') verdict = { ready: false, reason: 'not ready: the agent gave no verdict' };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     verdict =

@@ -1,6 +1,6 @@
 import { configFlag, parseVerbArgs } from './args.cjs';
 
-/** `nile [run] [--config F] [-- CMD ARGS…]`: become PID 1 over the app. */
+/** `nile [run] [--config F] [-- CMD ARGS…]`: become PID 1 over the app, spawned before the logger loads. */
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseVerbArgs('run', argv);
   if (typeof parsed === 'number') return parsed;
@@ -15,8 +15,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`nile: ${refused}\n`);
     return 2;
   }
-  const [{ createLog }, { runAgent }, { redactorFor }] = await Promise.all([import('../log.js'), import('../agent/run.js'), import('../redact.js')]);
-  const log = createLog(undefined, redactorFor(loaded.config));
-  if (loaded.ignored.length) log.debug({ variables: loaded.ignored }, 'ignored: Kubernetes service links, not nile config keys');
-  return runAgent(loaded.config, log);
+  const [{ earlyLog }, { runAgent }] = await Promise.all([import('../early-log.js'), import('../agent/run.js')]);
+  const early = earlyLog();
+  if (loaded.ignored.length) early.log.debug({ variables: loaded.ignored }, 'ignored: Kubernetes service links, not nile config keys');
+  const agent = runAgent(loaded.config, early.log); // the app is spawned by the time this returns
+  const [{ createLog, writeHeld }, { redactorFor }] = await Promise.all([import('../log.js'), import('../redact.js')]);
+  early.handOver(createLog(undefined, redactorFor(loaded.config)), writeHeld);
+  return agent;
 }

@@ -1,4 +1,6 @@
 // The control socket's protocol: one request line `VERB [ARG]\n`, one JSON line back, then close.
+// `probe` → {ok, ready, reason}; `status` → the status object, `status text` → {ok, text} as
+// `nile status` prints it; `prestop` → {ok, done} once out of traffic. native/nile.c speaks it too.
 // Kept free of imports so the fast commands load nothing else.
 
 export const socketName = 'control.sock';

@@ -9,7 +9,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** One HTTP exchange with node:http(s); rejects on a network error, the timeout or the signal. */
+// A health, drain or call answer is short; more than this is read and dropped.
+const maxBodyBytes = 1 << 20;
+
+/**
+ * One HTTP exchange with node:http(s), no keep-alive (each call sees a fresh connection, as the
+ * kubelet's probes do). Rejects on a network error, the timeout (code ETIMEDOUT) or the signal; any status resolves.
+ */
 export async function request(opts: RequestOptions): Promise<{ status: number; body: string }> {
   const url = new URL(opts.url);
   // node:https brings TLS with it (megabytes of RSS): loaded only for an https url.
@@ -29,7 +35,7 @@ export async function request(opts: RequestOptions): Promise<{ status: number; b
       req.destroy();
       res?.destroy();
     };
-    const timer = setTimeout(() => fail(new Error(`timed out after ${opts.timeoutMs}ms`)), opts.timeoutMs);
+    const timer = setTimeout(() => fail(Object.assign(new Error(`timed out after ${opts.timeoutMs}ms`), { code: 'ETIMEDOUT' })), opts.timeoutMs);
     const abort = () => fail(new Error('aborted'));
     if (opts.signal?.aborted) return abort();
     opts.signal?.addEventListener('abort', abort, { once: true });
@@ -37,11 +43,16 @@ export async function request(opts: RequestOptions): Promise<{ status: number; b
     req.on('response', (answer) => {
       res = answer;
       const chunks: Buffer[] = [];
-      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      answer.on('data', (chunk: Buffer) => {
+        if (size < maxBodyBytes) chunks.push(chunk);
+        size += chunk.length;
+      });
       answer.on('error', fail);
+      answer.on('close', () => (answer.complete ? undefined : fail(new Error('the connection closed before the answer ended'))));
       answer.on('end', () => {
         finish();
-        resolve({ status: answer.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({ status: answer.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, maxBodyBytes).toString('utf8') });
       });
     });
     req.end(opts.body || undefined);

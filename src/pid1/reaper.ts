@@ -5,6 +5,8 @@ import { isOwnChild } from './own-children.js';
 interface Addon {
   reap(pid: number): { pid: number; code: number | null; signal: number | null } | null;
   setSubreaper(): boolean;
+  lockExclusive(fd: number): boolean;
+  makeFifo(path: string, mode: number): void;
   // Output relay (native/relay.c); optional so an older build still loads.
   tailOpen?(keepBytes: number): number;
   tailRead?(id: number): Buffer;
@@ -65,6 +67,13 @@ export function reapOrphans(): number {
     if (native.reap(pid)) reaped++;
   }
   return reaped;
+}
+
+/** The addon, for the calls nile cannot do without (flock, mkfifo): a clear error when it is not built. */
+export function requireAddon(): Addon {
+  const native = loadAddon();
+  if (!native) throw new Error('the native addon is not built (build/Release/reaper.node): run `make build`');
+  return native;
 }
 
 /** When not PID 1, ask the kernel to re-parent orphaned descendants to us. */

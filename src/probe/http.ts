@@ -1,25 +1,16 @@
-import { Agent, request } from 'undici';
 import { errorText } from '../errors.js';
+import { request } from '../http/client.js';
 import type { ProbeResult } from './result.js';
 
-// One keep-alive-free agent: a probe must see a fresh connection, as the kubelet would.
-const agent = new Agent({ pipelining: 0, keepAliveTimeout: 1, connections: 4 });
-
-/** GET the health path: 2xx and 3xx are ready; redirects are not followed. */
+/** GET the health path on a fresh connection: 2xx and 3xx are ready; redirects are not followed. */
 export async function probeHttp(host: string, port: number, path: string, timeoutMs: number): Promise<ProbeResult> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(timeoutMs);
-  const timedOut = { ok: false, detail: `${path} timed out after ${timeoutMs}ms` };
   try {
-    const response = await request(`http://${host}:${port}${path}`, { method: 'GET', dispatcher: agent, signal, headers: { 'user-agent': 'nile-probe' } });
-    await response.body.dump({ limit: 64 * 1024, signal });
-    // dump() ends quietly when the timeout cuts the body short: the exchange did not finish in time.
-    if (signal.aborted) return timedOut;
+    const { status } = await request({ url: `http://${host}:${port}${path}`, headers: { 'user-agent': 'nile-probe' }, timeoutMs });
     const ms = Math.round(performance.now() - started);
-    const ok = response.statusCode >= 200 && response.statusCode < 400;
-    return { ok, detail: `${response.statusCode} ${path} in ${ms}ms` };
+    return { ok: status >= 200 && status < 400, detail: `${status} ${path} in ${ms}ms` };
   } catch (err) {
-    if (signal.aborted) return timedOut;
-    return { ok: false, detail: `${path} ${errorText(err)}` };
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, detail: code === 'ETIMEDOUT' ? `${path} timed out after ${timeoutMs}ms` : `${path} ${errorText(err)}` };
   }
 }

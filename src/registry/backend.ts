@@ -36,3 +36,7 @@ export interface Backend {
 export function upsyncValue(instance: Instance, down: boolean): string {
   return JSON.stringify({ weight: instance.weight, max_fails: instance.maxFails, fail_timeout: instance.failTimeout, down: down ? 1 : 0, backup: 0 });
 }
+
+/** Whether the config names a registry at all. */
+export const registryConfigured = ({ registry }: { registry: { zookeeper: { connect: string }; consul: { url: string } } }): boolean =>
+  Boolean(registry.zookeeper.connect || registry.consul.url);

@@ -131,6 +131,13 @@ export class Reconciler {
     });
   }
 
+  /** Null while every backend holds `desired`; else which do not yet, with their last error. */
+  pending(desired: Desired): string | null {
+    const behind = this.backends.flatMap((backend, i) => (sameDesired(this.slots[i].applied, desired) ? [] : [{ name: backend.name, error: this.slots[i].lastError }]));
+    if (behind.length === 0) return null;
+    return behind.map((b) => (b.error ? `${b.name}: ${b.error}` : b.name)).join(', ');
+  }
+
   status(): BackendStatus[] {
     return this.backends.map((backend, i) => {
       const own = statusOf(backend);

@@ -37,6 +37,7 @@ export async function registerWhenReady(config: Config, app: AppSupervisor, drai
   const follow = () => gate.goingOffline || registration?.want(desiredFor(app.state.phase, draining(), gate.online));
   app.onChange(follow);
   gate.onChange(follow);
+  follow(); // the app has been running while the clients loaded
   return registration;
 }
 

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { requireAddon } from '../pid1/reaper.js';
 
-const execFileAsync = promisify(execFile);
-
-// Node has no mkfifo(); coreutils' mkfifo makes the FIFOs runsv makes with mkfifo(3).
+// Node has no mkfifo(); the addon makes the FIFOs runsv makes with mkfifo(3).
 export async function ensureFifo(path: string): Promise<void> {
   try {
     if (statSync(path).isFIFO()) return;
@@ -12,7 +9,7 @@ export async function ensureFifo(path: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await execFileAsync('mkfifo', ['-m', '0600', path]);
+  requireAddon().makeFifo(path, 0o600);
 }
 
 /** Both ends of a pipe, as blocking descriptors children can take as stdin or stdout. */

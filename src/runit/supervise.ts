@@ -46,9 +46,7 @@ export class SuperviseDir {
     const lockFd = openSync(path.join(dir, 'lock'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
     let controlFd = -1;
     try {
-      const lock = await lockExclusive(lockFd);
-      if (lock === 'busy') throw new Error(`${dir}/lock is held: another supervisor runs ${serviceDir}`);
-      if (lock === 'unsupported') log.warn({ dir }, 'flock(1) not found: supervise/lock is not locked');
+      if (lockExclusive(lockFd) === 'busy') throw new Error(`${dir}/lock is held: another supervisor runs ${serviceDir}`);
       await ensureFifo(path.join(dir, 'control'));
       // Read-write, so the FIFO never reports end-of-file when `sv` closes it; libuv polls it, no thread waits.
       controlFd = openSync(path.join(dir, 'control'), constants.O_RDWR | constants.O_NONBLOCK);

@@ -35,6 +35,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const port = options.port ?? (await freePort());
   const nile = new Nile({
     env: { NILE_LOG_LEVEL: 'info' },
+    frontDoor: true, // as the image starts it
     config: {
       project: options.project,
       type: 'web',

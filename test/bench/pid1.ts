@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SpawnOptions } from 'node:child_process';
 import { childrenOf } from '../helpers/nile.js';
-import { NILE_BIN } from '../helpers/paths.js';
+import { NILE_NATIVE } from '../helpers/paths.js';
 import { poll, start, stop, type Started } from './processes.js';
 
 export type Init = 'nile' | 'tini' | 'dumb-init';
@@ -34,8 +34,8 @@ export function startPid1(argv: string[], options: SpawnOptions & { launcher?: s
 /** The command line of an init over `app`; nile reads `nileConfig`. */
 export function initCommand(init: Init, app: string[], nileConfig: string): string[] {
   switch (init) {
-    case 'nile':
-      return [process.execPath, NILE_BIN, 'run', '--config', nileConfig, '--', ...app];
+    case 'nile': // as the image's ENTRYPOINT starts it: the native front door, which execs Node
+      return [NILE_NATIVE, 'run', '--config', nileConfig, '--', ...app];
     case 'tini':
       return ['tini', '--', ...app];
     case 'dumb-init':

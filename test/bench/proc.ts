@@ -1,6 +1,6 @@
 // What the kernel says of a process: CPU ticks and resident memory, from /proc.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const ticksPerSecond = 100; // USER_HZ: the unit of utime and stime in /proc/<pid>/stat on Linux
 
@@ -17,4 +17,17 @@ export function rssMiB(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no VmRSS for ${pid}`);
   return Number(match[1]) / 1024;
+}
+
+/** CPU time of every thread of the process, in ns, from the scheduler (no 10 ms ticks). */
+export function cpuNs(pid: number): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return total;
 }

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { childrenOf, cleanEnv, eachLine, Nile, readComm, sleep, statOf, type LogLine, type NileOptions } from './nile.js';
-import { NILE_BIN } from './paths.js';
+import { NILE_BIN, NILE_NATIVE } from './paths.js';
 
 // What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
 // the exec readiness probe with its timeout and thresholds, the preStop hook counted against the
@@ -130,7 +130,7 @@ export class Kubelet {
     this.name = spec.name ?? 'pod';
     this.probe = spec.readinessProbe === null ? null : { ...defaultProbe, ...spec.readinessProbe };
     this.grace = spec.terminationGracePeriodSeconds ?? 30;
-    this.nile = new Nile({ config: spec.nile, env: spec.env });
+    this.nile = new Nile({ config: spec.nile, env: spec.env, frontDoor: existsSync(NILE_NATIVE) }); // ENTRYPOINT ["nile"]
     // The image has its nile.yaml and runDir where nile looks by default; here they are the test's.
     this.execEnv = { ...cleanEnv(), ...spec.env, NILE_CONFIG: this.nile.configFile, NILE_RUNDIR: this.nile.runDir, PATH: `${nileOnPath(this.nile.dir)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     eachLine(this.nile.proc.stdout!, (text) => this.addLine({ at: Date.now(), source: 'app', text }));
@@ -421,10 +421,14 @@ function killExecd(nsenter: ChildProcess): void {
   if (inside.length === 0) nsenter.kill('SIGKILL');
 }
 
-// The image puts `nile` on PATH; here a shim runs this checkout's bin/nile.js.
+// The image puts the native front door on PATH as `nile`; where it is not built, a shim runs bin/nile.js.
 function nileOnPath(dir: string): string {
   const bin = path.join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
+  if (existsSync(NILE_NATIVE)) {
+    symlinkSync(NILE_NATIVE, path.join(bin, 'nile'));
+    return bin;
+  }
   writeFileSync(path.join(bin, 'nile'), `#!/bin/sh\nexec '${process.execPath}' '${NILE_BIN}' "$@"\n`);
   chmodSync(path.join(bin, 'nile'), 0o755);
   return bin;

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { NILE_BIN, ROOT } from './paths.js';
+import { NILE_BIN, NILE_NATIVE, ROOT } from './paths.js';
 
 export const FIXTURE_JAR = path.join(ROOT, 'build', 'fixture', 'app.jar');
 // Small, quick JVMs for the fixture.
@@ -16,6 +16,7 @@ export interface NileOptions {
   args?: string[]; // extra argv after `nile run`
   pid1?: boolean; // in a new PID namespace (default true), else a plain child (nile becomes a subreaper)
   cgroup?: string; // a cgroup v1 directory to start in, before anything is forked, like a pod's cgroup
+  frontDoor?: boolean; // started as the image's ENTRYPOINT: the native front door, which execs Node
 }
 
 export interface LogLine {
@@ -44,9 +45,10 @@ export class Nile {
     config.app ??= {};
     config.app.workdir ??= this.dir;
     writeFileSync(this.configFile, stringify(config));
-    const argv = [NILE_BIN, 'run', '--config', this.configFile, ...(options.args ?? [])];
+    const nile = options.frontDoor ? [NILE_NATIVE] : [process.execPath, NILE_BIN];
+    const argv = [...nile, 'run', '--config', this.configFile, ...(options.args ?? [])];
     const env = { ...cleanEnv(), NILE_LOG_LEVEL: 'debug', ...options.env };
-    let command = options.pid1 === false ? [process.execPath, ...argv] : ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...argv];
+    let command = options.pid1 === false ? argv : ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...argv];
     // The shell joins the cgroup, then becomes the command: its pid is the command's, and every child starts inside.
     if (options.cgroup) command = ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...command];
     this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -13,4 +13,6 @@ function findRoot(): string {
 
 export const ROOT = findRoot();
 export const NILE_BIN = path.join(ROOT, 'bin', 'nile.js');
+// The native front door (native/nile.c): `nile` on PATH in the image.
+export const NILE_NATIVE = path.join(ROOT, 'build', 'Release', 'nile');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');

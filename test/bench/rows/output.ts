@@ -37,11 +37,13 @@ export async function outputRows(ctx: Context): Promise<Row[]> {
   }
   const rates = Object.fromEntries(measured) as Record<Way, number[]>;
   const note = `${(bytes / 2 ** 20).toFixed(0)} MiB of ~120-byte log lines copied by dd in ${blockBytes / 1024} KiB blocks to a file on ${onTmpfs ? 'tmpfs' : 'disk'}, ${settleSeconds} s after the app's start; nile as PID 1 with its stdout on that file`;
-  const cat = summarize(rates.cat);
+  const direct = summarize(rates.direct);
+  // `| cat` is the floor of any relay through a pipe: a second process moves every byte. Writing
+  // straight to the file has no second process at all; it is shown, but no relay can match it.
   return [
-    ratioRow('app stdout passed through, MB/s', { summary: summarize(rates.nile), unit: 'MB/s' }, { summary: summarize(rates.direct), unit: 'MB/s', label: 'app → file' }, { min: 0.8 }, {
-      note: `${note}; through a pipe and cat instead: ${cat.median.toFixed(0)} MB/s (${cat.min.toFixed(0)}–${cat.max.toFixed(0)})`,
-      data: { pipeAndCat: cat },
+    ratioRow('app stdout passed through, MB/s', { summary: summarize(rates.nile), unit: 'MB/s' }, { summary: summarize(rates.cat), unit: 'MB/s', label: '| cat' }, { min: 0.95 }, {
+      note: `${note}; the app writing to the file itself: ${direct.median.toFixed(0)} MB/s (${direct.min.toFixed(0)}–${direct.max.toFixed(0)}), nile at ${(summarize(rates.nile).median / direct.median).toFixed(2)}× of it`,
+      data: { direct },
     }),
   ];
 }

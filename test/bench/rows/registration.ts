@@ -1,7 +1,8 @@
 // As a ZooKeeper watcher sees it: from the agent's `app ready` to its node, and from `nile prestop`
-// (the command's spawn) to the node gone. A fresh agent per run.
+// (the command's spawn: `nile` on PATH, the native front door, as the kubelet runs the hook) to the
+// node gone. A fresh agent per run.
 
-import { NILE_BIN } from '../../helpers/paths.js';
+import { NILE_NATIVE } from '../../helpers/paths.js';
 import { Observer } from '../../helpers/zookeeper.js';
 import { freePort } from '../../helpers/ports.js';
 import { nodeOf, startAgent } from '../agent.js';
@@ -29,7 +30,7 @@ export async function registrationRows(ctx: Context): Promise<Row[]> {
       const one = await oneRun(zookeeper.connect, observer, i, emptyServices(ctx.dir));
       if (!one) {
         const why = 'the agent did not register within 10 s of ready although registry.zookeeper.connect was set (not wired into the agent yet?)';
-        return [missingRow(registeredFigure, '< 100 ms', why), missingRow(goneFigure, '< 100 ms', why)];
+        return [missingRow(registeredFigure, '< 100 ms', why), missingRow(goneFigure, '< 20 ms', why)];
       }
       runs.push(one);
     }
@@ -40,8 +41,8 @@ export async function registrationRows(ctx: Context): Promise<Row[]> {
   const fromAgent = runs.map((r) => r.goneFromAgent).filter(Number.isFinite);
   return [
     limitRow(registeredFigure, ms(runs.map((r) => r.registered)), { below: 100 }, { note: "from the `time` of nile's `app ready` log line; the agent's session to ZooKeeper may still be opening then" }),
-    limitRow(goneFigure, ms(runs.map((r) => r.gone)), { below: 100 }, {
-      note: `includes the start of the \`nile prestop\` process; from the agent's receipt: ${fromAgent.length ? `${summarize(fromAgent).median.toFixed(1)} ms` : 'not logged'}`,
+    limitRow(goneFigure, ms(runs.map((r) => r.gone)), { below: 20 }, {
+      note: `includes the start of the \`nile prestop\` process (the native front door); from the agent's receipt: ${fromAgent.length ? `${summarize(fromAgent).median.toFixed(1)} ms` : 'not logged'}`,
       data: { fromAgent: fromAgent.length ? summarize(fromAgent) : null },
     }),
   ];
@@ -57,7 +58,7 @@ async function oneRun(connect: string, observer: Observer, i: number, services: 
     if (seen === undefined) return undefined;
     const gone = observer.until(agent.node, (stat) => stat === null, 10_000);
     const asked = Date.now();
-    const prestop = start(process.execPath, [NILE_BIN, 'prestop'], { env: benchEnv({ NILE_RUNDIR: agent.nile.runDir }) });
+    const prestop = start(NILE_NATIVE, ['prestop'], { env: benchEnv({ NILE_RUNDIR: agent.nile.runDir }) });
     const goneAt = await gone;
     await stop(prestop);
     if (goneAt === undefined) throw new Error('the node was not removed within 10 s of `nile prestop`');

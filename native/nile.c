@@ -1,0 +1,588 @@
+// `nile` on PATH: the kubelet's commands (`probe`, `prestop`, `status`) answered over the control
+// socket without starting Node; everything else, and every case it does not understand, is handed
+// to Node with execv (same process, nothing stays around). Output and exit codes are those of
+// src/cli/probe.cts, prestop.cts and status.cts; the protocol is src/control/protocol.cts.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROBE_TIMEOUT_MS 800          // probe.cts: agentTimeoutMs
+#define STATUS_TIMEOUT_MS 5000        // status.cts
+#define PRESTOP_TIMEOUT_MS 1800000    // prestop.cts: hookTimeoutMs
+#define MAX_LINE_UNITS 1024           // probe.cts: maxLine (UTF-16 units, as String.slice counts)
+#define MAX_ANSWER_BYTES (64 << 20)   // more than any agent answer; beyond it the answer is bad
+#define MAX_DEPTH 512                 // deeper JSON is treated as a bad answer
+
+static char **args;
+
+// ---- growable buffers: bytes, and UTF-16 units (JavaScript strings) ----
+typedef struct { char *p; size_t n, cap; } bytes;
+typedef struct { uint16_t *u; size_t n, cap; } units;
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return p;
+  size_t cap2 = *cap ? *cap : 256;
+  while (cap2 < need) cap2 *= 2;
+  void *q = realloc(p, cap2 * size);
+  if (!q) {
+    static const char oom[] = "nile: out of memory\n";
+    if (write(2, oom, sizeof oom - 1) < 0) _exit(70);
+    _exit(70);
+  }
+  *cap = cap2;
+  return q;
+}
+static void put(bytes *b, const void *s, size_t n) {
+  b->p = grow(b->p, &b->cap, b->n + n + 1, 1);
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+static void puts_(bytes *b, const char *s) { put(b, s, strlen(s)); }
+static void unit(units *s, uint16_t u) {
+  s->u = grow(s->u, &s->cap, s->n + 1, sizeof *s->u);
+  s->u[s->n++] = u;
+}
+static void codepoint(units *s, uint32_t c) {
+  if (c < 0x10000) return unit(s, (uint16_t)c);
+  c -= 0x10000;
+  unit(s, (uint16_t)(0xD800 + (c >> 10)));
+  unit(s, (uint16_t)(0xDC00 + (c & 0x3FF)));
+}
+static void ascii(units *s, const char *text) {
+  while (*text) unit(s, (unsigned char)*text++);
+}
+
+// ---- UTF-8 ----
+static void put_utf8(bytes *b, uint32_t c) {
+  char o[4];
+  if (c < 0x80) o[0] = (char)c, put(b, o, 1);
+  else if (c < 0x800) o[0] = (char)(0xC0 | c >> 6), o[1] = (char)(0x80 | (c & 0x3F)), put(b, o, 2);
+  else if (c < 0x10000) o[0] = (char)(0xE0 | c >> 12), o[1] = (char)(0x80 | ((c >> 6) & 0x3F)), o[2] = (char)(0x80 | (c & 0x3F)), put(b, o, 3);
+  else o[0] = (char)(0xF0 | c >> 18), o[1] = (char)(0x80 | ((c >> 12) & 0x3F)), o[2] = (char)(0x80 | ((c >> 6) & 0x3F)), o[3] = (char)(0x80 | (c & 0x3F)), put(b, o, 4);
+}
+
+// One code point from s (at most n bytes); invalid input counts as U+FFFD over its maximal subpart, as
+// Node's (WHATWG) decoder does. Returns the bytes consumed.
+static size_t next_utf8(const unsigned char *s, size_t n, uint32_t *out) {
+  unsigned char c = s[0];
+  *out = 0xFFFD;
+  if (c < 0x80) return *out = c, 1;
+  int len;
+  uint32_t cp;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+  else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+  else return 1;
+  for (int i = 1; i < len; i++) {
+    if ((size_t)i >= n || s[i] < lo || s[i] > hi) return (size_t)i;
+    cp = cp << 6 | (s[i] & 0x3F);
+    lo = 0x80, hi = 0xBF;
+  }
+  return *out = cp, (size_t)len;
+}
+
+// The answer as Node reads it: bytes decoded as UTF-8 (bad bytes become U+FFFD), then String.trim().
+static int js_space(uint32_t c) {
+  return c == 9 || c == 10 || c == 11 || c == 12 || c == 13 || c == 32 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+         c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+static bytes decoded_text(const bytes *raw) {
+  bytes out = {0};
+  put(&out, "", 0);
+  size_t last_non_space = 0;
+  int started = 0;
+  for (size_t i = 0; i < raw->n;) {
+    uint32_t c;
+    i += next_utf8((const unsigned char *)raw->p + i, raw->n - i, &c);
+    if (!started && js_space(c)) continue;
+    started = 1;
+    put_utf8(&out, c);
+    if (!js_space(c)) last_non_space = out.n;
+  }
+  out.n = last_non_space;
+  out.p[out.n] = 0;
+  return out;
+}
+
+static void utf8_units(const char *s, size_t n, units *out) {
+  for (size_t i = 0; i < n;) {
+    uint32_t c;
+    i += next_utf8((const unsigned char *)s + i, n - i, &c);
+    codepoint(out, c);
+  }
+}
+
+// A JavaScript string written out: lone surrogates become U+FFFD (text) or \udxxx (JSON.stringify).
+static void write_units(bytes *b, const units *s, size_t limit, int as_json) {
+  if (limit > s->n) limit = s->n;
+  if (as_json) put(b, "\"", 1);
+  for (size_t i = 0; i < limit; i++) {
+    uint32_t c = s->u[i];
+    int pair = c >= 0xD800 && c <= 0xDBFF && i + 1 < limit && s->u[i + 1] >= 0xDC00 && s->u[i + 1] <= 0xDFFF;
+    if (pair) {
+      put_utf8(b, 0x10000 + ((c - 0xD800) << 10) + (s->u[++i] - 0xDC00));
+      continue;
+    }
+    int lone = c >= 0xD800 && c <= 0xDFFF;
+    if (!as_json) {
+      put_utf8(b, lone ? 0xFFFD : c);
+      continue;
+    }
+    char esc[8];
+    if (c == '"') puts_(b, "\\\"");
+    else if (c == '\\') puts_(b, "\\\\");
+    else if (c == '\b') puts_(b, "\\b");
+    else if (c == '\f') puts_(b, "\\f");
+    else if (c == '\n') puts_(b, "\\n");
+    else if (c == '\r') puts_(b, "\\r");
+    else if (c == '\t') puts_(b, "\\t");
+    else if (c < 0x20 || lone) snprintf(esc, sizeof esc, "\\u%04x", c), puts_(b, esc);
+    else put_utf8(b, c);
+  }
+  if (as_json) put(b, "\"", 1);
+}
+
+// ---- JSON, as JSON.parse reads it (the text is valid UTF-8 here) ----
+typedef struct { const char *p, *end; } cursor;
+enum kind { BAD = -1, STRING, NUMBER, OBJECT, ARRAY, TRUE, FALSE, NUL };
+
+static void ws(cursor *c) {
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
+}
+static int hex4(const char *p, uint32_t *v) {
+  *v = 0;
+  for (int i = 0; i < 4; i++) {
+    char h = p[i];
+    int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+    if (d < 0) return 0;
+    *v = *v << 4 | (uint32_t)d;
+  }
+  return 1;
+}
+// A string at c->p (the opening quote); its value goes to out when out is not NULL.
+static int string(cursor *c, units *out) {
+  c->p++;
+  while (c->p < c->end) {
+    unsigned char ch = (unsigned char)*c->p;
+    if (ch == '"') return c->p++, STRING;
+    if (ch < 0x20) return BAD;
+    if (ch != '\\') {
+      uint32_t cp;
+      c->p += next_utf8((const unsigned char *)c->p, (size_t)(c->end - c->p), &cp);
+      if (out) codepoint(out, cp);
+      continue;
+    }
+    if (c->end - c->p < 2) return BAD;
+    char e = c->p[1];
+    const char *simple = strchr("\"\\/bfnrt", e);
+    if (e && simple) {
+      static const char value[] = "\"\\/\b\f\n\r\t";
+      if (out) unit(out, (unsigned char)value[simple - "\"\\/bfnrt"]);
+      c->p += 2;
+    } else if (e == 'u' && c->end - c->p >= 6) {
+      uint32_t v;
+      if (!hex4(c->p + 2, &v)) return BAD;
+      if (out) unit(out, (uint16_t)v);
+      c->p += 6;
+    } else {
+      return BAD;
+    }
+  }
+  return BAD;
+}
+static int digits(cursor *c) {
+  const char *from = c->p;
+  while (c->p < c->end && *c->p >= '0' && *c->p <= '9') c->p++;
+  return c->p > from;
+}
+static int number(cursor *c) {
+  if (c->p < c->end && *c->p == '-') c->p++;
+  if (c->p < c->end && *c->p == '0') c->p++;
+  else if (!digits(c)) return BAD;
+  if (c->p < c->end && *c->p == '.' && (c->p++, !digits(c))) return BAD;
+  if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+    c->p++;
+    if (c->p < c->end && (*c->p == '+' || *c->p == '-')) c->p++;
+    if (!digits(c)) return BAD;
+  }
+  return NUMBER;
+}
+static int word(cursor *c, const char *w, int kind) {
+  size_t n = strlen(w);
+  if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n) != 0) return BAD;
+  c->p += n;
+  return kind;
+}
+
+static int value(cursor *c, int depth);
+// The members of an object or the items of an array; on_member sees each key and its value's start.
+typedef void (*member_fn)(void *ctx, const units *key, cursor *at, int *kind);
+static int container(cursor *c, int depth, int object, member_fn on_member, void *ctx) {
+  char close = object ? '}' : ']';
+  if (depth > MAX_DEPTH) return BAD;
+  c->p++;
+  ws(c);
+  if (c->p < c->end && *c->p == close) return c->p++, object ? OBJECT : ARRAY;
+  for (;;) {
+    units key = {0};
+    if (object) {
+      if (c->p >= c->end || *c->p != '"' || string(c, on_member ? &key : NULL) == BAD) return free(key.u), BAD;
+      ws(c);
+      if (c->p >= c->end || *c->p++ != ':') return free(key.u), BAD;
+      ws(c);
+    }
+    int kind = -2;
+    if (on_member) on_member(ctx, &key, c, &kind);
+    free(key.u);
+    if (kind == -2) kind = value(c, depth + 1);
+    if (kind == BAD) return BAD;
+    ws(c);
+    if (c->p >= c->end) return BAD;
+    if (*c->p == close) return c->p++, object ? OBJECT : ARRAY;
+    if (*c->p++ != ',') return BAD;
+    ws(c);
+  }
+}
+static int value(cursor *c, int depth) {
+  if (c->p >= c->end) return BAD;
+  switch (*c->p) {
+    case '"': return string(c, NULL);
+    case '{': return container(c, depth, 1, NULL, NULL);
+    case '[': return container(c, depth, 0, NULL, NULL);
+    case 't': return word(c, "true", TRUE);
+    case 'f': return word(c, "false", FALSE);
+    case 'n': return word(c, "null", NUL);
+    default: return number(c);
+  }
+}
+
+// The top-level object's fields the fast commands read: `ready`, `reason` (probe) and `text` (status).
+typedef struct {
+  int ready;              // kind of the last `ready` value, -2 when absent
+  int reason_is_string;
+  units reason;
+  int text_is_string;
+  units text;
+} answer;
+
+static int key_is(const units *key, const char *name) {
+  size_t n = strlen(name);
+  if (key->n != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (key->u[i] != (unsigned char)name[i]) return 0;
+  return 1;
+}
+static void read_member(void *ctx, const units *key, cursor *at, int *kind) {
+  answer *a = ctx;
+  int is_reason = key_is(key, "reason"), is_text = key_is(key, "text");
+  if ((is_reason || is_text) && at->p < at->end && *at->p == '"') {
+    units *into = is_reason ? &a->reason : &a->text;
+    into->n = 0;
+    *kind = string(at, into);
+  } else {
+    *kind = value(at, 1);
+  }
+  // JSON.parse keeps the last of duplicate keys.
+  if (key_is(key, "ready")) a->ready = *kind;
+  if (is_reason) a->reason_is_string = *kind == STRING;
+  if (is_text) a->text_is_string = *kind == STRING;
+}
+
+// Parses the whole text; 1 when it is one JSON value, filling a when it is an object.
+static int parse_answer(const bytes *text, answer *a) {
+  cursor c = {text->p, text->p + text->n};
+  a->ready = -2;
+  int kind = c.p < c.end && *c.p == '{' ? container(&c, 1, 1, read_member, a) : value(&c, 1);
+  if (kind != OBJECT) a->ready = -2, a->reason_is_string = a->text_is_string = 0;
+  ws(&c);
+  return kind != BAD && c.p == c.end;
+}
+
+// JSON.stringify(JSON.parse(text), null, 2) for text that JSON.stringify wrote: only the layout changes.
+static void indented(bytes *out, const bytes *text) {
+  int depth = 0;
+  const char *p = text->p, *end = text->p + text->n;
+  while (p < end) {
+    char ch = *p;
+    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+      p++;
+    } else if (ch == '"') {
+      const char *from = p++;
+      while (p < end && *p != '"') p += *p == '\\' ? 2 : 1;
+      put(out, from, (size_t)(++p - from));
+    } else if (ch == '{' || ch == '[') {
+      const char *q = p + 1;
+      while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+      put(out, p, 1);
+      if (q < end && *q == (ch == '{' ? '}' : ']')) {
+        put(out, q, 1);
+        p = q + 1;
+        continue;
+      }
+      depth++;
+      put(out, "\n", 1);
+      for (int i = 0; i < depth; i++) put(out, "  ", 2);
+      p++;
+    } else if (ch == '}' || ch == ']') {
+      depth--;
+      put(out, "\n", 1);
+      for (int i = 0; i < depth; i++) put(out, "  ", 2);
+      put(out, p++, 1);
+    } else if (ch == ',') {
+      put(out, ",\n", 2);
+      for (int i = 0; i < depth; i++) put(out, "  ", 2);
+      p++;
+    } else if (ch == ':') {
+      put(out, ": ", 2);
+      p++;
+    } else {
+      put(out, p++, 1);
+    }
+  }
+  put(out, "\n", 1);
+}
+
+// ---- the socket ----
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void error_text(char *out, size_t size, const char *op, int err, const char *file) {
+  const char *name = strerrorname_np(err);
+  if (file) snprintf(out, size, "%s %s %s", op, name ? name : "E?", file);
+  else snprintf(out, size, "%s %s", op, name ? name : "E?");
+}
+
+enum asked { ANSWERED, NO_AGENT, FAILED };
+
+// One request line, then everything the agent writes until it closes, within timeout_ms.
+static enum asked ask(const char *file, const char *request, int timeout_ms, bytes *answer_bytes, char *why, size_t why_size) {
+  long long deadline = now_ms() + timeout_ms;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  strcpy(addr.sun_path, file);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return error_text(why, why_size, "socket", errno, NULL), FAILED;
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int err = errno;
+    struct stat st;
+    close(fd);
+    // No socket there (Node then looks for the config's runDir) or no one listening (the probe checks the app itself).
+    if (err == ECONNREFUSED || stat(file, &st) < 0) return NO_AGENT;
+    return error_text(why, why_size, "connect", err, file), FAILED;
+  }
+  size_t len = strlen(request);
+  if (write(fd, request, len) != (ssize_t)len) {
+    int err = errno;
+    close(fd);
+    return error_text(why, why_size, "write", err, NULL), FAILED;
+  }
+  char chunk[65536];
+  for (;;) {
+    long long left = deadline - now_ms();
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = left > 0 ? poll(&pfd, 1, (int)(left > INT_MAX ? INT_MAX : left)) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      close(fd);
+      snprintf(why, why_size, "no answer within %dms", timeout_ms);
+      return FAILED;
+    }
+    ssize_t got = read(fd, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int err = errno;
+      close(fd);
+      return error_text(why, why_size, "read", err, NULL), FAILED;
+    }
+    if (got == 0) break;
+    if (answer_bytes->n + (size_t)got > MAX_ANSWER_BYTES) {
+      close(fd);
+      snprintf(why, why_size, "an answer over %d bytes", MAX_ANSWER_BYTES);
+      return FAILED;
+    }
+    put(answer_bytes, chunk, (size_t)got);
+  }
+  close(fd);
+  return ANSWERED;
+}
+
+// Why an answer is not JSON, as client.cts words it.
+static void bad_answer(units *why, const bytes *text) {
+  if (text->n == 0) return ascii(why, "the agent closed the connection without an answer");
+  ascii(why, "bad answer from the agent: ");
+  units all = {0};
+  utf8_units(text->p, text->n < 800 ? text->n : 800, &all); // 200 units take at most 800 bytes
+  for (size_t i = 0; i < all.n && i < 200; i++) unit(why, all.u[i]);
+  free(all.u);
+}
+
+static void write_all(int fd, const bytes *b) {
+  for (size_t done = 0; done < b->n;) {
+    ssize_t n = write(fd, b->p + done, b->n - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += (size_t)n;
+  }
+}
+
+// ---- the commands ----
+static void hand_to_node(void) {
+  char exe[PATH_MAX], script[PATH_MAX + 32];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = 0;
+    // build/Release/nile → bin/nile.js, in the checkout as in the image.
+    for (int up = 0; up < 3; up++) {
+      char *slash = strrchr(exe, '/');
+      if (slash) *slash = 0;
+    }
+    snprintf(script, sizeof script, "%s/bin/nile.js", exe);
+    int argc = 0, n = 0;
+    while (args[argc]) argc++;
+    const char *verb = args[1];
+    // PID 1 (`nile`, `nile run`, `nile --config F`): an agent that idles between probes needs no
+    // optimizing compiler; without it V8 leaves ~4 MiB of its code and zones untouched.
+    int agent = !verb || !strcmp(verb, "run") || (verb[0] == '-' && strcmp(verb, "--help") && strcmp(verb, "-h") && strcmp(verb, "--version"));
+    char **argv = calloc((size_t)argc + 4, sizeof *argv);
+    if (argv) {
+      argv[n++] = "node";
+      if (agent) argv[n++] = "--no-opt", argv[n++] = "--no-sparkplug";
+      argv[n++] = script;
+      for (int i = 1; i < argc; i++) argv[n++] = args[i];
+      execvp("node", argv);
+    }
+  }
+  fprintf(stderr, "nile: cannot start node for `%s`: %s\n", args[1] ? args[1] : "run", strerror(errno));
+  exit(127);
+}
+
+static int probe(const char *file, int json) {
+  bytes raw = {0}, out = {0};
+  char why[PATH_MAX + 64];
+  units reason = {0};
+  int ready = 0;
+  enum asked asked = ask(file, "probe\n", PROBE_TIMEOUT_MS, &raw, why, sizeof why);
+  if (asked == NO_AGENT) hand_to_node();
+  if (asked == FAILED) {
+    ascii(&reason, "not ready: the agent did not answer (");
+    utf8_units(why, strlen(why), &reason);
+    ascii(&reason, ")");
+  } else {
+    bytes text = decoded_text(&raw);
+    answer a = {0};
+    if (!parse_answer(&text, &a)) {
+      ascii(&reason, "not ready: the agent did not answer (");
+      bad_answer(&reason, &text);
+      ascii(&reason, ")");
+    } else if ((a.ready != TRUE && a.ready != FALSE) || !a.reason_is_string) {
+      ascii(&reason, "not ready: the agent gave no verdict");
+    } else {
+      ready = a.ready == TRUE;
+      reason = a.reason;
+    }
+  }
+  if (json) {
+    puts_(&out, ready ? "{\"ready\":true,\"reason\":" : "{\"ready\":false,\"reason\":");
+    write_units(&out, &reason, MAX_LINE_UNITS, 1);
+    puts_(&out, "}");
+  } else {
+    write_units(&out, &reason, MAX_LINE_UNITS, 0);
+  }
+  put(&out, "\n", 1);
+  write_all(1, &out);
+  return ready ? 0 : 1;
+}
+
+static int status(const char *file, int json) {
+  bytes raw = {0}, out = {0};
+  char why[PATH_MAX + 64];
+  enum asked asked = ask(file, json ? "status\n" : "status text\n", STATUS_TIMEOUT_MS, &raw, why, sizeof why);
+  if (asked == NO_AGENT) hand_to_node();
+  units message = {0};
+  bytes text = {0};
+  answer a = {0};
+  if (asked == FAILED) {
+    utf8_units(why, strlen(why), &message);
+  } else {
+    text = decoded_text(&raw);
+    if (!parse_answer(&text, &a)) bad_answer(&message, &text);
+  }
+  if (message.n) {
+    puts_(&out, "nile status: no agent answers (");
+    write_units(&out, &message, message.n, 0);
+    puts_(&out, ")\n");
+    write_all(2, &out);
+    return 1;
+  }
+  if (json) {
+    indented(&out, &text);
+  } else if (a.text_is_string) {
+    write_units(&out, &a.text, a.text.n, 0);
+  } else {
+    puts_(&out, "nile status: the agent gave no status\n");
+    write_all(2, &out);
+    return 1;
+  }
+  write_all(1, &out);
+  return 0;
+}
+
+static int prestop(const char *file) {
+  bytes raw = {0};
+  char why[PATH_MAX + 64];
+  if (ask(file, "prestop\n", PRESTOP_TIMEOUT_MS, &raw, why, sizeof why) != ANSWERED) hand_to_node();
+  bytes text = decoded_text(&raw);
+  answer a = {0};
+  // Anything but an answer is Node's to handle: it waits prestop.wait from the config.
+  if (!parse_answer(&text, &a)) hand_to_node();
+  static const char done[] = "prestop: out of traffic\n";
+  if (write(1, done, sizeof done - 1) < 0) return 0;
+  return 0;
+}
+
+// runDir as protocol.cts's runDirFromEnv finds it, joined with the socket's name as path.join would.
+static int socket_file(char *out, size_t size) {
+  const char *dir = getenv("NILE_RUNDIR");
+  if (!dir || !*dir) dir = getenv("NILE_RUN_DIR");
+  if (!dir || !*dir) dir = "/run/nile";
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  if (strstr(dir, "/.") || strstr(dir, "//") || dir[0] == '.') return 0; // path.join would normalise it: Node's job
+  int wrote = snprintf(out, size, "%.*s/control.sock", (int)n, dir);
+  return wrote > 0 && (size_t)wrote < size && (size_t)wrote < sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
+int main(int argc, char **argv) {
+  args = argv;
+  signal(SIGPIPE, SIG_IGN);
+  const char *verb = argc > 1 ? argv[1] : "";
+  int is_probe = !strcmp(verb, "probe"), is_status = !strcmp(verb, "status"), is_prestop = !strcmp(verb, "prestop");
+  if (!is_probe && !is_status && !is_prestop) hand_to_node();
+  int json = 0;
+  // --config (YAML), --help, and any flag Node would refuse with its usage: Node's to answer.
+  for (int i = 2; i < argc; i++) {
+    if (!is_prestop && !strcmp(argv[i], "--json")) json = 1;
+    else hand_to_node();
+  }
+  char file[PATH_MAX];
+  if (!socket_file(file, sizeof file)) hand_to_node();
+  if (is_probe) return probe(file, json);
+  if (is_status) return status(file, json);
+  return prestop(file);
+}

@@ -1,0 +1,81 @@
+import type { Server } from 'node:net';
+import type { AppSupervisor } from '../app/supervisor.js';
+import type { Serving } from '../calls/serving.js';
+import type { Config } from '../config/schema.js';
+import { openControlSocket } from '../control/server.js';
+import type { Finding } from '../doctor/finding.js';
+import { errorText } from '../errors.js';
+import type { Log } from '../log.js';
+import { MemoryWatch } from '../memory/watch.js';
+import { metricsIfEnabled } from '../metrics/enabled.js';
+import { redactorFor } from '../redact.js';
+import { superviseApp } from './app-service.js';
+import { controlHandlers, readiness, type Parts as ControlParts } from './control.js';
+import type { Held } from './run.js';
+import { startSideServices, type SideServices } from './services.js';
+import type { OutOfTraffic } from './traffic.js';
+
+interface Parts {
+  app: AppSupervisor;
+  hasApp: boolean;
+  traffic: OutOfTraffic;
+  scene: { now(): Promise<Finding[]> };
+  serving: Serving;
+  held: Held; // filled in here as each part comes up
+}
+
+/**
+ * What comes up beside the running app: the control socket first (the probe then answers
+ * `starting`), then at once its supervise directory, the registry clients and sshd with the runit
+ * services; then the memory watch and the metrics. `close()` stops them in reverse.
+ */
+export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, scene, serving, held }: Parts): Promise<{ close(): Promise<void> }> {
+  let side: SideServices = { list: () => [], stop: async () => {} };
+  const parts: ControlParts = {
+    app,
+    hasApp,
+    traffic,
+    side: { list: () => side.list(), stop: () => side.stop() },
+    registration: () => held.registration,
+    scene,
+    serving,
+    memory: () => held.memory,
+    redact: redactorFor(config),
+  };
+  const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
+  const [supervise, registration, started] = await Promise.all([
+    hasApp ? superviseApp(config.runDir, app, traffic, log, offlineBeforeDown(serving, app)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
+    held.registration === null ? null : import('../registry/registration.js').then(({ registerWhenReady }) => registerWhenReady(config, app, () => traffic.draining, serving, log)),
+    startSideServices(config, log),
+  ]);
+  held.registration = registration;
+  side = started;
+  if (registration) {
+    // A prestop undone (`sv up app`) brings the registration back as the app's readiness says.
+    const { desiredFor } = await import('../registry/registration.js');
+    traffic.onChange(() => serving.goingOffline || registration.want(desiredFor(app.state.phase, traffic.draining, serving.online)));
+  }
+  held.memory = await MemoryWatch.start(config, log);
+  held.metrics = await metricsIfEnabled(config.metrics, { app, ready: () => readiness(parts).ready, registry: () => registration?.status() ?? [], serving, memory: () => held.memory }, log);
+  return {
+    async close() {
+      held.memory?.stop();
+      await held.metrics?.close();
+      await side.stop();
+      await supervise?.close();
+      await Promise.race([registration?.close(), sleep(3000)]);
+      await closeServer(control);
+    },
+  };
+}
+
+// `sv down` while in service: the offline calls (the RPC framework's too) before the app gets its stop signal.
+function offlineBeforeDown(serving: Serving, app: AppSupervisor) {
+  return (letter: string) => ((letter === 'd' || letter === 'x') && serving.inService ? void serving.goOffline().then(() => app.control(letter)) : app.control(letter));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
