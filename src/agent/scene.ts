@@ -4,6 +4,7 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import type { Finding } from '../doctor/finding.js';
 import type { MemoryReading } from '../memory/reading.js';
+import { oomKillCount } from '../doctor/oom.js';
 
 export interface Scene {
   config: Config;
@@ -49,11 +50,6 @@ export function headlineFinding(findings: Finding[] | undefined): Finding | unde
   return first;
 }
 
-async function oomKills(): Promise<number | undefined> {
-  const { oomKillCount } = await import('../doctor/oom.js');
-  return oomKillCount().catch(() => undefined);
-}
-
 /**
  * Keeps what the doctor needs about the app (the OOM kill count at each start) and puts the
  * doctor's findings into every failure report. `now()` examines the live scene for `nile doctor`.
@@ -63,7 +59,8 @@ export function watchScene(config: Config, app: AppSupervisor, memory: () => Mem
   let memoryReadings: MemoryReading[] = []; // taken when the app ended: later ones show the memory it freed
   let running = false;
   app.onChange((state) => {
-    if (state.phase === 'starting' && state.pid === null) void oomKills().then((n) => (oomBaseline = n));
+    // In the tick of the spawn: a JVM over its limit may be killed before anything asynchronous ends.
+    if (state.phase === 'starting' && state.pid === null) oomBaseline = oomKillCount();
     if (running && state.pid === null) memoryReadings = [...memory()];
     running = state.pid !== null;
   });

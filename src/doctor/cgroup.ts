@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The directory of a process's memory cgroup and which cgroup version it is. */
@@ -14,27 +14,35 @@ interface CgroupMount {
   superOptions: string[];
 }
 
-/** Finds the memory cgroup of `pid` (this process by default) from /proc/<pid>/cgroup and mountinfo. */
-export async function findMemoryCgroup(pid: number | 'self' = 'self', proc = '/proc'): Promise<MemoryCgroup | undefined> {
-  const memberships = parseProcCgroup(await readFile(path.join(proc, String(pid), 'cgroup'), 'utf8'));
-  const mounts = parseMountInfo(await readFile(path.join(proc, String(pid), 'mountinfo'), 'utf8'));
+/**
+ * Finds the memory cgroup of `pid` (this process by default) from /proc/<pid>/cgroup and mountinfo,
+ * read at once: a few small /proc files, so the OOM kill count can be taken in the same
+ * tick as the app's spawn (a JVM over its limit can be killed before an asynchronous read ends).
+ */
+export function findMemoryCgroup(pid: number | 'self' = 'self', proc = '/proc'): MemoryCgroup | undefined {
+  let memberships, mounts;
+  try {
+    memberships = parseProcCgroup(readFileSync(path.join(proc, String(pid), 'cgroup'), 'utf8'));
+    mounts = parseMountInfo(readFileSync(path.join(proc, String(pid), 'mountinfo'), 'utf8'));
+  } catch {
+    return undefined;
+  }
   const v1 = memberships.find((m) => m.controllers.includes('memory'));
   const v1Mount = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('memory'));
-  if (v1 && v1Mount) return { version: 1, dir: await resolveDir(v1Mount, v1.path) };
+  if (v1 && v1Mount) return { version: 1, dir: resolveDir(v1Mount, v1.path) };
   const v2 = memberships.find((m) => m.id === '0' && m.controllers.length === 0);
   const v2Mount = mounts.find((m) => m.fsType === 'cgroup2');
   if (v2 && v2Mount) {
-    const dir = await resolveDir(v2Mount, v2.path);
+    const dir = resolveDir(v2Mount, v2.path);
     // In a hybrid setup the unified tree may lack the memory controller.
-    if (await exists(path.join(dir, 'memory.events'))) return { version: 2, dir };
+    if (existsSync(path.join(dir, 'memory.events'))) return { version: 2, dir };
   }
   return undefined;
 }
 
-/** The version of the memory cgroup at `dir`, from the files it has. */
-export async function memoryCgroupAt(dir: string): Promise<MemoryCgroup | undefined> {
-  if (await exists(path.join(dir, 'memory.events'))) return { version: 2, dir };
-  if (await exists(path.join(dir, 'memory.oom_control'))) return { version: 1, dir };
+export function memoryCgroupAt(dir: string): MemoryCgroup | undefined {
+  if (existsSync(path.join(dir, 'memory.events'))) return { version: 2, dir };
+  if (existsSync(path.join(dir, 'memory.oom_control'))) return { version: 1, dir };
   return undefined;
 }
 
@@ -65,15 +73,8 @@ function unescape(field: string): string {
 }
 
 // A container may see its own cgroup mounted as the root while /proc says the full path.
-async function resolveDir(mount: CgroupMount, cgroupPath: string): Promise<string> {
+function resolveDir(mount: CgroupMount, cgroupPath: string): string {
   const relative = mount.root !== '/' && cgroupPath.startsWith(mount.root) ? cgroupPath.slice(mount.root.length) : cgroupPath;
   const dir = path.join(mount.mountPoint, relative);
-  return (await exists(dir)) ? dir : mount.mountPoint;
-}
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
+  return existsSync(dir) ? dir : mount.mountPoint;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding } from './finding.js';
@@ -16,14 +17,23 @@ export interface MemoryState {
 
 /** The state of the memory cgroup at `cgroupPath`, or of this process's own; undefined without one. */
 export async function readMemoryState(cgroupPath?: string): Promise<MemoryState | undefined> {
-  const cgroup = cgroupPath ? await memoryCgroupAt(cgroupPath) : await findMemoryCgroup();
+  const cgroup = cgroupPath ? memoryCgroupAt(cgroupPath) : findMemoryCgroup();
   if (!cgroup) return undefined;
   return cgroup.version === 2 ? readV2(cgroup) : readV1(cgroup);
 }
 
-/** The OOM kill count now: take it before starting the app, and hand it to oomKillFinding after. */
-export async function oomKillCount(cgroupPath?: string): Promise<number | undefined> {
-  return (await readMemoryState(cgroupPath).catch(() => undefined))?.oomKills;
+/**
+ * The OOM kill count of the cgroup at `cgroupPath` (this process's by default), read at once: take
+ * it in the tick the app is spawned, and hand it to oomKillFinding after.
+ */
+export function oomKillCount(cgroupPath?: string): number | undefined {
+  try {
+    const cgroup = cgroupPath ? memoryCgroupAt(cgroupPath) : findMemoryCgroup();
+    if (!cgroup) return undefined;
+    return field(readFileSync(path.join(cgroup.dir, cgroup.version === 2 ? 'memory.events' : 'memory.oom_control'), 'utf8'), 'oom_kill');
+  } catch {
+    return undefined;
+  }
 }
 
 /** An 'oom-killed' finding when the cgroup's OOM kill count rose above `baseline`; with nile's last readings before it. */

@@ -14,7 +14,7 @@ const maxBodyBytes = 1 << 20;
 
 /**
  * One HTTP exchange with node:http(s), no keep-alive (each call sees a fresh connection, as the
- * kubelet's probes do). Rejects on a network error, the timeout (code ETIMEDOUT) or the signal; any status resolves.
+ * kubelet's probes do). Rejects on a network error, the timeout (`timed out after N ms`, no code: that is the shortest telling form) or the signal; any status resolves.
  */
 export async function request(opts: RequestOptions): Promise<{ status: number; body: string }> {
   const url = new URL(opts.url);
@@ -35,7 +35,7 @@ export async function request(opts: RequestOptions): Promise<{ status: number; b
       req.destroy();
       res?.destroy();
     };
-    const timer = setTimeout(() => fail(Object.assign(new Error(`timed out after ${opts.timeoutMs}ms`), { code: 'ETIMEDOUT' })), opts.timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`timed out after ${opts.timeoutMs}ms`)), opts.timeoutMs);
     const abort = () => fail(new Error('aborted'));
     if (opts.signal?.aborted) return abort();
     opts.signal?.addEventListener('abort', abort, { once: true });

@@ -34,7 +34,7 @@ export class MemoryWatch {
 
   /** Starts watching the agent's own cgroup (the container's) or the one given; null when there is none to read. */
   static async start(config: Config, log: Log, options: { cgroup?: MemoryCgroup; everyMs?: number } = {}): Promise<MemoryWatch | null> {
-    const cgroup = options.cgroup ?? (await findMemoryCgroup().catch(() => undefined));
+    const cgroup = options.cgroup ?? findMemoryCgroup();
     if (!cgroup) return null;
     const watch = new MemoryWatch(cgroup, config, log);
     watch.timer = setInterval(() => watch.read(), options.everyMs ?? everyMs);

@@ -10,7 +10,6 @@ export async function probeHttp(host: string, port: number, path: string, timeou
     const ms = Math.round(performance.now() - started);
     return { ok: status >= 200 && status < 400, detail: `${status} ${path} in ${ms}ms` };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, detail: code === 'ETIMEDOUT' ? `${path} timed out after ${timeoutMs}ms` : `${path} ${errorText(err)}` };
+    return { ok: false, detail: `${path} ${errorText(err)}` };
   }
 }

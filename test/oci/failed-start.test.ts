@@ -32,7 +32,7 @@ t.test('a start timeout: the container keeps running with the JVM, status and do
   t.equal(status.code, 0, 'nile status answers');
   t.match(status.stdout, /last failure at .*: startup failed: not ready within 4(\.0)?s/, 'with the failure report');
   const doctor = await c.exec(['nile', 'doctor'], { timeoutMs: 60_000 });
-  t.match(doctor.stdout, /the start timed out: main is blocked on a lock/, 'nile doctor names the start timeout and where main waits');
+  t.match(doctor.stdout, /the start timed out: the probe got http 503 \/healthcheck .*; main is blocked on a lock/, 'nile doctor names the start timeout and where main waits');
   t.match(doctor.stdout, /"main" BLOCKED .* held by "config-loader"/, 'with the thread dump as evidence');
 
   // The pod is deleted: the JVM ignores TERM, nile waits app.stopTimeout (30s); the kubelet's

@@ -47,9 +47,31 @@ export interface DeploymentContainer {
 /** Its one container. */
 export const deploymentContainer = (): DeploymentContainer => deploymentPod().containers[0];
 
+/** The token a Secret would mount for the gateway's calls. */
+export const gatewayToken = 'oci-gateway-token';
+
 /** The example image's own nile.yaml, as an object to derive a scenario's from. */
 export function exampleNileConfig(): Record<string, any> {
   return parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'example', 'nile.yaml'), 'utf8'))[0].toJS();
+}
+
+/**
+ * The company gateway is not reachable here: the online and offline calls (the gateway's and the RPC
+ * framework's) go to the test app's own endpoints, on the port it is probed on (a hostNetwork
+ * scenario moves it), the gateway's with the token file mounted where a Secret would be.
+ */
+function callsInside(nile: Record<string, any>): Record<string, any> {
+  const copy = structuredClone(nile);
+  for (const kind of ['online', 'offline'] as const) {
+    for (const call of copy[kind] ?? []) call.url = `http://127.0.0.1:${copy.probe.http.port}/${kind}`;
+  }
+  return copy;
+}
+
+/** Every file the config's calls read their header values from, holding the test's token. */
+function headerFilesOf(nile: Record<string, any>): Record<string, { content: string; mode: number }> {
+  const calls = [...(nile.online ?? []), ...(nile.offline ?? [])] as Array<{ headerFiles?: Record<string, string> }>;
+  return Object.fromEntries(calls.flatMap((c) => Object.values(c.headerFiles ?? {})).map((file) => [file, { content: `${gatewayToken}\n`, mode: 0o600 }]));
 }
 
 /** Kubernetes quantity (Mi, Gi, M, plain bytes) in bytes. */
@@ -171,7 +193,7 @@ export class Container {
     const spawned = spawnSync('runc', ['spec', '--bundle', this.dir], { encoding: 'utf8' });
     if (spawned.status !== 0) throw new Error(`runc spec: ${spawned.stderr}`);
     const config = JSON.parse(readFileSync(path.join(this.dir, 'config.json'), 'utf8'));
-    const files: Record<string, { content: string; mode?: number }> = { '/etc/nile/nile.yaml': { content: stringify(this.spec.nile) }, ...this.spec.files };
+    const files: Record<string, { content: string; mode?: number }> = { '/etc/nile/nile.yaml': { content: stringify(callsInside(this.spec.nile)) }, ...headerFilesOf(this.spec.nile), ...this.spec.files };
     const mounts = Object.entries(files).map(([dest, { content, mode }], i) => {
       const source = path.join(this.dir, 'files', String(i));
       writeFileSync(source, content, { mode: mode ?? 0o644 });
