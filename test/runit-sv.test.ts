@@ -66,6 +66,8 @@ async function scenario(t: Test, sv: (...args: string[]) => Promise<Run>, root: 
   await step('hup', dir);
   await waitFor('HUP handled', () => events().includes(`hup ${pid}`));
   await step('once', dir);
+  // sv sends the letter and returns; the next look must come after the supervisor took it, for either.
+  await waitFor('once taken', () => statusOf(dir)?.want === 'down');
   await step('status', dir);
   await step('term', dir);
   await down();
