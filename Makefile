@@ -3,7 +3,8 @@ SHELL := /bin/bash
 APT_PACKAGES := zookeeper runit openssh-server openssh-client tini dumb-init hyperfine procps zip util-linux tomcat10 \
   buildah runc mmdebstrap uidmap openssl
 FIXTURE_JAR := build/fixture/app.jar
-ADDON := build/Release/reaper.node
+# The one native module (native/nile_native.c, native/relay.c), loaded by src/native.ts.
+ADDON := build/Release/nile_native.node
 # Built in the same step: the native front door answering `nile probe`, `prestop` and `status` (native/nile.c).
 FRONT_DOOR := build/Release/nile
 
@@ -25,7 +26,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(ADDON) $(FRONT_DOOR) &: native/reaper.c native/relay.c native/relay.h native/nile.c binding.gyp node_modules/.installed
+$(ADDON) $(FRONT_DOOR) &: native/nile_native.c native/relay.c native/relay.h native/nile.c binding.gyp node_modules/.installed
 	npx node-gyp configure build --nodedir=/usr >/dev/null # not rebuild: its clean would remove the rest of build/
 
 $(FIXTURE_JAR): test/fixtures/java/App.java
@@ -45,8 +46,8 @@ image: build
 typecheck: node_modules/.installed
 	npx tsc --noEmit -p .
 
+# `build` has type-checked src/ and test/ already (tsc -p .).
 test: build image
-	npx tsc --noEmit -p .
 	npx tap
 
 demo: build

@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "reaper",
-      "sources": ["native/reaper.c", "native/relay.c"],
+      "target_name": "nile_native",
+      "sources": ["native/nile_native.c", "native/relay.c"],
       "cflags": ["-O2", "-Wall"]
     },
     {

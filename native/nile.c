@@ -559,7 +559,6 @@ static int prestop(const char *file) {
 // runDir as protocol.cts's runDirFromEnv finds it, joined with the socket's name as path.join would.
 static int socket_file(char *out, size_t size) {
   const char *dir = getenv("NILE_RUNDIR");
-  if (!dir || !*dir) dir = getenv("NILE_RUN_DIR");
   if (!dir || !*dir) dir = "/run/nile";
   size_t n = strlen(dir);
   while (n > 1 && dir[n - 1] == '/') n--;

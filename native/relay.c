@@ -3,6 +3,21 @@
 // teed by page reference into a staging pipe, small ones (and the staging pipe once it is full or read)
 // are copied into a ring in memory. A pipe's room is counted in buffers, not bytes, and how far it may
 // grow depends on the process's capabilities: the ring is what makes the bound one of bytes.
+//
+// Invariants:
+// - Tails are made on the main thread only and live as long as the process; a relay thread gets its
+//   Tail pointer at start and never reads `tails`.
+// - Under t->mu, after every call: ring_len + held <= keep, the ring's bytes are older than the
+//   staging pipe's, and held is exactly what the staging pipe holds (only we write or drain it).
+// - count is every byte that passed through the tail, kept or not; it never goes back.
+// - Every byte a relay takes from the app's pipe goes to its destination and to its tail, in the
+//   order written. Once the destination is gone the bytes are still taken and kept, never left in
+//   the pipe: the app never blocks on a reader that is gone.
+// - While a capture is set, every byte passing through is copied (never teed), so the capture file
+//   gets all of it.
+// - A relay thread has every signal blocked: signals are Node's.
+// - A relay is freed by the last of its thread and its end callback's finalizer (refs, under r->mu);
+//   onEnd runs once, on the main thread, unless the environment is torn down first.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -500,6 +515,24 @@ static napi_value TailCapture(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// tailWrite(id, buffer): keeps (and captures) bytes read in JS, as if they had passed through a relay.
+static napi_value TailWrite(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2] = {NULL, NULL};
+  void *data = NULL;
+  bool is_buffer = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Tail *t = tail_arg(env, argv[0], "tailWrite(id, buffer): id must be a tail from tailOpen");
+  if (t == NULL) return NULL;
+  if (argv[1] == NULL || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tailWrite(id, buffer): buffer must be a Buffer");
+    return NULL;
+  }
+  if (len > 0) tail_write(t, data, len);
+  return NULL;
+}
+
 // tailCount(id) -> bytes ever passed through the tail.
 static napi_value TailCount(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -600,6 +633,7 @@ void RelayInit(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"tailOpen", NULL, TailOpen, NULL, NULL, NULL, napi_default, NULL},
       {"tailRead", NULL, TailRead, NULL, NULL, NULL, napi_default, NULL},
+      {"tailWrite", NULL, TailWrite, NULL, NULL, NULL, napi_default, NULL},
       {"tailCount", NULL, TailCount, NULL, NULL, NULL, napi_default, NULL},
       {"tailCapture", NULL, TailCapture, NULL, NULL, NULL, napi_default, NULL},
       {"relayStart", NULL, RelayStart, NULL, NULL, NULL, napi_default, NULL},

@@ -4,7 +4,7 @@
 
 #include <node_api.h>
 
-// Adds tailOpen, tailRead, tailCount, tailCapture and relayStart to the addon's exports.
+// Adds tailOpen, tailRead, tailWrite, tailCount, tailCapture and relayStart to the addon's exports.
 void RelayInit(napi_env env, napi_value exports);
 
 #endif

@@ -1,5 +1,5 @@
 // The `nile` command: pick the verb, load only what it needs. `probe`, `prestop` and `status` must
-// stay a socket client: no execa, pino or YAML on their path.
+// stay a socket client: no pino, registry client or YAML on their path.
 import { usage } from './cli/args.cjs';
 
 const verbs: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { diagnose } from '../src/doctor/diagnose.js';
-import { lastThreadDump, threadDumpFindings } from '../src/doctor/threads.js';
+import { threadDumpFindings } from '../src/doctor/threads.js';
+import { lastThreadDump } from '../src/doctor/threads/dump.js';
 import { parseThreadDump } from '../src/doctor/threads/dump.js';
 import { compileDoctorFixtures } from './helpers/jars.js';
 

@@ -167,15 +167,15 @@ t.test('the bin, the addon and the config are where nile looks for them', async 
   const fastFromBin = /require\('(.+)'\)/.exec(importLine)![1];
   t.equal(path.posix.resolve(`${nileHome}/bin`, fastFromBin), `${destOf('/dist/src')}/cli/fast.cjs`, 'and the fast commands in dist/src/cli/fast.cjs');
 
-  // The addon: one of the paths src/pid1/reaper.ts tries, from where its compiled file lands.
-  const addon = destOf('/reaper.node');
-  const reaperSource = readFileSync(path.join(ROOT, 'src', 'pid1', 'reaper.ts'), 'utf8');
-  const candidates = [...reaperSource.matchAll(/'([./]+build\/Release\/reaper\.node)'/g)].map((m) => m[1]);
-  t.ok(candidates.length > 0, `reaper.ts names where it loads the addon from (${candidates.join(', ')})`);
-  for (const dir of [`${destOf('/dist/src')}/pid1`, destOf('/dist/bundle')]) {
-    t.ok(candidates.some((c) => path.posix.resolve(dir!, c) === addon), `the addon is copied to ${addon}, where reaper.js looks from ${dir}`);
+  // The addon: one of the paths src/native.ts tries, from where its compiled file lands.
+  const addon = destOf('/nile_native.node');
+  const nativeSource = readFileSync(path.join(ROOT, 'src', 'native.ts'), 'utf8');
+  const candidates = [...nativeSource.matchAll(/'([./]+build\/Release\/nile_native\.node)'/g)].map((m) => m[1]);
+  t.ok(candidates.length > 0, `native.ts names where it loads the addon from (${candidates.join(', ')})`);
+  for (const dir of [destOf('/dist/src'), destOf('/dist/bundle')]) {
+    t.ok(candidates.some((c) => path.posix.resolve(dir!, c) === addon), `the addon is copied to ${addon}, where native.js looks from ${dir}`);
   }
-  t.ok(existsSync(path.join(ROOT, 'build', 'Release', 'reaper.node')), 'and it is built here');
+  t.ok(existsSync(path.join(ROOT, 'build', 'Release', 'nile_native.node')), 'and it is built here');
 
   const example = parseDockerfile(path.join(ROOT, 'image', 'example', 'Dockerfile'));
   const configCopy = copiesOf(example.stages[0]).find((c) => c.dest === defaultConfigPath);

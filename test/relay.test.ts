@@ -4,7 +4,7 @@ import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, stat
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { loadRelay, type RelayAddon } from '../src/app/relay.js';
+import { loadNative as loadRelay, type Native as RelayAddon } from '../src/native.js';
 import { ROOT } from './helpers/paths.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-relay-'));
@@ -125,6 +125,24 @@ if (relay) {
     t.throws(() => bad.relayStart(tail, 987_654, () => {}), /not open|Bad file descriptor/, 'a closed outFd is refused');
     t.equal(relay.tailRead(tail).length, 0, 'a new tail is empty');
     t.equal(relay.tailCount(tail), 0);
+  });
+
+  t.test('bytes read in JavaScript are kept and captured as a relay would keep them', async (t) => {
+    const tail = relay.tailOpen(4096);
+    const bad = relay as unknown as Record<string, (...args: unknown[]) => unknown>;
+    t.throws(() => bad.tailWrite(tail, 'text'), TypeError, 'a string is refused');
+    t.throws(() => bad.tailWrite(99, Buffer.from('x')), TypeError, 'an unknown tail is refused');
+    const capturePath = path.join(dir, 'written.capture');
+    const capture = openSync(capturePath, 'w');
+    relay.tailWrite(tail, Buffer.from('before\n'));
+    relay.tailCapture(tail, capture);
+    closeSync(capture); // the tail has its own copy
+    const written = logLines(20_000);
+    for (let at = 0; at < written.length; at += 3000) relay.tailWrite(tail, written.subarray(at, at + 3000));
+    relay.tailCapture(tail, -1);
+    const all = Buffer.concat([Buffer.from('before\n'), written]);
+    tailIsSuffix(t, relay, tail, 4096, all);
+    t.equal(sha(readFileSync(capturePath)), sha(written), 'the capture holds what was written while it lasted');
   });
 
   t.test('a child writes MBs through a relay to a file: every byte in order, the tail keeps the last ones', async (t) => {
@@ -286,7 +304,7 @@ if (relay) {
     import { createRequire } from 'node:module';
     import { spawn } from 'node:child_process';
     import { closeSync } from 'node:fs';
-    const addon = createRequire(import.meta.url)(${JSON.stringify(path.join(ROOT, 'build', 'Release', 'reaper.node'))});
+    const addon = createRequire(import.meta.url)(${JSON.stringify(path.join(ROOT, 'build', 'Release', 'nile_native.node'))});
     const tail = addon.tailOpen(1024);
     const fd = addon.relayStart(tail, 1, () => { process.stdout.write('ended ' + addon.tailCount(tail) + '\\n'); ${onEnd} });
     spawn('sh', ['-c', 'echo hello'], { stdio: ['ignore', fd, 'inherit'] });

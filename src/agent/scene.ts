@@ -16,11 +16,7 @@ export interface Scene {
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
 export async function examineScene({ config, report, output, oomBaseline, memoryReadings }: Scene): Promise<Finding[]> {
-  const [{ diagnose }, { classpathOf }, { lastThreadDump }] = await Promise.all([
-    import('../doctor/diagnose.js'),
-    import('../doctor/classpath/command.js'),
-    import('../doctor/threads.js'),
-  ]);
+  const [{ diagnose }, { classpathOf }] = await Promise.all([import('../doctor/diagnose.js'), import('../doctor/classpath/command.js')]);
   const exit = report?.exit;
   const dump = report?.threadDumpFile ? await readFile(report.threadDumpFile, 'utf8').catch(() => undefined) : undefined;
   const { command, env, workdir } = config.app;
@@ -36,7 +32,7 @@ export async function examineScene({ config, report, output, oomBaseline, memory
     memoryReadings,
     timedOut: report?.kind === 'timeout',
     probes: report?.probes,
-    threadDump: dump === undefined ? undefined : (lastThreadDump(dump.split('\n')) ?? dump),
+    threadDump: dump,
   });
 }
 

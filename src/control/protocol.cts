@@ -12,5 +12,5 @@ export const defaultRunDir = '/run/nile';
 
 /** Where the CLI looks for the agent: NILE_RUNDIR, else the default runDir. */
 export function runDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return env.NILE_RUNDIR || env.NILE_RUN_DIR || defaultRunDir;
+  return env.NILE_RUNDIR || defaultRunDir;
 }

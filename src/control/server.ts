@@ -20,12 +20,16 @@ export function openControlSocket(runDir: string, handlers: Handlers, log: Log):
   const server = net.createServer((socket) => serve(socket, handlers, log));
   server.on('error', (err) => log.error({ err: errorText(err) }, 'control socket error'));
   return new Promise((resolve, reject) => {
-    const oldMask = process.umask(0o177);
-    server.once('error', reject);
+    const oldMask = process.umask(0o177); // the socket is made 0600, never wider for a moment
+    const failed = (err: Error) => {
+      process.umask(oldMask);
+      reject(err);
+    };
+    server.once('error', failed);
     server.listen(file, () => {
       process.umask(oldMask);
       chmodSync(file, 0o600);
-      server.off('error', reject);
+      server.off('error', failed);
       resolve(server);
     });
   });

@@ -1,6 +1,5 @@
 import type { Finding } from './finding.js';
-import { parseThreadDump, type JavaThread, type Monitor } from './threads/dump.js';
-export { lastThreadDump } from './threads/dump.js';
+import { lastThreadDump, parseThreadDump, type JavaThread, type Monitor } from './threads/dump.js';
 
 const MAX_THREADS = 8;
 const MAX_FRAMES = 5;
@@ -10,10 +9,11 @@ const LOCK_LIKE = /ReentrantLock|ReentrantReadWriteLock|CountDownLatch|Semaphore
 
 /**
  * What the threads of a start that timed out were doing: main wherever it is, threads blocked on a
- * lock (and who holds it), threads waiting in app code, and any deadlock the JVM found.
+ * lock (and who holds it), threads waiting in app code, and any deadlock the JVM found. The text may
+ * hold output around the dump (the capture file): the last dump in it is read.
  */
 export function threadDumpFindings(dumpText: string): Finding[] {
-  const dump = parseThreadDump(dumpText);
+  const dump = parseThreadDump(lastThreadDump(dumpText.split('\n')) ?? dumpText);
   const findings: Finding[] = [];
   if (dump.deadlocks.length > 0) findings.push(deadlockFinding(dump.deadlocks, dump.threads));
   const main = dump.threads.find((t) => t.name === 'main');

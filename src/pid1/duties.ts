@@ -1,7 +1,8 @@
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
 import { trackOwnChildren } from './own-children.js';
-import { becomeSubreaper, loadAddon, reapOrphans } from './reaper.js';
+import { loadNative } from '../native.js';
+import { becomeSubreaper, reapOrphans } from './reaper.js';
 
 const slowReapMs = 5000;
 
@@ -12,8 +13,8 @@ const slowReapMs = 5000;
 export function takePid1Duties(log: Log): { stop(): void } {
   trackOwnChildren();
   keepAlive(log);
-  if (!loadAddon()) {
-    log.warn('the reaper addon is not built: orphaned processes will stay zombies (run `make`)');
+  if (!loadNative()) {
+    log.warn('the native module is not built: orphaned processes will stay zombies (run `make`)');
     return { stop() {} };
   }
   if (process.pid !== 1 && !becomeSubreaper()) log.warn('not PID 1 and cannot become a child subreaper: orphans will not be reaped by nile');

@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 
 // libuv waits for each child Node spawned by its pid; if we reaped one of those, libuv would never
-// report its exit. So every child spawned through child_process (execa included) is recorded here
+// report its exit. So every child spawned through child_process is recorded here
 // from the moment spawn() returns, and the reaper leaves those pids alone.
 const own = new Set<number>();
 let installed = false;

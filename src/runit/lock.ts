@@ -1,4 +1,4 @@
-import { requireAddon } from '../pid1/reaper.js';
+import { requireNative } from '../native.js';
 
 export type LockResult = 'locked' | 'busy';
 
@@ -7,5 +7,5 @@ export type LockResult = 'locked' | 'busy';
  * open file description: it goes when nile closes the descriptor or dies.
  */
 export function lockExclusive(fd: number): LockResult {
-  return requireAddon().lockExclusive(fd) ? 'locked' : 'busy';
+  return requireNative().flock(fd) ? 'locked' : 'busy';
 }

@@ -3,7 +3,7 @@ import { constants, accessSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from '../log.js';
-import { openPipe, type Pipe } from './fifo.js';
+import { openLogPipe, type Pipe } from './log-pipe.js';
 import { control, exited, finishArgs, initialSv, settle, started, termSent, toStatus, type Effect, type Exit, type Pair, type Signal, type Step, type Sv } from './machine.js';
 import type { RunState, Want } from './status.js';
 import { controlScriptHandled, signalNumber, startProgram, type Stdio } from './spawn.js';
@@ -77,7 +77,7 @@ export class RunitService {
     try {
       if (pair.log) {
         logDir = await SuperviseDir.open(path.join(dir, 'log'), log, toStatus(pair.log));
-        pipe = await openPipe(path.join(main.dir, `logpipe.${process.pid}`));
+        pipe = openLogPipe();
       }
     } catch (err) {
       await logDir?.close();

@@ -3,7 +3,8 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Log } from '../log.js';
 import { writeOwnFile } from '../run-dir.js';
-import { closeQuietly, ensureFifo } from './fifo.js';
+import { closeQuietly } from '../fd.js';
+import { ensureFifo } from './fifo.js';
 import { lockExclusive } from './lock.js';
 import { encodeStatus, pidLine, statLine, type SuperviseStatus } from './status.js';
 

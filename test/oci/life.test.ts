@@ -42,7 +42,7 @@ t.test('nile is PID 1, on the Node and with the addon the image was built with',
   t.equal(version.stdout.trim(), image.node, `node in the image is ${image.node}`);
   t.match(image.node, /^v24\./, 'the image ships Node 24 LTS');
   const maps = readFileSync(`/proc/${pid1}/maps`, 'utf8');
-  t.match(maps, /\/opt\/nile\/build\/Release\/reaper\.node/, "PID 1 loaded the image's own native addon");
+  t.match(maps, /\/opt\/nile\/build\/Release\/nile_native\.node/, "PID 1 loaded the image's own native addon");
   const status = readFileSync(`/proc/${pid1}/status`, 'utf8');
   t.match(status, /^NSpid:\s+\d+\s+1$/m, 'and is pid 1 in its own PID namespace');
   t.match(status, /^NoNewPrivs:\s+1$/m, 'allowPrivilegeEscalation: false holds');

@@ -1,8 +1,10 @@
-// The system calls Node does not offer: waitpid() of one pid, becoming a child subreaper, flock()
-// and mkfifo() for runit's supervise directories. Reaping one pid at a time (never waitpid(-1))
-// leaves the children Node spawned to libuv.
+// nile's one native module: the system calls Node does not offer. waitpid() of one pid and becoming
+// a child subreaper for PID 1; pipe2(), mkfifo() and flock() for runit's supervise directories; the
+// output tail and relay live in relay.c. Reaping one pid at a time (never waitpid(-1)) leaves the
+// children Node spawned to libuv.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "relay.h"
 
@@ -44,8 +47,8 @@ static napi_value Reap(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// setSubreaper() -> true when orphans of our descendants will be re-parented to us.
-static napi_value SetSubreaper(napi_env env, napi_callback_info info) {
+// subreaper() -> true when orphans of our descendants will be re-parented to us.
+static napi_value Subreaper(napi_env env, napi_callback_info info) {
   napi_value result;
   (void)info;
   napi_get_boolean(env, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, &result);
@@ -60,15 +63,15 @@ static void throw_errno(napi_env env, const char *call, int err) {
   napi_throw_error(env, name ? name : "EUNKNOWN", message);
 }
 
-// lockExclusive(fd) -> true when locked, false when another open file description holds it (runsv's
+// flock(fd) -> true when locked, false when another open file description holds it (runsv's
 // non-blocking exclusive lock on supervise/lock).
-static napi_value LockExclusive(napi_env env, napi_callback_info info) {
+static napi_value Flock(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], result;
   int32_t fd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, NULL, "lockExclusive(fd): fd must be a descriptor");
+    napi_throw_type_error(env, NULL, "flock(fd): fd must be a descriptor");
     return NULL;
   }
   int rc;
@@ -83,8 +86,8 @@ static napi_value LockExclusive(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// makeFifo(path, mode): mkfifo(3); throws EEXIST and the like.
-static napi_value MakeFifo(napi_env env, napi_callback_info info) {
+// mkfifo(path, mode): mkfifo(3); throws EEXIST and the like.
+static napi_value Mkfifo(napi_env env, napi_callback_info info) {
   size_t argc = 2, len = 0;
   napi_value argv[2];
   char path[4096];
@@ -92,21 +95,39 @@ static napi_value MakeFifo(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1 ||
       napi_get_value_uint32(env, argv[1], &mode) != napi_ok) {
-    napi_throw_type_error(env, NULL, "makeFifo(path, mode): a path and a mode");
+    napi_throw_type_error(env, NULL, "mkfifo(path, mode): a path and a mode");
     return NULL;
   }
   if (mkfifo(path, (mode_t)mode) < 0) throw_errno(env, "mkfifo", errno);
   return NULL;
 }
 
+// pipe() -> [readFd, writeFd]: blocking, close-on-exec (a child gets its end through spawn's stdio).
+static napi_value Pipe(napi_env env, napi_callback_info info) {
+  napi_value result, value;
+  int fds[2];
+  (void)info;
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    throw_errno(env, "pipe2", errno);
+    return NULL;
+  }
+  napi_create_array_with_length(env, 2, &result);
+  for (uint32_t i = 0; i < 2; i++) {
+    napi_create_int32(env, fds[i], &value);
+    napi_set_element(env, result, i, value);
+  }
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reap", NULL, Reap, NULL, NULL, NULL, napi_default, NULL},
-      {"setSubreaper", NULL, SetSubreaper, NULL, NULL, NULL, napi_default, NULL},
-      {"lockExclusive", NULL, LockExclusive, NULL, NULL, NULL, napi_default, NULL},
-      {"makeFifo", NULL, MakeFifo, NULL, NULL, NULL, napi_default, NULL},
+      {"subreaper", NULL, Subreaper, NULL, NULL, NULL, napi_default, NULL},
+      {"pipe", NULL, Pipe, NULL, NULL, NULL, napi_default, NULL},
+      {"mkfifo", NULL, Mkfifo, NULL, NULL, NULL, napi_default, NULL},
+      {"flock", NULL, Flock, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   RelayInit(env, exports);
   return exports;
 }
