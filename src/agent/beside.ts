@@ -3,7 +3,7 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { Serving } from '../calls/serving.js';
 import type { Config } from '../config/schema.js';
 import { openControlSocket } from '../control/server.js';
-import type { Finding } from '../doctor/finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import { MemoryWatch } from '../memory/watch.js';

@@ -1,14 +1,14 @@
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Serving } from '../calls/serving.js';
 import type { Handlers } from '../control/server.js';
-import type { Finding } from '../doctor/finding.js';
+import type { Answers, Finding, Verb, Verdict } from '../control/protocol.cjs';
 import type { MemoryWatch } from '../memory/watch.js';
 import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { SideServices } from './services.js';
 import { serviceLine, statusOf, statusText } from './status.js';
 import type { OutOfTraffic } from './traffic.js';
-import { registering, servicesOnlyVerdict, verdict, type Verdict, type Waiting } from './verdict.js';
+import { registering, servicesOnlyVerdict, verdict, type Waiting } from './verdict.js';
 
 export interface Parts {
   app: AppSupervisor;
@@ -36,7 +36,7 @@ export function readiness(parts: Pick<Parts, 'app' | 'hasApp' | 'traffic' | 'ser
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
 export function controlHandlers(parts: Parts): Handlers {
   const { app, traffic, side, registration, scene, serving, memory, redact } = parts;
-  return {
+  const handlers: { [V in Verb]: (arg: string) => Answers[V] | Promise<Answers[V]> } = {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
     status: (form) => {
@@ -50,6 +50,7 @@ export function controlHandlers(parts: Parts): Handlers {
       return { ok: true, done: true };
     },
   };
+  return handlers;
 }
 
 /** The app failed to start, or crashed and is not serving again: `nile doctor` exits 1 then, findings or not. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { FailureReport } from '../app/report.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
-import type { Finding } from '../doctor/finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import type { MemoryReading } from '../memory/reading.js';
 import { oomKillCount } from '../doctor/oom.js';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Finding } from '../doctor/finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import type { ProbeAnswer } from '../doctor/probe.js';
 import { writeOwnFile } from '../run-dir.js';
 import type { Exit, Failure } from './machine.js';
