@@ -1,3 +1,4 @@
+import { shownWant } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { CallResult } from '../calls/call.js';
 import type { MemoryStatus } from '../memory/watch.js';
@@ -26,7 +27,7 @@ export function statusOf(app: AppSupervisor, out: { since: number; by: string } 
     draining: out && { since: new Date(out.since).toISOString(), by: out.by },
     app: {
       phase: s.phase,
-      want: s.want,
+      want: shownWant(s),
       pid: s.pid,
       since: new Date(s.changedAt).toISOString(),
       uptimeMs: s.pid !== null && s.startedAt !== null ? now - s.startedAt : null,

@@ -5,7 +5,7 @@ import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
 import { errorText } from '../errors.js';
 import { redactorFor, type Redactor } from '../redact.js';
-import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
+import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
 import { buildReport, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
 import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
@@ -77,6 +77,8 @@ export class AppSupervisor {
     const { state, effects } = transition(before, event, this.policy);
     this.state = state;
     if (state.phase !== before.phase) this.log.info({ phase: state.phase, was: before.phase, pid: state.pid }, `app ${state.phase}`);
+    const line = stateLine(state);
+    if (line !== stateLine(before)) this.log.debug({ event: event.type }, `app: ${line}`);
     for (const effect of effects) this.apply(effect);
     this.scheduleProbe();
     for (const listener of this.listeners) {

@@ -2,10 +2,11 @@
 // The answers' shapes are here, for the agent that writes them and every client that reads them:
 // the fast commands, `nile doctor`, and native/nile.c, which reads `ready` and `reason` (probe) and
 // `text` (status text). Type-only imports and no others: the fast commands load nothing else.
-import type { Exit, Phase } from '../app/machine.js';
+import type { Phase } from '../app/machine.js';
 import type { FailureReport } from '../app/report.js';
 import type { MemoryStatus } from '../memory/watch.js';
 import type { BackendStatus } from '../registry/backend.js';
+import type { Exit } from '../runit/letters.js';
 
 export const socketName = 'control.sock';
 export const maxRequestBytes = 4096;
