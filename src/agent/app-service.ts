@@ -2,9 +2,9 @@ import path from 'node:path';
 import { shownWant, type AppState } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Log } from '../log.js';
+import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { SuperviseDir } from '../runit/supervise.js';
 import type { SuperviseStatus } from '../runit/status.js';
-import type { OutOfTraffic } from './traffic.js';
 
 /**
  * The app as runsv would publish it, so `sv status app` and `nile sv` read and drive it. A halted

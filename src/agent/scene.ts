@@ -64,7 +64,7 @@ export function watchScene(config: Config, app: AppSupervisor, memory: () => Mem
     if (running && state.pid === null) memoryReadings = [...memory()];
     running = state.pid !== null;
   });
-  app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings });
+  app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings }));
   return {
     now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings }),
   };

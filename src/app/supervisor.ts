@@ -19,6 +19,8 @@ const threadDumpQuietMs = 500;
 const threadDumpFirstMs = 3000;
 const keptProbes = 5;
 
+type Examine = (report: FailureReport) => Promise<FailureReport['findings']>;
+
 /** Carries out the lifecycle machine's effects with a real process, timers and the prober. */
 export class AppSupervisor {
   state: AppState;
@@ -36,8 +38,7 @@ export class AppSupervisor {
   private lastRun: AppRun | null = null;
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
-  /** Looks at the scene after a failure; its findings go into the report. */
-  examine: ((report: FailureReport) => Promise<FailureReport['findings']>) | null = null;
+  private examine: Examine | null = null;
 
   constructor(
     private readonly config: Config,
@@ -53,6 +54,11 @@ export class AppSupervisor {
 
   onChange(listener: (state: AppState) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** The doctor: looks at the scene after each failure; its findings go into the report. */
+  examineFailures(examine: Examine): void {
+    this.examine = examine;
   }
 
   boot(): void {
