@@ -1,12 +1,12 @@
-// The `nile` command: pick the verb, load only what it needs. `probe`, `prestop` and `status` must
-// stay a socket client: no pino, registry client or YAML on their path.
-import { usage } from './cli/args.cjs';
+// The `nile` command: pick the verb, load only what it needs. The verbs are src/cli/args.cts's table;
+// `probe`, `prestop` and `status` stay a socket client (src/cli/fast.cts): no pino, registry client or
+// YAML on their path, and bin/nile.js sends them there before this module loads.
+import { isFast, isVerb, usage, type FastVerb, type Verb } from './cli/args.cjs';
 
-const verbs: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<Exclude<Verb, FastVerb>, () => Promise<Command>> = {
   run: async () => (await import('./cli/run.js')).run,
-  probe: async () => (await import('./cli/probe.cjs')).probe,
-  prestop: async () => (await import('./cli/prestop.cjs')).prestop,
-  status: async () => (await import('./cli/status.cjs')).status,
   sv: async () => (await import('./cli/sv-command.js')).svCommand,
   doctor: async () => (await import('./cli/doctor.js')).doctor,
   config: async () => (await import('./cli/config.js')).config,
@@ -33,11 +33,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const verb = first === undefined || first.startsWith('-') ? 'run' : first;
-  if (!verbs[verb]) {
+  if (!isVerb(verb)) {
     process.stderr.write(`nile: unknown command "${verb}"\n\n${usage}`);
     return 2;
   }
-  const command = await verbs[verb]();
+  const command = isFast(verb) ? (await import('./cli/fast.cjs')).default.fastCommand(verb) : await commands[verb]();
   return command(verb === first ? argv.slice(1) : argv);
 }
 

@@ -10,7 +10,7 @@ import { maxProbeOutputBytes, startPod, type Kubelet } from './helpers/kubelet.j
 import { cleanEnv } from './helpers/nile.js';
 import { initialState, type AppState } from '../src/app/machine.js';
 import { verdict } from '../src/agent/verdict.js';
-import { NILE_BIN, NILE_NATIVE } from './helpers/paths.js';
+import { NILE_BIN, NILE_NATIVE, ROOT } from './helpers/paths.js';
 
 // `nile probe`, `prestop` and `status` run on every probe period of every pod. `nile` on PATH is the
 // native front door (native/nile.c): it answers them without starting Node, and must say exactly
@@ -322,5 +322,14 @@ t.test('a control socket the caller may not open: the same not-ready line from b
 t.test('flags the front door does not own go to Node, which answers with its usage', async (t) => {
   for (const args of [['probe', '--help'], ['probe', '--bogus'], ['status', '--config'], ['status', '--bogus'], ['version']]) {
     await bothDoors(t, `nile ${args.join(' ')}`, args, { NILE_RUNDIR: '/nonexistent' });
+  }
+});
+
+t.test('the ESM main, run without bin/nile.js, routes the kubelet\'s verbs to the same socket clients', async (t) => {
+  const env = { ...cleanEnv(), NILE_RUNDIR: '/nonexistent' };
+  const viaBin = spawnSync(process.execPath, [NILE_BIN, 'status'], { env, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+  for (const main of [path.join(ROOT, 'dist', 'bundle', 'main.js'), path.join(ROOT, 'dist', 'src', 'main.js')]) {
+    const run = spawnSync(process.execPath, [main, 'status'], { env, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    t.same({ code: run.status, stdout: run.stdout, stderr: run.stderr }, { code: viaBin.status, stdout: viaBin.stdout, stderr: viaBin.stderr }, `${path.relative(ROOT, main)} status says what bin/nile.js says`);
   }
 });

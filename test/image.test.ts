@@ -6,10 +6,10 @@ import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { OutOfTraffic } from '../src/agent/traffic.js';
 import { offlineCalls } from '../src/calls/offline.js';
 import { defaultConfigPath, loadConfig } from '../src/config/load.js';
 import { createLog } from '../src/log.js';
+import { OutOfTraffic } from '../src/prestop/out-of-traffic.js';
 import { NILE_BIN, ROOT } from './helpers/paths.js';
 
 // The image and its manifests, checked against the repository without a Docker engine: every path

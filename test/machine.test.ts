@@ -1,5 +1,5 @@
 import t from 'tap';
-import { exitStatus, initialState, transition, type AppState, type Effect, type Event, type Policy } from '../src/app/machine.js';
+import { exitStatus, initialState, shownWant, stateLine, transition, type AppState, type Effect, type Event, type Policy } from '../src/app/machine.js';
 
 const t0 = 1_700_000_000_000;
 const policy: Policy = { restart: 'always', startTimeout: 300_000, stopTimeout: 30_000, stopSignal: 'TERM', minRunBetweenStarts: 1000 };
@@ -328,4 +328,16 @@ t.test('exitStatus knows every signal a JVM dies of', async (t) => {
   t.equal(exitStatus({ code: null, signal: 'ABRT' }), 134, 'a JVM crash aborts');
   t.equal(exitStatus({ code: null, signal: 'SEGV' }), 139);
   t.equal(exitStatus({ code: null, signal: 'PIPE' }), 141);
+});
+
+t.test('the state prints in one line, as runsv prints its own; a shutdown is runsv\'s want exit, shown as down', async (t) => {
+  t.equal(stateLine(initialState(t0)), 'down, want up, 0 restarts');
+  t.equal(stateLine(readyApp()), 'ready (pid 100), want up, 0 restarts');
+  const paused = transition(readyApp(), control('p', t0 + 2000), policy).state;
+  t.equal(stateLine(paused), 'ready (pid 100), want up, paused, 0 restarts');
+  const leaving = transition(readyApp(), shutdown(t0 + 5000), policy).state;
+  t.equal(stateLine(leaving), 'stopping (pid 100), want exit, got TERM, stop asked, 0 restarts');
+  t.equal(shownWant(leaving), 'down', 'sv and nile status see want down');
+  const once = feed(initialState(t0), [control('d', t0), control('o', t0 + 10)]).state;
+  t.equal(stateLine(once), 'starting, want down (once), 0 restarts');
 });

@@ -1,4 +1,6 @@
 import t from 'tap';
+import { initialState, transition } from '../src/app/machine.js';
+import { letterSignal } from '../src/runit/letters.js';
 import { control, exited, finishArgs, initialSv, settle, started, termSent, type Sv } from '../src/runit/machine.js';
 
 const t0 = 1_700_000_000_000;
@@ -121,4 +123,15 @@ t.test('exit: down and no log leaves at once; with a log, the log drains first',
   t.same(settle(first.pair).effects, [], 'waits for the log to end');
   t.same(settle({ main: leaving, log: { ...first.pair.log!, pid: 0, state: 'down' } }).effects, [{ kind: 'exit' }]);
   t.same(settle({ main: running({ want: 'exit' }), log: null }).effects, [], 'still running: no exit yet');
+});
+
+t.test('one vocabulary: every signal letter sends the same signal to a runit service and to the app', async (t) => {
+  const policy = { restart: 'always', startTimeout: 300_000, stopTimeout: 30_000, stopSignal: 'TERM', minRunBetweenStarts: 1000 } as const;
+  const app = [{ type: 'boot', at: t0 } as const, { type: 'spawned', pid: 100, at: t0 + 10 } as const].reduce((s, e) => transition(s, e, policy).state, initialState(t0));
+  for (const letter of Object.keys(letterSignal) as Array<keyof typeof letterSignal>) {
+    const service = control(running(), letter).effects.flatMap((e) => (e.kind === 'signal' ? [e.signal] : e.kind === 'term' ? ['SIGTERM'] : []));
+    const own = transition(app, { type: 'control', letter, at: t0 + 5000 }, policy).effects.flatMap((e) => (e.type === 'signal' ? [`SIG${e.signal}`] : []));
+    t.equal(service[0], `SIG${letterSignal[letter]}`, `${letter}: the service gets SIG${letterSignal[letter]}`);
+    t.equal(own[0], service[0], `${letter}: and so does the app`);
+  }
 });

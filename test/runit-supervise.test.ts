@@ -3,7 +3,8 @@ import path from 'node:path';
 import t from 'tap';
 import { createLog } from '../src/log.js';
 import { decodeStatus, encodeStatus, pidLine, statLine } from '../src/runit/status.js';
-import { SuperviseDir, type ControlLetter } from '../src/runit/supervise.js';
+import type { ControlLetter } from '../src/runit/letters.js';
+import { SuperviseDir } from '../src/runit/supervise.js';
 import { realSv, run, supervise, tempDir, waitFor, waitSupervised } from './helpers/runit.js';
 
 const log = createLog('silent');

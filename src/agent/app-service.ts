@@ -1,10 +1,10 @@
 import path from 'node:path';
-import type { AppState } from '../app/machine.js';
+import { shownWant, type AppState } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Log } from '../log.js';
+import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { SuperviseDir } from '../runit/supervise.js';
 import type { SuperviseStatus } from '../runit/status.js';
-import type { OutOfTraffic } from './traffic.js';
 
 /**
  * The app as runsv would publish it, so `sv status app` and `nile sv` read and drive it. A halted
@@ -17,7 +17,7 @@ export function superviseStatusOf(state: AppState, outOfTraffic = false): Superv
     pid: state.pid ?? 0,
     state: state.pid !== null ? 'run' : 'down',
     // Drained by a prestop, the app is not wanted in service: `sv up app` then sends its `u` (resume).
-    want: halted || outOfTraffic ? 'down' : state.want,
+    want: halted || outOfTraffic ? 'down' : shownWant(state),
     paused: state.paused,
     gotTerm: state.gotTerm,
     since: state.changedAt,

@@ -3,17 +3,19 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { Serving } from '../calls/serving.js';
 import type { Config } from '../config/schema.js';
 import { openControlSocket } from '../control/server.js';
-import type { Finding } from '../doctor/finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import { MemoryWatch } from '../memory/watch.js';
 import { metricsIfEnabled } from '../metrics/enabled.js';
+import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { redactorFor } from '../redact.js';
+import type { Reconciler } from '../registry/reconciler.js';
 import { superviseApp } from './app-service.js';
 import { controlHandlers, readiness, type Parts as ControlParts } from './control.js';
+import { follow } from './follow.js';
 import type { Held } from './run.js';
-import { startSideServices, type SideServices } from './services.js';
-import type { OutOfTraffic } from './traffic.js';
+import { startSideServices } from './services.js';
 
 interface Parts {
   app: AppSupervisor;
@@ -30,12 +32,11 @@ interface Parts {
  * services; then the memory watch and the metrics. `close()` stops them in reverse.
  */
 export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, scene, serving, held }: Parts): Promise<{ close(): Promise<void> }> {
-  let side: SideServices = { list: () => [], stop: async () => {} };
   const parts: ControlParts = {
     app,
     hasApp,
     traffic,
-    side: { list: () => side.list(), stop: () => side.stop() },
+    services: () => held.side?.list() ?? [],
     registration: () => held.registration,
     scene,
     serving,
@@ -45,28 +46,31 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
   const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
   const [supervise, registration, started] = await Promise.all([
     hasApp ? superviseApp(config.runDir, app, traffic, log, offlineBeforeDown(serving, app)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
-    held.registration === null ? null : import('../registry/registration.js').then(({ registerWhenReady }) => registerWhenReady(config, app, () => traffic.draining, serving, log)),
+    held.registration === null ? null : registerFollowing(config, log, { app, traffic, serving }),
     startSideServices(config, log),
   ]);
   held.registration = registration;
-  side = started;
-  if (registration) {
-    // A prestop undone (`sv up app`) brings the registration back as the app's readiness says.
-    const { desiredFor } = await import('../registry/registration.js');
-    traffic.onChange(() => serving.goingOffline || registration.want(desiredFor(app.state.phase, traffic.draining, serving.online)));
-  }
+  held.side = started;
   held.memory = await MemoryWatch.start(config, log);
   held.metrics = await metricsIfEnabled(config.metrics, { app, ready: () => readiness(parts).ready, registry: () => registration?.status() ?? [], serving, memory: () => held.memory }, log);
   return {
     async close() {
       held.memory?.stop();
       await held.metrics?.close();
-      await side.stop();
+      await held.side?.stop();
       await supervise?.close();
       await Promise.race([registration?.close(), sleep(3000)]);
       await closeServer(control);
     },
   };
+}
+
+// The registry clients load beside the app; the registration follows it from the moment they are up.
+async function registerFollowing(config: Config, log: Log, { app, traffic, serving }: Pick<Parts, 'app' | 'traffic' | 'serving'>): Promise<Reconciler | null> {
+  const { startRegistration } = await import('../registry/registration.js');
+  const registration = await startRegistration(config, log);
+  if (registration) follow(app, traffic, serving, registration);
+  return registration;
 }
 
 // `sv down` while in service: the offline calls (the RPC framework's too) before the app gets its stop signal.

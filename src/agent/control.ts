@@ -1,20 +1,20 @@
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Serving } from '../calls/serving.js';
 import type { Handlers } from '../control/server.js';
-import type { Finding } from '../doctor/finding.js';
+import type { Answers, Finding, Verb, Verdict } from '../control/protocol.cjs';
 import type { MemoryWatch } from '../memory/watch.js';
+import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
-import type { SideServices } from './services.js';
+import type { ServiceInfo } from '../runit/service.js';
 import { serviceLine, statusOf, statusText } from './status.js';
-import type { OutOfTraffic } from './traffic.js';
-import { registering, servicesOnlyVerdict, verdict, type Verdict, type Waiting } from './verdict.js';
+import { registering, servicesOnlyVerdict, verdict, type Waiting } from './verdict.js';
 
 export interface Parts {
   app: AppSupervisor;
   hasApp: boolean;
   traffic: OutOfTraffic;
-  side: SideServices;
+  services: () => ServiceInfo[]; // sshd and the runit services, none until they are started
   registration: () => Reconciler | null | undefined; // null: none configured; undefined: its clients are loading
   scene: { now(): Promise<Finding[]> };
   serving: Serving;
@@ -35,13 +35,13 @@ export function readiness(parts: Pick<Parts, 'app' | 'hasApp' | 'traffic' | 'ser
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
 export function controlHandlers(parts: Parts): Handlers {
-  const { app, traffic, side, registration, scene, serving, memory, redact } = parts;
-  return {
+  const { app, traffic, services, registration, scene, serving, memory, redact } = parts;
+  const handlers: { [V in Verb]: (arg: string) => Answers[V] | Promise<Answers[V]> } = {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
     status: (form) => {
       const around = { ...waiting(parts), calls: serving.results(), memory: memory()?.status() ?? null };
-      const status = redact.value(statusOf(app, traffic.out, side.list().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
+      const status = redact.value(statusOf(app, traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
       return form === 'text' ? { ok: true, text: statusText(status) } : status;
     },
     doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value(await scene.now()) }),
@@ -50,6 +50,7 @@ export function controlHandlers(parts: Parts): Handlers {
       return { ok: true, done: true };
     },
   };
+  return handlers;
 }
 
 /** The app failed to start, or crashed and is not serving again: `nile doctor` exits 1 then, findings or not. */

@@ -6,11 +6,12 @@ import type { MemoryWatch } from '../memory/watch.js';
 import type { Metrics } from '../metrics/serve.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
+import { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { proberFor, type Prober, type ProbeObserver } from '../probe/prober.js';
 import { registryConfigured } from '../registry/backend.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import { watchScene } from './scene.js';
-import { OutOfTraffic } from './traffic.js';
+import type { SideServices } from './services.js';
 
 /**
  * PID 1, the story in one screen: take the duties, start the app, then bring up beside it what
@@ -21,7 +22,7 @@ import { OutOfTraffic } from './traffic.js';
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
-  const held: Held = { registration: registryConfigured(config) ? undefined : null, memory: null, metrics: null };
+  const held: Held = { registration: registryConfigured(config) ? undefined : null, side: null, memory: null, metrics: null };
   const app = new AppSupervisor(config, log, proberWhenLoaded(config.probe, (kind, ok, ms) => held.metrics?.probed(kind, ok, ms)));
   const scene = watchScene(config, app, () => held.memory?.readings ?? []);
   // The online calls when the app becomes ready, before it is registered; the offline calls when it leaves.
@@ -43,6 +44,7 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
 /** What comes up beside the app, filled in as it does: null when not configured (or not available). */
 export interface Held {
   registration: Reconciler | null | undefined; // undefined while its clients load: not ready till then
+  side: SideServices | null; // sshd and the runit services, once started
   memory: MemoryWatch | null;
   metrics: Metrics | null;
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { FailureReport } from '../app/report.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
-import type { Finding } from '../doctor/finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import type { MemoryReading } from '../memory/reading.js';
 import { oomKillCount } from '../doctor/oom.js';
 
@@ -60,7 +60,7 @@ export function watchScene(config: Config, app: AppSupervisor, memory: () => Mem
     if (running && state.pid === null) memoryReadings = [...memory()];
     running = state.pid !== null;
   });
-  app.examine = (report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings });
+  app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings }));
   return {
     now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings }),
   };

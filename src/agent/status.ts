@@ -1,19 +1,13 @@
+import { shownWant } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { CallResult } from '../calls/call.js';
 import type { MemoryStatus } from '../memory/watch.js';
 import type { BackendStatus } from '../registry/backend.js';
+import type { ServiceLine, Status } from '../control/protocol.cjs';
 import { verdict, type Waiting } from './verdict.js';
 
-export interface ServiceLine {
-  name: string;
-  state: string;
-  pid: number | null;
-  since: number;
-  want?: string;
-}
-
 /** One runit-style service as `nile status` lists it. */
-export function serviceLine(info: { name: string; state: string; pid: number | null; since: number; want?: string }): ServiceLine {
+export function serviceLine(info: ServiceLine): ServiceLine {
   return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want };
 }
 
@@ -24,7 +18,7 @@ export interface Around extends Waiting {
 }
 
 /** Everything `nile status` shows, as one JSON-able object. */
-export function statusOf(app: AppSupervisor, out: { since: number; by: string } | null, services: ServiceLine[], registry: BackendStatus[], now = Date.now(), around: Around = {}) {
+export function statusOf(app: AppSupervisor, out: { since: number; by: string } | null, services: ServiceLine[], registry: BackendStatus[], now = Date.now(), around: Around = {}): Status {
   const s = app.state;
   return {
     ok: true,
@@ -33,7 +27,7 @@ export function statusOf(app: AppSupervisor, out: { since: number; by: string } 
     draining: out && { since: new Date(out.since).toISOString(), by: out.by },
     app: {
       phase: s.phase,
-      want: s.want,
+      want: shownWant(s),
       pid: s.pid,
       since: new Date(s.changedAt).toISOString(),
       uptimeMs: s.pid !== null && s.startedAt !== null ? now - s.startedAt : null,
@@ -48,8 +42,6 @@ export function statusOf(app: AppSupervisor, out: { since: number; by: string } 
     lastFailure: app.report,
   };
 }
-
-export type Status = ReturnType<typeof statusOf>;
 
 const up = (ms: number | null) => (ms === null ? '' : ` up ${Math.round(ms / 1000)}s`);
 

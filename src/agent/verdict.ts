@@ -1,12 +1,8 @@
 import type { AppState, Phase } from '../app/machine.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import { seconds, type FailureReport } from '../app/report.js';
+import type { Verdict } from '../control/protocol.cjs';
 import { headlineFinding } from './scene.js';
-
-export interface Verdict {
-  ready: boolean;
-  reason: string; // one line: it lands in the pod's events
-}
 
 /** With `app.command: []` nile only supervises services: ready until it drains. */
 export function servicesOnlyVerdict(draining: boolean): Verdict {

@@ -1,15 +1,12 @@
 // The app's lifecycle as a pure function: (state, event) → (state, effects). No processes, no clocks:
 // times come in with the events, and the supervisor carries out the effects.
 import { constants } from 'node:os';
+import { isControlLetter, isSignalLetter, letterSignal, type ControlLetter, type Exit, type SignalName } from '../runit/letters.js';
+import type { Want } from '../runit/status.js';
 
 export type Phase = 'down' | 'starting' | 'ready' | 'notReady' | 'failed' | 'restarting' | 'stopping' | 'stopped';
-export type Signal = 'TERM' | 'INT' | 'HUP' | 'QUIT' | 'USR1' | 'USR2' | 'KILL' | 'ALRM' | 'STOP' | 'CONT';
+export type Signal = SignalName;
 export type Timer = 'start' | 'restart' | 'kill';
-
-export interface Exit {
-  code: number | null;
-  signal: string | null;
-}
 
 /** Why the app is not serving: kept until the next start. */
 export interface Failure {
@@ -23,15 +20,14 @@ export interface Failure {
 
 export interface AppState {
   phase: Phase;
-  want: 'up' | 'down';
+  want: Want; // runsv's: `exit` once nile shuts down (shown as `down`)
   pid: number | null;
   startedAt: number | null; // last spawn
   changedAt: number; // last change of phase or pid, for uptimes
-  once: boolean; // `sv once`: run, but do not restart
+  once: boolean; // `sv once`: want down, yet run it once
   userStop: boolean; // the exit in progress was asked for (sv term/kill/restart/down), not a crash
-  shuttingDown: boolean;
-  paused: boolean;
-  gotTerm: boolean;
+  paused: boolean; // runsv's `paused`
+  gotTerm: boolean; // runsv's `got TERM`, until the next start
   lastExit: Exit | null;
   failure: Failure | null;
   probe: { ok: boolean; detail: string; at: number } | null;
@@ -68,11 +64,22 @@ export type Effect =
 export function initialState(at: number): AppState {
   return {
     phase: 'down', want: 'up', pid: null, startedAt: null, changedAt: at, once: false, userStop: false,
-    shuttingDown: false, paused: false, gotTerm: false, lastExit: null, failure: null, probe: null, restarts: 0,
+    paused: false, gotTerm: false, lastExit: null, failure: null, probe: null, restarts: 0,
   };
 }
 
-const signalOfLetter: Record<string, Signal> = { t: 'TERM', k: 'KILL', h: 'HUP', a: 'ALRM', i: 'INT', q: 'QUIT', '1': 'USR1', '2': 'USR2', p: 'STOP', c: 'CONT' };
+/** The want as `sv` and `nile status` show it: runsv writes `exit` as `d`. */
+export const shownWant = (s: AppState): 'up' | 'down' => (s.want === 'up' ? 'up' : 'down');
+
+/** The state in one line, as runsv's `stat` with what nile adds: `ready (pid 42), want up, paused, got TERM, 2 restarts`. */
+export function stateLine(s: AppState): string {
+  const flags = [s.pid !== null ? `${s.phase} (pid ${s.pid})` : s.phase, `want ${s.want}${s.once ? ' (once)' : ''}`];
+  if (s.paused) flags.push('paused');
+  if (s.gotTerm) flags.push('got TERM');
+  if (s.userStop) flags.push('stop asked');
+  flags.push(`${s.restarts} restarts`);
+  return flags.join(', ');
+}
 
 /** The status PID 1 exits with: the app's code, 128+N when it died of signal N, a shell's 127 or 126 when its last start never ran. */
 export function exitStatus(exit: Exit | null, failure: Failure | null = null): number {
@@ -81,8 +88,6 @@ export function exitStatus(exit: Exit | null, failure: Failure | null = null): n
   if (exit.code !== null) return exit.code;
   return 128 + (constants.signals[`SIG${exit.signal}` as NodeJS.Signals] ?? 0);
 }
-
-export const isRunning = (s: AppState) => s.pid !== null;
 
 export function transition(state: AppState, event: Event, policy: Policy): { state: AppState; effects: Effect[] } {
   const s: AppState = { ...state };
@@ -130,13 +135,13 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       s.startedAt = event.at;
       s.changedAt = event.at;
       effects.push({ type: 'setTimer', timer: 'start', ms: policy.startTimeout });
-      if (s.shuttingDown || (s.want === 'down' && !s.once)) stop(); // `sv once` wants down, yet runs it
+      if (s.want === 'exit' || (s.want === 'down' && !s.once)) stop(); // `sv once` wants down, yet runs it
       break;
 
     case 'spawnFailed':
       s.startedAt = event.at;
       fail({ kind: 'spawn', at: event.at, startedAt: event.at, exit: null, error: event.error, status: event.status });
-      if (s.shuttingDown) {
+      if (s.want === 'exit') {
         setPhase('stopped');
         effects.push({ type: 'exit', code: event.status });
       }
@@ -148,7 +153,7 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       s.changedAt = event.at;
       s.paused = false;
       effects.push({ type: 'clearTimer', timer: 'kill' }, { type: 'clearTimer', timer: 'start' });
-      if (s.shuttingDown) {
+      if (s.want === 'exit') {
         setPhase('stopped');
         effects.push({ type: 'exit', code: exitStatus(event.exit) });
         break;
@@ -194,8 +199,7 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       break;
 
     case 'shutdown':
-      s.shuttingDown = true;
-      s.want = 'down';
+      s.want = 'exit';
       effects.push({ type: 'clearTimer', timer: 'restart' }, { type: 'clearTimer', timer: 'start' });
       if (s.pid !== null) stop(event.signal);
       else if (s.phase !== 'starting') {
@@ -205,7 +209,7 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       break;
 
     case 'control':
-      if (s.shuttingDown) break;
+      if (s.want === 'exit' || !isControlLetter(event.letter)) break;
       control(s, event.letter, { start, resume, stop, effects, setPhase });
       break;
   }
@@ -221,7 +225,7 @@ interface Actions {
 }
 
 // The runsv control letters, as `sv` and `nile sv` send them.
-function control(s: AppState, letter: string, { start, resume, stop, effects, setPhase }: Actions): void {
+function control(s: AppState, letter: ControlLetter, { start, resume, stop, effects, setPhase }: Actions): void {
   switch (letter) {
     case 'u':
       s.want = 'up';
@@ -243,8 +247,8 @@ function control(s: AppState, letter: string, { start, resume, stop, effects, se
       else if (s.phase === 'restarting') setPhase('down');
       break;
     default: {
-      const signal = signalOfLetter[letter];
-      if (!signal || s.pid === null) break;
+      if (!isSignalLetter(letter) || s.pid === null) break;
+      const signal = letterSignal[letter];
       if (signal === 'TERM' || signal === 'KILL') s.userStop = true;
       if (signal === 'TERM') s.gotTerm = true;
       if (signal === 'STOP') s.paused = true;

@@ -1,8 +1,9 @@
 import path from 'node:path';
-import type { Finding } from '../doctor/finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import type { ProbeAnswer } from '../doctor/probe.js';
 import { writeOwnFile } from '../run-dir.js';
-import type { Exit, Failure } from './machine.js';
+import type { Exit } from '../runit/letters.js';
+import type { Failure } from './machine.js';
 
 export type { ProbeAnswer };
 

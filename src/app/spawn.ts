@@ -2,13 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import type { Exit } from '../runit/letters.js';
 import { appMark } from './leftovers.js';
 import { resolveUser } from './user.js';
-
-export interface Exit {
-  code: number | null;
-  signal: string | null; // without the SIG prefix
-}
 
 // Output still in the pipes when the app exits is read before its exit is told, unless a process
 // it left behind holds them open: then the exit is told after this long.

@@ -5,7 +5,7 @@ import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
 import { errorText } from '../errors.js';
 import { redactorFor, type Redactor } from '../redact.js';
-import { initialState, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
+import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
 import { buildReport, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
 import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
@@ -18,6 +18,8 @@ const threadDumpWaitMs = 15_000;
 const threadDumpQuietMs = 500;
 const threadDumpFirstMs = 3000;
 const keptProbes = 5;
+
+type Examine = (report: FailureReport) => Promise<FailureReport['findings']>;
 
 /** Carries out the lifecycle machine's effects with a real process, timers and the prober. */
 export class AppSupervisor {
@@ -36,8 +38,7 @@ export class AppSupervisor {
   private lastRun: AppRun | null = null;
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
-  /** Looks at the scene after a failure; its findings go into the report. */
-  examine: ((report: FailureReport) => Promise<FailureReport['findings']>) | null = null;
+  private examine: Examine | null = null;
 
   constructor(
     private readonly config: Config,
@@ -53,6 +54,11 @@ export class AppSupervisor {
 
   onChange(listener: (state: AppState) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** The doctor: looks at the scene after each failure; its findings go into the report. */
+  examineFailures(examine: Examine): void {
+    this.examine = examine;
   }
 
   boot(): void {
@@ -77,6 +83,8 @@ export class AppSupervisor {
     const { state, effects } = transition(before, event, this.policy);
     this.state = state;
     if (state.phase !== before.phase) this.log.info({ phase: state.phase, was: before.phase, pid: state.pid }, `app ${state.phase}`);
+    const line = stateLine(state);
+    if (line !== stateLine(before)) this.log.debug({ event: event.type }, `app: ${line}`);
     for (const effect of effects) this.apply(effect);
     this.scheduleProbe();
     for (const listener of this.listeners) {

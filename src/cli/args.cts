@@ -31,6 +31,13 @@ export const verbs = {
 
 export type Verb = keyof typeof verbs;
 
+/** The kubelet's verbs: socket clients in CommonJS (src/cli/fast.cts), which bin/nile.js runs before any ESM loads. */
+export const fastVerbs = ['probe', 'prestop', 'status'] as const satisfies readonly Verb[];
+export type FastVerb = (typeof fastVerbs)[number];
+
+export const isVerb = (word: string): word is Verb => Object.hasOwn(verbs, word);
+export const isFast = (word: string | undefined): word is FastVerb => (fastVerbs as readonly string[]).includes(word as string);
+
 export const usage = `nile: init and supervisor for Java containers
 
 ${Object.values(verbs)

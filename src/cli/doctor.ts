@@ -1,15 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Finding } from '../doctor/finding.js';
 import { ask } from '../control/client.cjs';
+import type { Diagnosis } from '../control/protocol.cjs';
 import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
-
-interface Diagnosis {
-  phase: string;
-  failed: boolean; // the app failed: exit 1 even when nothing else is found
-  lastOutput: string[];
-  findings: Finding[];
-}
 
 /** `nile doctor [--json]`: why the app failed, with the evidence; exit 1 when the app failed or something is found. */
 export async function doctor(argv: string[]): Promise<number> {

@@ -1,15 +1,11 @@
 import { ask } from '../control/client.cjs';
+import type { Verdict } from '../control/protocol.cjs';
 import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
 // The kubelet keeps at most 10 KiB of a probe's output; one short line is all it needs.
 const maxLine = 1024;
 const agentTimeoutMs = 800;
-
-interface Verdict {
-  ready: boolean;
-  reason: string;
-}
 
 /** `nile probe [--json]`: exit 0 ready, 1 not ready, with one line that says why. */
 export async function probe(argv: string[]): Promise<number> {

@@ -12,17 +12,18 @@ export type Spec =
   | { t: 'object'; fields: Record<string, Spec> }
   | { t: 'items'; fields: Record<string, Spec> }; // a list of mappings, each with these fields
 
-const str = (def?: string, url = false): Spec => ({ t: 'string', def, url });
-const urlPath = (def: string): Spec => ({ t: 'string', def, path: true });
-const int = (def?: number, min = 0, max = 65535): Spec => ({ t: 'int', def, min, max });
-const bool = (def?: boolean): Spec => ({ t: 'bool', def });
-const dur = (def?: string): Spec => ({ t: 'duration', def });
-const oneOf = (values: readonly string[], def?: string): Spec => ({ t: 'enum', values, def });
-const list = (def?: string[]): Spec => ({ t: 'list', def });
-const map = (): Spec => ({ t: 'map', def: {} });
-const obj = (fields: Record<string, Spec>): Spec => ({ t: 'object', fields });
-const items = (fields: Record<string, Spec>): Spec => ({ t: 'items', fields });
-const percent = (def?: string): Spec => ({ t: 'percent', def });
+// Each helper keeps its literal kind, so that `Config` below is derived from the schema itself.
+const str = (def?: string, url = false) => ({ t: 'string' as const, def, url });
+const urlPath = (def: string) => ({ t: 'string' as const, def, path: true });
+const int = (def?: number, min = 0, max = 65535) => ({ t: 'int' as const, def, min, max });
+const bool = (def?: boolean) => ({ t: 'bool' as const, def });
+const dur = (def?: string) => ({ t: 'duration' as const, def });
+const oneOf = <const V extends readonly string[]>(values: V, def?: V[number]) => ({ t: 'enum' as const, values, def });
+const list = (def?: string[]) => ({ t: 'list' as const, def });
+const map = () => ({ t: 'map' as const, def: {} as Record<string, string> });
+const obj = <F extends Record<string, Spec>>(fields: F) => ({ t: 'object' as const, fields });
+const items = <F extends Record<string, Spec>>(fields: F) => ({ t: 'items' as const, fields });
+const percent = (def?: string) => ({ t: 'percent' as const, def });
 
 const httpMethods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 // One online or offline call; headerFiles: header name → a file holding its value (a token), read at each call.
@@ -82,62 +83,27 @@ export const schema = obj({
 export type ProjectType = (typeof projectTypes)[number];
 export type SignalName = (typeof signalNames)[number];
 
-/** The effective configuration; durations are milliseconds. */
-export interface Config {
-  project: string;
-  type: ProjectType;
-  app: {
-    command: string[];
-    jar: string;
-    javaOpts: string[];
-    args: string[];
-    workdir: string;
-    user: string;
-    env: Record<string, string>;
-    startTimeout: number;
-    stopTimeout: number;
-    stopSignal: SignalName;
-    restart: 'always' | 'never';
-    heapDumpPath: string;
-    logFiles: string[];
-    secretPatterns: string[];
-  };
-  probe: {
-    http: { enabled: boolean; port: number; path: string; timeout: number };
-    tcp: { enabled: boolean; port: number; timeout: number };
-    interval: number;
-  };
-  registry: {
-    address: string;
-    port: number;
-    upstream: string;
-    weight: number;
-    maxFails: number;
-    failTimeout: number;
-    zookeeper: { connect: string; root: string; sessionTimeout: number; digestFile: string };
-    consul: { url: string; mode: 'kv' | 'service'; prefix: string; ttl: number; tokenFile: string };
-  };
-  online: Call[];
-  offline: Call[];
-  prestop: {
-    offline: { url: string; method: string; timeout: number };
-    drain: { url: string; timeout: number; interval: number };
-    wait: number;
-  };
-  sshd: { enabled: boolean; port: number; listen: string; authorizedKeysFile: string };
-  services: string;
-  runDir: string;
-  metrics: { port: number; listen: string };
-  memory: { warnAt: number }; // a share of the limit, 0.9 for 90%
-}
+/** The value a leaf or branch of the schema takes: durations are milliseconds, a percent a share (0.9 for 90%). */
+type ValueOf<S> = S extends { t: 'string' }
+  ? string
+  : S extends { t: 'int' | 'duration' | 'percent' }
+    ? number
+    : S extends { t: 'bool' }
+      ? boolean
+      : S extends { t: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : S extends { t: 'list' }
+          ? string[]
+          : S extends { t: 'map' }
+            ? Record<string, string>
+            : S extends { t: 'object'; fields: infer F }
+              ? { [K in keyof F]: ValueOf<F[K]> }
+              : S extends { t: 'items'; fields: infer F }
+                ? Array<{ [K in keyof F]: ValueOf<F[K]> }>
+                : never;
+
+/** The effective configuration, as the schema describes it. */
+export type Config = ValueOf<typeof schema>;
 
 /** One online or offline call to the gateway or the RPC framework. */
-export interface Call {
-  name: string;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  headerFiles: Record<string, string>;
-  body: string;
-  timeout: number;
-}
+export type Call = Config['online'][number];

@@ -1,7 +1,12 @@
 // The control socket's protocol: one request line `VERB [ARG]\n`, one JSON line back, then close.
-// `probe` → {ok, ready, reason}; `status` → the status object, `status text` → {ok, text} as
-// `nile status` prints it; `prestop` → {ok, done} once out of traffic. native/nile.c speaks it too.
-// Kept free of imports so the fast commands load nothing else.
+// The answers' shapes are here, for the agent that writes them and every client that reads them:
+// the fast commands, `nile doctor`, and native/nile.c, which reads `ready` and `reason` (probe) and
+// `text` (status text). Type-only imports and no others: the fast commands load nothing else.
+import type { Phase } from '../app/machine.js';
+import type { FailureReport } from '../app/report.js';
+import type { MemoryStatus } from '../memory/watch.js';
+import type { BackendStatus } from '../registry/backend.js';
+import type { Exit } from '../runit/letters.js';
 
 export const socketName = 'control.sock';
 export const maxRequestBytes = 4096;
@@ -13,4 +18,78 @@ export const defaultRunDir = '/run/nile';
 /** Where the CLI looks for the agent: NILE_RUNDIR, else the default runDir. */
 export function runDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return env.NILE_RUNDIR || defaultRunDir;
+}
+
+/** The readiness verdict: `probe` answers it, `nile probe` prints its reason and exits 0 when ready. */
+export interface Verdict {
+  ready: boolean;
+  reason: string; // one line: it lands in the pod's events
+}
+
+/** One named cause of a failed or sick app, with what shows it. */
+export interface Finding {
+  cause: string; // short id, e.g. 'port-in-use'
+  summary: string; // one line a developer understands, e.g. "port 8080 is already in use"
+  evidence: string[]; // quoted lines, file paths, numbers
+  source?: string; // the line it came from: "output line 12", "/var/log/app.log line 3"
+  level?: string; // the log level of that line, when it was logged at WARN or below: never the headline
+}
+
+/** `doctor`'s answer, and what `nile doctor` makes of the scene when no agent answers. */
+export interface Diagnosis {
+  phase: string;
+  failed: boolean; // the app failed: exit 1 even when nothing else is found
+  lastOutput: string[];
+  findings: Finding[];
+}
+
+/** One supervised service beside the app (sshd, the runit services), as `nile status` lists it. */
+export interface ServiceLine {
+  name: string;
+  state: string;
+  pid: number | null;
+  since: number;
+  want?: string;
+}
+
+/** One online or offline call, as `nile status` lists it. */
+export interface CallLine {
+  kind: 'online' | 'offline';
+  name: string;
+  ok: boolean;
+  detail: string;
+  at: string;
+  ms: number;
+}
+
+/** `status`'s answer: everything `nile status --json` shows; `status text` renders it as `{ok, text}`. */
+export interface Status {
+  ok: true;
+  pid: number;
+  verdict: Verdict;
+  draining: { since: string; by: string } | null;
+  app: {
+    phase: Phase;
+    want: 'up' | 'down';
+    pid: number | null;
+    since: string;
+    uptimeMs: number | null;
+    restarts: number;
+    lastExit: Exit | null;
+    probe: { ok: boolean; detail: string; at: number } | null;
+  };
+  services: ServiceLine[];
+  registry: BackendStatus[];
+  calls: CallLine[];
+  memory: MemoryStatus | null;
+  lastFailure: FailureReport | null;
+}
+
+/** What each verb answers when it works; a failed request answers `{ok: false, error}`. */
+export interface Answers {
+  ping: { ok: true; pid: number };
+  probe: { ok: true } & Verdict;
+  status: Status | { ok: true; text: string };
+  prestop: { ok: true; done: true };
+  doctor: { ok: true } & Diagnosis;
 }

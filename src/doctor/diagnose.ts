@@ -1,4 +1,4 @@
-import type { Finding } from './finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import { findClasspathConflicts } from './classpath.js';
 import { exitFinding } from './exit.js';
 import { readLogTail } from './log-files.js';

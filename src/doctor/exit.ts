@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Finding } from './finding.js';
+import type { Finding } from '../control/protocol.cjs';
 
 // What a signal usually means for a JVM.
 const SIGNAL_HINTS: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Finding } from './finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import { findMemoryCgroup, memoryCgroupAt, type MemoryCgroup } from './cgroup.js';
 import { describeReading, mib, UNLIMITED, type MemoryReading } from '../memory/reading.js';
 

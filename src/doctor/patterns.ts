@@ -1,4 +1,4 @@
-import type { Finding } from './finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import { recordOf } from './patterns/context.js';
 import { PATTERNS, type Pattern } from './patterns/table.js';
 

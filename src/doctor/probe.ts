@@ -1,4 +1,4 @@
-import type { Finding } from './finding.js';
+import type { Finding } from '../control/protocol.cjs';
 
 /** One answer of the readiness probe while the app was starting. */
 export interface ProbeAnswer {

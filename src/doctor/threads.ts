@@ -1,4 +1,4 @@
-import type { Finding } from './finding.js';
+import type { Finding } from '../control/protocol.cjs';
 import { lastThreadDump, parseThreadDump, type JavaThread, type Monitor } from './threads/dump.js';
 
 const MAX_THREADS = 8;

@@ -1,10 +1,11 @@
 import { loadConfig } from '../config/load.js';
+import type { Verdict } from '../control/protocol.cjs';
 import { probeHttp } from './http.js';
 import { combine, type ProbeResult } from './result.js';
 import { probeTcp } from './tcp.js';
 
 /** `nile probe` when no agent answers: check the app directly, with node:http and node:net only. */
-export async function probeWithoutAgent(configFile?: string): Promise<{ ready: boolean; reason: string }> {
+export async function probeWithoutAgent(configFile?: string): Promise<Verdict> {
   const loaded = loadConfig({ file: configFile });
   if (!loaded.ok) return { ready: false, reason: `not ready: no agent answering, and the config is invalid: ${loaded.errors[0]}` };
   const { http: h, tcp } = loaded.config.probe;

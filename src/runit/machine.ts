@@ -1,6 +1,6 @@
 // runsv's decisions as pure functions: one small record per supervised program (the service and
 // its log), an event in, the new record and the effects out. service.ts carries the effects out.
-import type { ControlLetter } from './supervise.js';
+import { isSignalLetter, letterSignal, type ControlLetter, type Exit, type SignalName } from './letters.js';
 import type { RunState, SuperviseStatus, Want } from './status.js';
 
 /** runsv's struct svdir, the part that is state. */
@@ -12,15 +12,10 @@ export interface Sv {
   paused: boolean; // runsv's C_PAUSE
   islog: boolean;
   since: number; // ms epoch: the last start of run, or when it last went down
-  exit: Exit | null; // how the last child ended: ./finish's arguments after run
+  exit: Exit<number> | null; // how the last child ended: ./finish's arguments after run
 }
 
-export interface Exit {
-  code: number | null;
-  signal: number | null;
-}
-
-export type Signal = 'SIGTERM' | 'SIGCONT' | 'SIGKILL' | 'SIGSTOP' | 'SIGALRM' | 'SIGHUP' | 'SIGINT' | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2';
+export type Signal = `SIG${SignalName}`;
 
 export type Effect =
   | { kind: 'status' } // publish the record in supervise/
@@ -36,14 +31,6 @@ export interface Step {
 }
 
 const restartGapMs = 1000;
-const letterSignals: Partial<Record<ControlLetter, Signal>> = {
-  a: 'SIGALRM',
-  h: 'SIGHUP',
-  i: 'SIGINT',
-  q: 'SIGQUIT',
-  '1': 'SIGUSR1',
-  '2': 'SIGUSR2',
-};
 
 export function initialSv(islog: boolean, normallyDown: boolean, now: number): Sv {
   return { pid: 0, state: 'down', want: normallyDown ? 'down' : 'up', term: false, paused: false, islog, since: now, exit: null };
@@ -80,10 +67,9 @@ export function control(sv: Sv, letter: ControlLetter): Step {
       return { sv: { ...sv, paused: true }, effects: [...(running ? [{ kind: 'signal', signal: 'SIGSTOP', custom: 'p' } as const] : []), status] };
     case 'c':
       return { sv: { ...sv, paused: false }, effects: [...(running ? [{ kind: 'signal', signal: 'SIGCONT', custom: 'c' } as const] : []), status] };
-    default: {
-      const signal = letterSignals[letter];
-      return { sv, effects: running && signal ? [{ kind: 'signal', signal, custom: letter }] : [] };
-    }
+    default:
+      // h a i q 1 2: the letter's signal, unless control/<letter> handles it.
+      return { sv, effects: running && isSignalLetter(letter) ? [{ kind: 'signal', signal: `SIG${letterSignal[letter]}`, custom: letter }] : [] };
   }
 }
 
@@ -109,7 +95,7 @@ export function started(sv: Sv, pid: number, now: number): Step {
 }
 
 /** A child ended. `hasFinish`: a readable ./finish exists (the log never has one). */
-export function exited(sv: Sv, pid: number, exit: Exit, hasFinish: boolean, now: number): Step {
+export function exited(sv: Sv, pid: number, exit: Exit<number>, hasFinish: boolean, now: number): Step {
   if (pid !== sv.pid) return { sv, effects: [] };
   const ended = { ...sv, pid: 0, term: false, exit };
   if (!sv.islog && sv.state !== 'finish' && hasFinish) {
@@ -123,7 +109,7 @@ export function exited(sv: Sv, pid: number, exit: Exit, hasFinish: boolean, now:
 }
 
 /** ./finish's two arguments: the exit code (-1 when killed), and the low byte of the wait status. */
-export function finishArgs(exit: Exit | null): [string, string] {
+export function finishArgs(exit: Exit<number> | null): [string, string] {
   if (!exit) return ['0', '0'];
   if (exit.signal !== null) return ['-1', String(exit.signal)];
   return [String(exit.code ?? 0), '0'];

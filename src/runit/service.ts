@@ -4,10 +4,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from '../log.js';
 import { openLogPipe, type Pipe } from './log-pipe.js';
-import { control, exited, finishArgs, initialSv, settle, started, termSent, toStatus, type Effect, type Exit, type Pair, type Signal, type Step, type Sv } from './machine.js';
+import { control, exited, finishArgs, initialSv, settle, started, termSent, toStatus, type Effect, type Pair, type Signal, type Step, type Sv } from './machine.js';
 import type { RunState, Want } from './status.js';
 import { controlScriptHandled, signalNumber, startProgram, type Stdio } from './spawn.js';
-import { SuperviseDir, type ControlLetter } from './supervise.js';
+import type { ControlLetter, Exit } from './letters.js';
+import { SuperviseDir } from './supervise.js';
 
 type Who = 'main' | 'log';
 
@@ -201,7 +202,7 @@ export class RunitService {
     await this.apply(who, started(sv, pid, Date.now()));
   }
 
-  private ended(who: Who, pid: number, exit: Exit): Promise<void> {
+  private ended(who: Who, pid: number, exit: Exit<number>): Promise<void> {
     this.log.debug({ service: this.name, program: who, pid, ...exit }, 'service program ended');
     const hasFinish = who === 'main' && !this.killing && readable(path.join(this.dir, 'finish'));
     return this.apply(who, exited(this.pair[who]!, pid, exit, hasFinish, Date.now()));

@@ -6,15 +6,8 @@ import { writeOwnFile } from '../run-dir.js';
 import { closeQuietly } from '../fd.js';
 import { ensureFifo } from './fifo.js';
 import { lockExclusive } from './lock.js';
+import { isControlLetter, type ControlLetter } from './letters.js';
 import { encodeStatus, pidLine, statLine, type SuperviseStatus } from './status.js';
-
-/** The letters runsv understands on supervise/control; `sv` sends them. */
-export type ControlLetter = 'u' | 'd' | 'o' | 'x' | 't' | 'k' | 'p' | 'c' | 'h' | 'a' | 'i' | 'q' | '1' | '2';
-const controlLetters = new Set('udoxtkpchaiq12');
-
-function isControlLetter(ch: string): ch is ControlLetter {
-  return controlLetters.has(ch);
-}
 
 /**
  * One service directory's supervise/, kept as runsv keeps it so the real `sv` can read and drive

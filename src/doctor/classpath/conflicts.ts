@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Finding } from '../finding.js';
+import type { Finding } from '../../control/protocol.cjs';
 import type { Classpath, ClasspathElement, Unreadable } from './elements.js';
 
 const SAMPLE_CLASSES = 5;
