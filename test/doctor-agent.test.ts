@@ -1,12 +1,13 @@
 // `nile doctor` and the probe's reason over real failures of an app nile supervises.
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { memoryCgroup, removeCgroup } from './helpers/cgroup.js';
 import { buildConflictingFatJar, compileDoctorFixtures } from './helpers/jars.js';
-import { fixtureCommand, JAVA, Nile, sleep } from './helpers/nile.js';
+import { fixtureCommand, JAVA, Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'nile-doctor-agent-'));
@@ -108,21 +109,14 @@ t.test('CLASSPATH in app.env is read when the command gives none', async (t) => 
 });
 
 // The whole pod in a memory cgroup with a low limit: the kernel OOM-kills the JVM, not nile.
-const cgroup = path.join('/sys/fs/cgroup/memory', `nile-doctor-${process.pid}`);
-const cgroupSkip = await mkdir(cgroup).then(
-  () => false as const,
-  (err: Error) => `the cgroup v1 memory controller is not writable here (${err.message})`,
-);
+const { dir: cgroup, skip: cgroupSkip } = await memoryCgroup('nile-doctor');
 t.test('a JVM OOM-killed in a memory cgroup with a low limit', { skip: cgroupSkip }, async (t) => {
   await writeFile(path.join(cgroup, 'memory.limit_in_bytes'), String(256 * 1024 * 1024));
   await writeFile(path.join(cgroup, 'memory.memsw.limit_in_bytes'), String(256 * 1024 * 1024)).catch(() => {});
   const nile = new Nile({ config: { project: 'oomkill', type: 'worker', app: { command: ['java', '-Xms1g', '-Xmx1g', '-XX:+AlwaysPreTouch', '-XX:+UseSerialGC', '-cp', classes, 'Hog'], startTimeout: '60s' }, probe: { interval: '5s' } }, cgroup });
   t.teardown(async () => {
     await nile.stop();
-    for (let i = 0; i < 50; i++) {
-      if (await rmdir(cgroup).then(() => true, () => false)) return;
-      await sleep(100);
-    }
+    await removeCgroup(cgroup);
   });
   await failedStart(nile);
   t.match(readFileSync(`/proc/${nile.proc.pid}/cgroup`, 'utf8'), new RegExp(`:memory:.*/${path.basename(cgroup)}\n`), 'the pod runs in the cgroup');

@@ -1,20 +1,17 @@
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { memoryCgroup, removeCgroup } from './helpers/cgroup.js';
 import { FIXTURE_JAR, JAVA, Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
+import { sleep } from './helpers/wait.js';
 
 // The memory watch in a pod whose cgroup has a memory limit (cgroup v1 here, as on this machine): the app's
 // use is driven past 90 % of the limit (warning in the log, nile status and the metrics), then past the limit
 // (the kernel OOM-kills the JVM, and the doctor quotes how close nile's last readings were).
 
 const MiB = 1024 * 1024;
-const cgroup = path.join('/sys/fs/cgroup/memory', `nile-memory-${process.pid}`);
-const cgroupSkip = await mkdir(cgroup).then(
-  () => false,
-  (err: Error) => `the cgroup v1 memory controller is not writable here (${err.message})`,
-);
+const { dir: cgroup, skip: cgroupSkip } = await memoryCgroup('nile-memory');
 
 const usage = async () => Number(await readFile(path.join(cgroup, 'memory.usage_in_bytes'), 'utf8'));
 async function setLimit(bytes: number): Promise<void> {
@@ -25,12 +22,7 @@ async function setLimit(bytes: number): Promise<void> {
 }
 
 t.test('past 90 % of the limit: one warning in the log, status and metrics; past the limit: the doctor quotes the last reading', { skip: cgroupSkip }, async (t) => {
-  t.teardown(async () => {
-    for (let i = 0; i < 50; i++) {
-      if (await rmdir(cgroup).then(() => true, () => false)) return;
-      await sleep(100);
-    }
-  });
+  t.teardown(() => removeCgroup(cgroup));
   await setLimit(768 * MiB);
   await writeFile(path.join(cgroup, 'memory.swappiness'), '0').catch(() => {});
   const port = await freePort();

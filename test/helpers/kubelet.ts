@@ -3,8 +3,9 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSyn
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { childrenOf, cleanEnv, eachLine, Nile, readComm, sleep, statOf, type LogLine, type NileOptions } from './nile.js';
+import { childrenOf, cleanEnv, eachLine, Nile, readComm, statOf, type LogLine, type NileOptions } from './nile.js';
 import { NILE_BIN, NILE_NATIVE } from './paths.js';
+import { Changes, sleep, waitFor } from './wait.js';
 
 // What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
 // the exec readiness probe with its timeout and thresholds, the preStop hook counted against the
@@ -115,7 +116,7 @@ export class Kubelet {
   private readonly execEnv: Record<string, string>;
   private readonly running = new Set<ChildProcess>();
   private readonly watchers: Array<(entry: PodEvent | ContainerLine) => void> = [];
-  private waiters: Array<() => void> = [];
+  private readonly changes = new Changes();
   private pid = 0;
   private closed = false;
   private probing = true;
@@ -166,18 +167,13 @@ export class Kubelet {
   }
 
   private async whenStarted(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (this.exitedAt === null && Date.now() < deadline) {
+    this.pid = await waitFor(`container ${this.name} to start`, () => {
+      if (this.exitedAt !== null) throw new Error(`container ${this.name} did not start`);
       const kids = childrenOf(this.nile.proc.pid!);
-      if (kids.length === 1) {
-        this.pid = kids[0];
-        this.record({ type: 'Started', message: `Started container (nile is host pid ${this.pid})` });
-        if (this.probe) void this.probeLoop(this.probe);
-        return;
-      }
-      await sleep(20);
-    }
-    throw new Error(`container ${this.name} did not start`);
+      return kids.length === 1 && kids[0];
+    }, 10_000, { everyMs: 20 });
+    this.record({ type: 'Started', message: `Started container (nile is host pid ${this.pid})` });
+    if (this.probe) void this.probeLoop(this.probe);
   }
 
   /**
@@ -316,23 +312,9 @@ export class Kubelet {
     return this.waitFor(what, () => this.lines.find(match), timeoutMs);
   }
 
-  async waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value) return value;
-      if (Date.now() > deadline) {
-        const recent = this.events.slice(-4).map((e) => `${e.type}: ${e.message}`);
-        throw new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; last events: ${recent.join(' | ')}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
+    const recent = () => this.events.slice(-4).map((e) => `${e.type}: ${e.message}`);
+    return waitFor(`${what} in ${this.name}`, check, timeoutMs, { changes: this.changes, context: () => `last events: ${recent().join(' | ')}` });
   }
 
   /** Stops probing, kills every command still running in the pod, then the pod itself. */
@@ -340,8 +322,7 @@ export class Kubelet {
     this.closed = true;
     for (const proc of this.running) killExecd(proc);
     await this.nile.stop();
-    const deadline = Date.now() + 5000;
-    while (this.running.size > 0 && Date.now() < deadline) await sleep(50);
+    await waitFor('the commands in the pod to end', () => this.running.size === 0, 5000, { everyMs: 50 }).catch(() => undefined);
     for (const proc of this.running) proc.kill('SIGKILL');
   }
 
@@ -364,7 +345,7 @@ export class Kubelet {
 
   private notify(entry: PodEvent | ContainerLine): void {
     for (const watcher of this.watchers) watcher(entry);
-    for (const wake of this.waiters.splice(0)) wake();
+    this.changes.notify();
   }
 }
 

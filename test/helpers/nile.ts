@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { NILE_BIN, NILE_NATIVE, ROOT } from './paths.js';
+import { Changes, sleep, waitFor } from './wait.js';
 
 export const FIXTURE_JAR = path.join(ROOT, 'build', 'fixture', 'app.jar');
 // Small, quick JVMs for the fixture.
@@ -34,7 +35,7 @@ export class Nile {
   readonly stdout: string[] = [];
   readonly stderrText: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: string | null; at: number }>;
-  private listeners: Array<() => void> = [];
+  private readonly changes = new Changes();
 
   constructor(readonly options: NileOptions) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'nile-test-'));
@@ -54,7 +55,7 @@ export class Nile {
     this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     eachLine(this.proc.stdout!, (line) => {
       this.stdout.push(line);
-      this.notify();
+      this.changes.notify();
     });
     eachLine(this.proc.stderr!, (line) => {
       try {
@@ -62,10 +63,10 @@ export class Nile {
       } catch {
         this.stderrText.push(line);
       }
-      this.notify();
+      this.changes.notify();
     });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
-    this.exited.then(() => this.notify());
+    this.exited.then(() => this.changes.notify());
   }
 
   get configFile(): string {
@@ -80,28 +81,15 @@ export class Nile {
     return kids[0];
   }
 
-  private notify(): void {
-    for (const l of this.listeners.splice(0)) l();
-  }
-
   /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
-  async waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value) return value;
-      if (Date.now() > deadline) {
-        const exited = this.proc.exitCode !== null ? `; nile exited with ${this.proc.exitCode}` : '';
-        throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${exited}; last logs: ${this.logs.slice(-5).map((l) => l.msg).join(' | ')}; stderr: ${this.stderrText.slice(-5).join(' | ')}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.listeners.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 30_000): Promise<T> {
+    return waitFor(what, check, timeoutMs, {
+      changes: this.changes,
+      context: () => {
+        const exited = this.proc.exitCode !== null ? `nile exited with ${this.proc.exitCode}; ` : '';
+        return `${exited}last logs: ${this.logs.slice(-5).map((l) => l.msg).join(' | ')}; stderr: ${this.stderrText.slice(-5).join(' | ')}`;
+      },
+    });
   }
 
   waitLog(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine> {
@@ -144,7 +132,7 @@ export class Nile {
         this.proc.kill('SIGKILL');
       }
       this.proc.kill('SIGKILL');
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([this.exited, sleep(5000)]);
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -204,5 +192,3 @@ export function alive(pid: number): boolean {
   const st = statOf(pid);
   return st !== null && st.state !== 'Z';
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,6 +13,7 @@ import type { Test } from 'tap';
 import { call, codeOf, dispose, guard, joinPath, zk, type ZkClient, type ZkException } from '../../src/registry/zookeeper-client.js';
 import { startPod, type Kubelet } from './kubelet.js';
 import { freePort } from './ports.js';
+import { Changes, waitFor } from './wait.js';
 
 /** One `server` line of the upstream, as upsync builds it. */
 export interface Server {
@@ -61,7 +62,7 @@ export class UpsyncReader {
   readonly samples: Sample[] = [];
   readonly errors: { at: number; message: string }[] = [];
   private readonly abort = new AbortController();
-  private readonly waiters = new Set<() => void>();
+  private readonly changes = new Changes();
   private readonly loop: Promise<void>;
 
   constructor(private readonly source: Source) {
@@ -84,21 +85,9 @@ export class UpsyncReader {
 
   /** The first answer from `after` on whose list satisfies `check`. */
   waitFor(what: string, check: (servers: Server[]) => boolean, timeoutMs: number, after = 0): Promise<Sample> {
-    const deadline = Date.now() + timeoutMs;
-    return new Promise((resolve, reject) => {
-      const look = (): void => {
-        const found = this.samples.find((s) => s.at >= after && check(s.servers));
-        if (found || Date.now() > deadline) {
-          clearTimeout(timer);
-          this.waiters.delete(look);
-          if (found) resolve(found);
-          else reject(new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; nginx holds ${describeServers(this.heldAt(Date.now()))}; last error: ${this.errors.at(-1)?.message ?? 'none'}`));
-        }
-      };
-      const timer = setTimeout(look, timeoutMs + 1);
-      this.waiters.add(look);
-      look();
-    });
+    const found = () => this.samples.find((s) => s.at >= after && check(s.servers));
+    const context = () => `nginx holds ${describeServers(this.heldAt(Date.now()))}; last error: ${this.errors.at(-1)?.message ?? 'none'}`;
+    return waitFor(`${what} in ${this.name}`, found, timeoutMs, { changes: this.changes, context });
   }
 
   waitServed(address: string, timeoutMs: number, after = 0): Promise<Sample> {
@@ -150,7 +139,7 @@ export class UpsyncReader {
         if (signal.aborted) break;
         this.errors.push({ at: Date.now(), message: (err as Error).message });
       }
-      for (const look of [...this.waiters]) look();
+      this.changes.notify();
       await pause(this.source.intervalMs + Math.floor(Math.random() * jitterMs), signal);
     }
   }
@@ -480,11 +469,8 @@ export async function registryStatus(pod: Kubelet): Promise<RegistryStatus[]> {
 
 /** The registry status once its first backend satisfies `check`, or the last answer after timeoutMs. */
 export async function registryStatusUntil(pod: Kubelet, check: (backend: RegistryStatus) => boolean, timeoutMs: number): Promise<RegistryStatus[]> {
-  const deadline = Date.now() + timeoutMs;
-  let status = await registryStatus(pod);
-  while (!(status[0] && check(status[0])) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    status = await registryStatus(pod);
-  }
+  let status: RegistryStatus[] = [];
+  const holds = async () => ((status = await registryStatus(pod))[0] && check(status[0])) || false;
+  await waitFor('the registry status', holds, timeoutMs, { everyMs: 200 }).catch(() => undefined);
   return status;
 }

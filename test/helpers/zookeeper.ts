@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { call, codeOf, type Stat, type ZkAcl, type ZkClient, zk } from '../../src/registry/zookeeper-client.js';
 import { freePort } from './ports.js';
+import { sleep, waitFor } from './wait.js';
 
 const JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'];
 const JVM_FLAGS = ['-Xshare:auto', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx128m', '-Dzookeeper.forceSync=no', '-Dorg.slf4j.simpleLogger.showDateTime=true'];
@@ -105,28 +106,22 @@ export class ZooKeeperServers {
 
   /** Index of the member that leads the ensemble (or serves alone). */
   async leader(timeoutMs = 10_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      for (let i = 0; i < this.members.length; i++) {
-        if (!this.members[i].proc) continue;
-        const mode = modeOf(await fourLetters(this.members[i].clientPort, 'srvr'));
-        if (mode === 'leader' || mode === 'standalone') return i;
-      }
-      await sleep(100);
-    }
-    throw new Error('no ZooKeeper member leads');
+    const leads = async (i: number) => this.members[i].proc !== undefined && ['leader', 'standalone'].includes(modeOf(await fourLetters(this.members[i].clientPort, 'srvr')) ?? '');
+    const leader = async () => {
+      for (let i = 0; i < this.members.length; i++) if (await leads(i)) return { i };
+      return undefined;
+    };
+    return (await waitFor('a ZooKeeper member to lead', leader, timeoutMs)).i;
   }
 
   /** Wait until member i answers requests (it has joined a quorum, or serves alone). */
   async waitReady(i: number, timeoutMs = 30_000): Promise<void> {
     const member = this.members[i];
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    const serves = async () => {
       if (!member.proc) throw new Error(`ZooKeeper ${member.id} exited; see ${this.logFile(member)}`);
-      if (modeOf(await fourLetters(member.clientPort, 'srvr')) !== undefined) return;
-      await sleep(50);
-    }
-    throw new Error(`ZooKeeper ${member.id} not ready within ${timeoutMs} ms; see ${this.logFile(member)}`);
+      return modeOf(await fourLetters(member.clientPort, 'srvr')) !== undefined;
+    };
+    await waitFor(`ZooKeeper ${member.id} to serve`, serves, timeoutMs, { everyMs: 50, context: () => `see ${this.logFile(member)}` });
   }
 
   /** Stop every member and remove the data; for t.teardown. */
@@ -223,10 +218,6 @@ export function fourLetters(port: number, command: string, timeoutMs = 1000): Pr
 
 function modeOf(srvr: string): string | undefined {
   return /^Mode: (\w+)/m.exec(srvr)?.[1];
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A plain client that looks at what the servers hold; every call is bounded. */

@@ -9,7 +9,7 @@ import { ZooKeeperBackend } from '../../../src/registry/zookeeper.js';
 import type { Stat } from '../../../src/registry/zookeeper-client.js';
 import { Observer, type ZooKeeperServers } from '../../helpers/zookeeper.js';
 import type { Context } from '../context.js';
-import { sleep } from '../processes.js';
+import { sleep } from '../../helpers/wait.js';
 import type { Row } from '../report.js';
 import { describe, summarize } from '../stats.js';
 
