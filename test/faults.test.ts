@@ -40,7 +40,7 @@ t.test('the control socket survives garbage, half lines, a 1 MB line and hang-up
   for (let i = 0; i < 20; i++) void raw(sock, (s) => s.write('probe\n'), 50);
   await sleep(500);
   t.equal(nile.proc.exitCode, null, 'nile is still running');
-  const probe = nile.exec(['probe']);
+  const probe = await nile.exec(['probe']);
   t.equal(probe.code, 0, 'and answers the next request');
   t.match(probe.stdout, /^ready/);
   t.equal(nile.logs.filter((l) => l.msg === 'app started').length, 1, 'the app was not disturbed');

@@ -40,7 +40,7 @@ t.test('restart: never keeps a crashed app down', async (t) => {
   await nile.waitPhase('down', 10_000);
   await sleep(1500);
   t.equal(startTimes(nile).length, 1, 'not started again');
-  t.match(nile.exec(['probe']).stdout, /not ready: app is down after: app crashed: exited with status 5/);
+  t.match((await nile.exec(['probe'])).stdout, /not ready: app is down after: app crashed: exited with status 5/);
   nile.signal('SIGTERM');
   t.equal((await nile.exited).code, 5, 'nile exits with the last status of the app');
 });
@@ -57,7 +57,7 @@ t.test('a restart that then fails to start is a startup failure', async (t) => {
   await nile.waitLog((l) => l.msg.startsWith('startup failed: app exited with status 6'), 'the second run fails to start', 20_000);
   await sleep(1500);
   t.equal(startTimes(nile).length, 2, 'and is not started a third time');
-  t.match(nile.exec(['probe']).stdout, /startup failed: app exited with status 6/);
+  t.match((await nile.exec(['probe'])).stdout, /startup failed: app exited with status 6/);
 });
 
 t.test('`nile sv up app` after a failed start starts it again', async (t) => {
@@ -71,9 +71,9 @@ t.test('`nile sv up app` after a failed start starts it again', async (t) => {
   });
   await nile.waitLog((l) => l.msg.startsWith('startup failed'), 'startup failed', 10_000);
   await import('node:fs').then((fs) => fs.writeFileSync(marker, ''));
-  const sv = nile.exec(['sv', 'up', 'app']);
+  const sv = await nile.exec(['sv', 'up', 'app']);
   t.equal(sv.code, 0, `nile sv up app: ${sv.stdout}${sv.stderr}`);
   await nile.waitPhase('ready', 10_000);
   t.equal(startTimes(nile).length, 2, 'started again by hand');
-  t.equal(nile.exec(['probe']).code, 0);
+  t.equal((await nile.exec(['probe'])).code, 0);
 });

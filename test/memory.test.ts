@@ -54,7 +54,7 @@ t.test('past 90 % of the limit: one warning in the log, status and metrics; past
   const warning = await nile.waitLog((l) => l.msg.startsWith('memory: the container uses'), 'the memory warning', 15_000);
   t.match(warning.msg, /uses [\d.]+ MiB of [\d.]+ MiB \((9\d|100)(\.\d)? %\), above 90 % of its limit; the JVM's memory options: -Xmx64m -XX:MaxDirectMemorySize=1g$/, warning.msg);
   t.equal(warning.limitBytes, limit, 'with the limit in force');
-  const status = nile.exec(['status']);
+  const status = await nile.exec(['status']);
   t.match(status.stdout, /^memory: [\d.]+ MiB of [\d.]+ MiB \([\d.]+ %\): WARNING above 90 % of the limit since /m, 'nile status shows it');
   const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   t.match(scraped, /^nile_container_memory_warning 1$/m, 'the metrics show it');
@@ -69,7 +69,7 @@ t.test('past 90 % of the limit: one warning in the log, status and metrics; past
   const down = await nile.waitPhase('down', 30_000, crashAt);
   const exited = nile.logs.find((l) => l.msg === 'app down' && l.time === down.time);
   t.ok(exited, 'the app is down after the kill');
-  const doctor = nile.exec(['doctor', '--json']);
+  const doctor = await nile.exec(['doctor', '--json']);
   const findings = JSON.parse(doctor.stdout).findings as Array<{ cause: string; summary: string; evidence: string[] }>;
   const oom = findings.find((f) => f.cause === 'oom-killed');
   t.ok(oom, `an OOM-kill finding (got ${findings.map((f) => f.cause).join(', ')})`);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ConsulDouble } from './consul-double/index.js';
-import type { ExecResult } from './helpers/kubelet.js';
+import type { ExecResult } from './helpers/exec.js';
 import { registryStatusUntil, startSwitchablePod } from './helpers/upsync.js';
 import { waitFor } from './helpers/wait.js';
 

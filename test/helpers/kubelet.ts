@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
+import { execIn, killExec, type ExecResult } from './exec.js';
 import { childrenOf, cleanEnv, eachLine, Nile, readComm, statOf, type LogLine, type NileOptions } from './nile.js';
 import { NILE_BIN, NILE_NATIVE } from './paths.js';
 import { Changes, sleep, waitFor } from './wait.js';
@@ -65,16 +66,6 @@ export interface ContainerLine {
   source: 'nile' | 'app';
   text: string;
   log?: LogLine;
-}
-
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  startedAt: number;
-  ms: number;
-  timedOut: boolean;
 }
 
 export interface PodProcess {
@@ -182,8 +173,7 @@ export class Kubelet {
    * exec probe is; what it started is left to PID 1.
    */
   execInPod(command: string[], timeoutMs = Infinity, env: Record<string, string> = {}): Promise<ExecResult> {
-    const proc = spawn('nsenter', ['-t', String(this.pid), '-p', '-m', '--', ...command], { env: { ...this.execEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    return collectExec(proc, this.running, timeoutMs, () => killExecd(proc));
+    return execIn(this.pid, command, { env: { ...this.execEnv, ...env }, timeoutMs, running: this.running });
   }
 
   // The prober worker: one probe per period (a slow probe delays the next), until the container is gone.
@@ -320,7 +310,7 @@ export class Kubelet {
   /** Stops probing, kills every command still running in the pod, then the pod itself. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const proc of this.running) killExecd(proc);
+    for (const proc of this.running) killExec(proc);
     await this.nile.stop();
     await waitFor('the commands in the pod to end', () => this.running.size === 0, 5000, { everyMs: 50 }).catch(() => undefined);
     for (const proc of this.running) proc.kill('SIGKILL');
@@ -349,33 +339,6 @@ export class Kubelet {
   }
 }
 
-/**
- * The output and end of a command run in a container, `running` while it runs; at `timeoutMs`
- * `kill` ends it, as the runtime ends a timed-out exec.
- */
-export function collectExec(proc: ChildProcess, running: Set<ChildProcess>, timeoutMs: number, kill: () => void): Promise<ExecResult> {
-  const startedAt = Date.now();
-  running.add(proc);
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  proc.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-  proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-  let timedOut = false;
-  const timer = Number.isFinite(timeoutMs)
-    ? setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, timeoutMs)
-    : null;
-  return new Promise((resolve) => {
-    proc.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      running.delete(proc);
-      resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), startedAt, ms: Date.now() - startedAt, timedOut });
-    });
-  });
-}
-
 /** A pod under test: started now, torn down with the test whatever happens. */
 export async function startPod(t: Test, spec: PodSpec): Promise<Kubelet> {
   const pod = new Kubelet(spec);
@@ -387,19 +350,6 @@ export async function startPod(t: Test, spec: PodSpec): Promise<Kubelet> {
 /** nile's log lines whose message starts with `prefix`. */
 export function nileLines(pod: Kubelet, prefix: string): LogLine[] {
   return pod.nile.logs.filter((l) => l.msg.startsWith(prefix));
-}
-
-// The containerd exec timeout kills the exec'd process; nsenter, its parent here, then exits too.
-function killExecd(nsenter: ChildProcess): void {
-  const inside = childrenOf(nsenter.pid!);
-  for (const pid of inside) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  if (inside.length === 0) nsenter.kill('SIGKILL');
 }
 
 // The image puts the native front door on PATH as `nile`; where it is not built, a shim runs bin/nile.js.

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { execIn, type ExecResult } from './exec.js';
 import { NILE_BIN, NILE_NATIVE, ROOT } from './paths.js';
 import { Changes, sleep, waitFor } from './wait.js';
 
@@ -20,6 +21,8 @@ export interface NileOptions {
   frontDoor?: boolean; // started as the image's ENTRYPOINT: the native front door, which execs Node
 }
 
+type Maybe<T> = T | undefined | false | null;
+
 export interface LogLine {
   msg: string;
   time: number;
@@ -36,6 +39,7 @@ export class Nile {
   readonly stderrText: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: string | null; at: number }>;
   private readonly changes = new Changes();
+  private readonly execs = new Set<ChildProcess>();
 
   constructor(readonly options: NileOptions) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'nile-test-'));
@@ -82,7 +86,7 @@ export class Nile {
   }
 
   /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
-  waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 30_000): Promise<T> {
+  waitFor<T>(what: string, check: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 30_000): Promise<T> {
     return waitFor(what, check, timeoutMs, {
       changes: this.changes,
       context: () => {
@@ -101,11 +105,9 @@ export class Nile {
   }
 
   /** Runs a nile command inside the container (nsenter into its namespaces), like an exec probe. */
-  exec(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; ms: number } {
-    const started = Date.now();
-    const cmd = this.options.pid1 === false ? [process.execPath, NILE_BIN, ...args] : ['nsenter', '-t', String(this.hostPid()), '-p', '-m', process.execPath, NILE_BIN, ...args];
-    const result = spawnSync(cmd[0], cmd.slice(1), { env: { ...cleanEnv(), NILE_RUNDIR: this.runDir, ...env }, encoding: 'utf8', timeout: timeoutMs });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
+  exec(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<ExecResult> {
+    const pid1 = this.options.pid1 === false ? null : this.hostPid();
+    return execIn(pid1, [process.execPath, NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_RUNDIR: this.runDir, ...env }, timeoutMs, running: this.execs });
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -134,6 +136,7 @@ export class Nile {
       this.proc.kill('SIGKILL');
       await Promise.race([this.exited, sleep(5000)]);
     }
+    for (const proc of this.execs) proc.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
