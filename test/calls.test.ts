@@ -4,7 +4,8 @@ import { fixtureCommand, Nile } from './helpers/nile.js';
 import { freePort, serveHttp } from './helpers/ports.js';
 import { served, watchUpstream, zooKeeper, type UpsyncReader } from './helpers/upsync.js';
 import { zk as zkLibrary } from '../src/registry/zookeeper-client.js';
-import { Observer, ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { Observer } from './helpers/zookeeper-observer.js';
 
 // The online and offline calls through the whole agent, against a real ZooKeeper read as nginx upsync reads it:
 // a gateway served here and the RPC framework's online/offline endpoints served by the Java fixture app.

@@ -11,15 +11,12 @@ import {
   consulHealth,
   consulKv,
   describeDeparture,
-  registryStatus,
-  registryStatusUntil,
   served,
-  startSwitchablePod,
   watchUpstream,
   type Server,
-  type SwitchablePod,
   type UpsyncReader,
 } from './helpers/upsync.js';
+import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
 import { waitFor } from './helpers/wait.js';
 
 // Registration in Consul (the API test double) through the whole agent, read the way nginx upsync reads it:

@@ -3,16 +3,14 @@ import t, { type Test } from 'tap';
 import {
   checkLeavesBeforeStop,
   describeDeparture,
-  registryStatus,
-  registryStatusUntil,
   served,
-  startSwitchablePod,
   watchUpstream,
   zooKeeper,
-  type SwitchablePod,
 } from './helpers/upsync.js';
+import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
 import { zk as zkLibrary } from '../src/registry/zookeeper-client.js';
-import { Observer, ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { Observer } from './helpers/zookeeper-observer.js';
 import { sleep } from './helpers/wait.js';
 
 // Registration in a real ZooKeeper through the whole agent, seen as nginx upsync sees it: registered once ready,

@@ -9,7 +9,9 @@ import type { Desired, Instance } from '../src/registry/backend.js';
 import { Reconciler } from '../src/registry/reconciler.js';
 import { ZooKeeperBackend } from '../src/registry/zookeeper.js';
 import { zk, type Stat, type ZkAcl, type ZkClient } from '../src/registry/zookeeper-client.js';
-import { expireSession, FreezableProxy, Observer, startNonsenseServer, ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { expireSession, FreezableProxy, startNonsenseServer } from './helpers/zookeeper-faults.js';
+import { Observer } from './helpers/zookeeper-observer.js';
 import { eventually } from './helpers/wait.js';
 
 const SESSION_MS = 3000;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ConsulDouble } from './consul-double/index.js';
 import type { ExecResult } from './helpers/exec.js';
-import { registryStatusUntil, startSwitchablePod } from './helpers/upsync.js';
+import { registryStatusUntil, startSwitchablePod } from './helpers/switchable-pod.js';
 import { waitFor } from './helpers/wait.js';
 
 // `kubectl exec … nile prestop` by mistake: the pod is drained and deregistered. The operator's

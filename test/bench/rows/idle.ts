@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NILE_NATIVE } from '../../helpers/paths.js';
-import { Observer } from '../../helpers/zookeeper.js';
+import { Observer } from '../../helpers/zookeeper-observer.js';
 import { freePort } from '../../helpers/ports.js';
 import { startAgent, type Agent } from '../agent.js';
 import { waitStamp } from '../clock.js';

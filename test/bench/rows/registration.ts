@@ -3,7 +3,7 @@
 // node gone. A fresh agent per run.
 
 import { NILE_NATIVE } from '../../helpers/paths.js';
-import { Observer } from '../../helpers/zookeeper.js';
+import { Observer } from '../../helpers/zookeeper-observer.js';
 import { freePort } from '../../helpers/ports.js';
 import { nodeOf, startAgent } from '../agent.js';
 import { type Context, runsOf } from '../context.js';
