@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cleanEnv } from '../helpers/nile.js';
-import { sleep } from '../helpers/wait.js';
+import { settlesWithin } from '../helpers/wait.js';
 
 const running = new Set<ChildProcess>();
 const scratchDirs = new Set<string>();
@@ -77,7 +77,7 @@ export function track(proc: ChildProcess): ChildProcess {
 /** SIGKILL, then wait (at most 5 s) for the exit. */
 export async function stop(started: Started): Promise<void> {
   if (started.proc.exitCode === null && started.proc.signalCode === null) started.proc.kill('SIGKILL');
-  await Promise.race([started.exited, sleep(5000)]);
+  await settlesWithin(started.exited, 5000);
 }
 
 /** Runs a command to its end with output captured; rejects on a non-zero exit or after timeoutMs. */

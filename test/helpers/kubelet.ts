@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { execIn, killExec, type ExecResult } from './exec.js';
 import { childrenOf, cleanEnv, eachLine, Nile, readComm, statOf, type LogLine, type NileOptions } from './nile.js';
 import { NILE_BIN, NILE_NATIVE } from './paths.js';
-import { Changes, sleep, waitFor } from './wait.js';
+import { Changes, settlesWithin, sleep, waitFor } from './wait.js';
 
 // What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
 // the exec readiness probe with its timeout and thresholds, the preStop hook counted against the
@@ -83,17 +83,6 @@ export const minimumGracePeriodSeconds = 2;
 const unshareCannotReraise = 'unshare: sigprocmask unblock failed';
 // The exec prober keeps at most this much of a probe's output.
 export const maxProbeOutputBytes = 10 * 1024;
-
-/** true when `promise` settles within ms; the timer does not outlive the answer. */
-export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.finally(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 /** The kubelet of one pod whose only container runs nile as PID 1. */
 export class Kubelet {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { execIn, type ExecResult } from './exec.js';
 import { NILE_BIN, NILE_NATIVE, ROOT } from './paths.js';
-import { Changes, sleep, waitFor } from './wait.js';
+import { Changes, settlesWithin, waitFor } from './wait.js';
 
 export const FIXTURE_JAR = path.join(ROOT, 'build', 'fixture', 'app.jar');
 // Small, quick JVMs for the fixture.
@@ -134,7 +134,7 @@ export class Nile {
         this.proc.kill('SIGKILL');
       }
       this.proc.kill('SIGKILL');
-      await Promise.race([this.exited, sleep(5000)]);
+      await settlesWithin(this.exited, 5000);
     }
     for (const proc of this.execs) proc.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });

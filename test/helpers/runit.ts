@@ -6,7 +6,7 @@ import { constants, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, waitFor } from './wait.js';
+import { settlesWithin, waitFor } from './wait.js';
 
 const helper = fileURLToPath(import.meta.url);
 
@@ -54,13 +54,13 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 async function stopChild(child: ChildProcess): Promise<void> {
   const gone = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   child.kill('SIGTERM');
-  await Promise.race([gone, sleep(5000, { ref: false })]);
+  await settlesWithin(gone, 5000);
   try {
     process.kill(-child.pid!, 'SIGKILL');
   } catch {
     // the group is already empty
   }
-  await Promise.race([gone, sleep(2000, { ref: false })]);
+  await settlesWithin(gone, 2000);
 }
 
 /** Waits until a supervisor holds `serviceDir`/supervise/ok open: then `sv` can talk to it. */

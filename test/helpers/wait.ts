@@ -1,10 +1,23 @@
-// Waiting in tests: a pause, and a bounded wait for a condition that names what it waited for.
+// Waiting in tests: a pause, a bounded wait for a promise, and a bounded wait for a condition that
+// names what it waited for.
 
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** Resolves after `ms` (none when ms <= 0); with `ref: false` the timer does not keep the process alive. */
-export function sleep(ms: number, options: { ref?: boolean } = {}): Promise<void> {
-  return delay(Math.max(0, ms), undefined, options);
+/** Resolves after `ms` (at once when ms <= 0). */
+export function sleep(ms: number): Promise<void> {
+  return delay(Math.max(0, ms));
+}
+
+/** true when `promise` settles (either way) within ms; the timer does not outlive the answer. */
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const settled = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
 }
 
 /** Wakes whoever waits for the next change of something a test watches (new log lines, events, answers). */

@@ -2,7 +2,7 @@
 // wait, by watch, for a node to change.
 
 import { call, codeOf, type Stat, type ZkAcl, type ZkClient, zk } from '../../src/registry/zookeeper-client.js';
-import { sleep } from './wait.js';
+import { settlesWithin, sleep } from './wait.js';
 
 /** A plain client that looks at what the servers hold; every call is bounded. */
 export class Observer {
@@ -22,7 +22,7 @@ export class Observer {
     if (options.digest) raw.addAuthInfo('digest', Buffer.from(options.digest));
     const connected = new Promise<void>((resolve) => raw.once('connected', () => resolve()));
     raw.connect();
-    const ok = await Promise.race([connected.then(() => true), sleep(10_000).then(() => false)]);
+    const ok = await settlesWithin(connected, 10_000);
     if (!ok) {
       raw.close();
       throw new Error(`cannot connect to ZooKeeper at ${connect}`);

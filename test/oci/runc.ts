@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { parseAllDocuments, stringify } from 'yaml';
 import { collectExec, type ExecResult } from '../helpers/exec.js';
-import { parseLog, podProcessesOf, settlesWithin, type PodProcess } from '../helpers/kubelet.js';
+import { parseLog, podProcessesOf, type PodProcess } from '../helpers/kubelet.js';
 import { eachLine, type LogLine } from '../helpers/nile.js';
 import { ROOT } from '../helpers/paths.js';
-import { waitFor } from '../helpers/wait.js';
+import { settlesWithin, waitFor } from '../helpers/wait.js';
 
 // The built image (make image) run as the kubelet's runtime runs it: containerd's CRI hands runc a
 // bundle made from the image's root filesystem and config; `runc exec` is the path of the exec
