@@ -2,7 +2,8 @@ import t from 'tap';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Nile, statOf } from './helpers/nile.js';
+import { Nile } from './helpers/nile.js';
+import { statOf } from './helpers/proc.js';
 import { settlesWithin } from './helpers/wait.js';
 
 // A daemon the app starts with setsid outlives the app; nile stops it before the app starts again

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from './helpers/ports.js';
-import { alive, fixtureCommand, JAVA, Nile } from './helpers/nile.js';
+import { fixtureCommand, JAVA, Nile } from './helpers/nile.js';
+import { alive } from './helpers/proc.js';
 import { sleep } from './helpers/wait.js';
 
 const web = (port: number, command: string[], extra: Record<string, unknown> = {}) => ({

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { childrenOf, isZombie, Nile } from './helpers/nile.js';
+import { Nile } from './helpers/nile.js';
+import { childrenOf, isZombie } from './helpers/proc.js';
 import { sleep } from './helpers/wait.js';
 
 // A shell that leaves 200 orphans behind: each `(cat &)` subshell exits at once, so its cat is

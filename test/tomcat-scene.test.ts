@@ -5,8 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { alive, Nile } from './helpers/nile.js';
+import { Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
+import { alive } from './helpers/proc.js';
 import { tomcatBase, tomcatMissing } from './helpers/tomcat.js';
 
 const threads = 2000;

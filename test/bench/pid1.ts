@@ -4,9 +4,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SpawnOptions } from 'node:child_process';
-import { childrenOf } from '../helpers/nile.js';
 import { NILE_NATIVE } from '../helpers/paths.js';
 import { start, stop, type Started } from './processes.js';
+import { childrenOf } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 
 export type Init = 'nile' | 'tini' | 'dumb-init';

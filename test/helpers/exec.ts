@@ -2,7 +2,7 @@
 // namespaces, their output and end collected, a timeout that kills the exec'd process.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { childrenOf } from './nile.js';
+import { childrenOf } from './proc.js';
 
 export interface ExecResult {
   code: number | null;

@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { execIn, killExec, type ExecResult } from './exec.js';
-import { childrenOf, cleanEnv, eachLine, Nile, readComm, statOf, type LogLine, type NileOptions } from './nile.js';
+import { cleanEnv, eachLine, Nile, type LogLine, type NileOptions } from './nile.js';
 import { NILE_BIN, NILE_NATIVE } from './paths.js';
+import { childrenOf, podProcessesOf, type PodProcess } from './proc.js';
 import { Changes, settlesWithin, sleep, waitFor } from './wait.js';
 
 // What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
@@ -66,13 +67,6 @@ export interface ContainerLine {
   source: 'nile' | 'app';
   text: string;
   log?: LogLine;
-}
-
-export interface PodProcess {
-  pid: number; // as the host sees it
-  ppid: number;
-  state: string;
-  comm: string;
 }
 
 const defaultProbe: ProbeSpec = { exec: ['nile', 'probe'], initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 };
@@ -352,29 +346,6 @@ function nileOnPath(dir: string): string {
   writeFileSync(path.join(bin, 'nile'), `#!/bin/sh\nexec '${process.execPath}' '${NILE_BIN}' "$@"\n`);
   chmodSync(path.join(bin, 'nile'), 0o755);
   return bin;
-}
-
-/** Every process in the PID namespace of host pid `pid1`, as the host sees them. */
-export function podProcessesOf(pid1: number): PodProcess[] {
-  const ns = pidNamespace(pid1);
-  if (!ns) return [];
-  const found: PodProcess[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pidNamespace(pid) !== ns) continue;
-    const stat = statOf(pid);
-    if (stat) found.push({ pid, ppid: stat.ppid, state: stat.state, comm: readComm(pid) });
-  }
-  return found;
-}
-
-function pidNamespace(pid: number): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return null;
-  }
 }
 
 /** A line of nile's stderr as its log event, or null for the app's. */

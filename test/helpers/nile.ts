@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { execIn, type ExecResult } from './exec.js';
+import { childrenOf, isZombie, readComm } from './proc.js';
 import { NILE_BIN, NILE_NATIVE, ROOT } from './paths.js';
 import { Changes, settlesWithin, waitFor } from './wait.js';
 
@@ -157,41 +158,4 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
     for (const p of parts) onLine(p);
   });
   stream.on('end', () => rest && onLine(rest));
-}
-
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
-    }
-  } catch {
-    // the process is gone
-  }
-  return out;
-}
-
-export function statOf(pid: number): { state: string; ppid: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], ppid: Number(fields[1]) };
-  } catch {
-    return null;
-  }
-}
-
-export const isZombie = (pid: number) => statOf(pid)?.state === 'Z';
-
-export function readComm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-export function alive(pid: number): boolean {
-  const st = statOf(pid);
-  return st !== null && st.state !== 'Z';
 }

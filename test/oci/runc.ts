@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { parseAllDocuments, stringify } from 'yaml';
 import { collectExec, type ExecResult } from '../helpers/exec.js';
-import { parseLog, podProcessesOf, type PodProcess } from '../helpers/kubelet.js';
+import { parseLog } from '../helpers/kubelet.js';
 import { eachLine, type LogLine } from '../helpers/nile.js';
 import { ROOT } from '../helpers/paths.js';
+import { podProcessesOf, type PodProcess } from '../helpers/proc.js';
 import { settlesWithin, waitFor } from '../helpers/wait.js';
 
 // The built image (make image) run as the kubelet's runtime runs it: containerd's CRI hands runc a

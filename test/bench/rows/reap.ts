@@ -4,8 +4,8 @@
 import path from 'node:path';
 import { waitStamp } from '../clock.js';
 import { type Context, inTurns, scratch } from '../context.js';
-import { childrenOf, readComm, statOf } from '../../helpers/nile.js';
 import { initCommand, startPid1, writePid1Config, type Init } from '../pid1.js';
+import { childrenOf, readComm, statOf } from '../../helpers/proc.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ratioRow, type Row } from '../report.js';
 import { nsToMs, summarize } from '../stats.js';
