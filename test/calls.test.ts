@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { cleanEnv, fixtureCommand, Nile } from './helpers/nile.js';
-import { NILE_BIN } from './helpers/paths.js';
+import { fixtureCommand, Nile } from './helpers/nile.js';
 import { freePort, serveHttp } from './helpers/ports.js';
 import { served, watchUpstream, zooKeeper, type UpsyncReader } from './helpers/upsync.js';
 import { zk as zkLibrary } from '../src/registry/zookeeper-client.js';
-import { Observer, ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { Observer } from './helpers/zookeeper-observer.js';
 
 // The online and offline calls through the whole agent, against a real ZooKeeper read as nginx upsync reads it:
 // a gateway served here and the RPC framework's online/offline endpoints served by the Java fixture app.
@@ -62,11 +61,6 @@ function tokenFile(t: Test): string {
   return path.join(t.testdir({ token: `${TOKEN}\n` }), 'token');
 }
 
-function execInPod(nile: Nile, args: string[]): Promise<{ code: number | null }> {
-  const proc = spawn('nsenter', ['-t', String(nile.hostPid()), '-p', '-m', process.execPath, NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_RUNDIR: nile.runDir }, stdio: 'ignore' });
-  return new Promise((resolve) => proc.on('close', (code) => resolve({ code })));
-}
-
 const hits = (gw: Gateway, p: string) => gw.hits.filter((h) => h.path.startsWith(p));
 /** When nginx stopped serving `address` after `after` (the first sample without it). */
 async function goneAt(reader: UpsyncReader, address: string, after: number) {
@@ -106,10 +100,10 @@ t.test('online on ready and after a crash-restart, before nginx sees the node; a
 
   const ready = await nile.waitPhase('ready', 60_000);
   await nile.waitLog((l) => l.msg === 'online call gateway failed: 503', 'a failed online call', 10_000);
-  const probe = nile.exec(['probe']);
+  const probe = await nile.exec(['probe']);
   t.equal(probe.code, 1, 'the probe says not ready while the gateway refuses');
   t.match(probe.stdout, /^not ready: going online \(gateway: 503, retrying in \d+s\)\n$/, `with the reason: ${probe.stdout.trim()}`);
-  const status = nile.exec(['status', '--json']);
+  const status = await nile.exec(['status', '--json']);
   t.match(JSON.parse(status.stdout).calls.find((c: { name: string }) => c.name === 'gateway'), { kind: 'online', ok: false, detail: '503' }, 'nile status shows the failed call');
   t.notOk(status.stdout.includes(TOKEN), 'and no token');
 
@@ -121,7 +115,7 @@ t.test('online on ready and after a crash-restart, before nginx sees the node; a
   t.notOk(reader.samples.some((s) => s.at < online.at && served(s.servers).includes(address)), 'and never before');
   t.ok(gw.hits.every((h) => h.token === TOKEN), 'the gateway got the token read from its file');
   t.ok(nile.stdout.includes('fixture online called POST'), 'the RPC framework was called online too');
-  t.match(nile.exec(['probe']).stdout, /^ready/, 'ready once online and registered');
+  t.match((await nile.exec(['probe'])).stdout, /^ready/, 'ready once online and registered');
   t.notOk(JSON.stringify(nile.logs).includes(TOKEN), 'no log line holds the token');
 
   // The restart is back within a few hundred ms, faster than upsync polls: the removal is seen in ZooKeeper itself.
@@ -142,7 +136,7 @@ t.test('online on ready and after a crash-restart, before nginx sees the node; a
   t.ok(second, 'online again after the restart');
   t.ok(second!.at >= again.time && second!.at < back.at, 'after the restart is ready, before nginx sees the node again');
   t.equal(nile.stdout.filter((l) => l === 'fixture online called POST').length, 2, 'the RPC framework twice too');
-  const calls = JSON.parse(nile.exec(['status', '--json']).stdout).calls as Array<{ kind: string; name: string; ok: boolean }>;
+  const calls = JSON.parse((await nile.exec(['status', '--json'])).stdout).calls as Array<{ kind: string; name: string; ok: boolean }>;
   t.same(calls.map((c) => `${c.kind} ${c.name} ${c.ok}`).sort(), ['offline gateway true', 'offline rpc false', 'online gateway true', 'online rpc true'], 'nile status has each call\'s last result');
 });
 
@@ -154,7 +148,7 @@ for (const how of ['prestop', 'SIGTERM'] as const) {
     await reader.waitServed(address, 60_000);
     const started = Date.now();
     // Not nile.exec: the gateway is served by this process, which a synchronous exec would hold up.
-    if (how === 'prestop') t.equal((await execInPod(nile, ['prestop'])).code, 0, 'nile prestop returns 0');
+    if (how === 'prestop') t.equal((await nile.exec(['prestop'], 60_000)).code, 0, 'nile prestop returns 0');
     else nile.signal('SIGTERM');
     const gone = await goneAt(reader, address, started);
     const offline = await nile.waitFor('offline call', () => hits(gw, '/offline')[0]);
@@ -177,7 +171,7 @@ t.test('sv down: the offline calls, the RPC framework\'s included, come before t
   const reader = watchUpstream(t, zooKeeper({ connect: zk!.connect, upstream: UPSTREAM, intervalMs: 50 }));
   await reader.waitServed(address, 60_000);
   const started = Date.now();
-  t.equal((await execInPod(nile, ['sv', 'down', 'app'])).code, 0, 'nile sv down app');
+  t.equal((await nile.exec(['sv', 'down', 'app'], 60_000)).code, 0, 'nile sv down app');
   const gone = await goneAt(reader, address, started);
   await nile.waitPhase('down', 15_000, started);
   const offline = hits(gw, '/offline')[0];

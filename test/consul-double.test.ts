@@ -2,8 +2,9 @@
 // agent services with TTL checks, health, ACLs and restarts.
 
 import t from 'tap';
-import { consulCall, sleep } from './consul-double/client.js';
+import { consulCall } from './consul-double/client.js';
 import { ConsulDouble, type ConsulDoubleOptions } from './consul-double/index.js';
+import { sleep } from './helpers/wait.js';
 
 async function startDouble(t: { teardown(fn: () => unknown): void }, options: ConsulDoubleOptions = { minTtlMs: 0 }): Promise<ConsulDouble> {
   const double = await ConsulDouble.start(options);

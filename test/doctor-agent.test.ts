@@ -1,12 +1,13 @@
 // `nile doctor` and the probe's reason over real failures of an app nile supervises.
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { memoryCgroup, removeCgroup } from './helpers/cgroup.js';
 import { buildConflictingFatJar, compileDoctorFixtures } from './helpers/jars.js';
-import { fixtureCommand, JAVA, Nile, sleep } from './helpers/nile.js';
+import { fixtureCommand, JAVA, Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'nile-doctor-agent-'));
@@ -14,8 +15,8 @@ t.teardown(() => rm(work, { recursive: true, force: true }));
 const classes = path.join(work, 'classes');
 await compileDoctorFixtures(classes, ['Hog']);
 
-function doctor(nile: Nile) {
-  const run = nile.exec(['doctor', '--json'], 60_000);
+async function doctor(nile: Nile) {
+  const run = await nile.exec(['doctor', '--json'], 60_000);
   return { code: run.code, ...(JSON.parse(run.stdout) as { phase: string; findings: Array<{ cause: string; summary: string; evidence: string[] }> }) };
 }
 
@@ -26,7 +27,7 @@ t.test('a healthy app: nile doctor exits 0 and says so', async (t) => {
   const nile = new Nile({ config: { project: 'healthy', app: { command: fixtureCommand('--port', String(port)) }, probe: { http: { port }, interval: '200ms' } } });
   t.teardown(() => nile.stop());
   await nile.waitPhase('ready', 30_000);
-  const run = nile.exec(['doctor'], 60_000);
+  const run = await nile.exec(['doctor'], 60_000);
   t.equal(run.code, 0);
   t.equal(run.stdout, 'nothing found (app ready)\n');
 });
@@ -38,18 +39,18 @@ t.test('the port already taken by another process', async (t) => {
   const nile = new Nile({ config: { project: 'port', app: { command: fixtureCommand('--port', String(port)) }, probe: { http: { port }, interval: '200ms' } } });
   t.teardown(() => nile.stop());
   await failedStart(nile);
-  const result = doctor(nile);
+  const result = await doctor(nile);
   t.equal(result.code, 1);
   t.equal(result.findings[0].cause, 'port-in-use');
   t.match(result.findings[0].evidence.join('\n'), /BindException: Address already in use/);
-  t.match(nile.exec(['probe']).stdout, /^not ready: startup failed: app exited with status 1 after .*; .*port .*in use.* \(nile status has the report\)/, 'the probe line names the first finding');
+  t.match((await nile.exec(['probe'])).stdout, /^not ready: startup failed: app exited with status 1 after .*; .*port .*in use.* \(nile status has the report\)/, 'the probe line names the first finding');
 });
 
 t.test('a JVM that dies of OutOfMemoryError, with its heap dump path', async (t) => {
   const nile = new Nile({ config: { project: 'oome', type: 'worker', app: { command: [...JAVA.slice(0, 1), '-Xmx16m', '-XX:+HeapDumpOnOutOfMemoryError', `-XX:HeapDumpPath=${work}/oome.hprof`, '-cp', classes, 'Hog'] } } });
   t.teardown(() => nile.stop());
   await failedStart(nile);
-  const result = doctor(nile);
+  const result = await doctor(nile);
   const oom = result.findings.find((f) => f.cause.startsWith('out-of-memory'));
   t.ok(oom, `an out-of-memory finding (got ${result.findings.map((f) => f.cause).join(', ')})`);
   t.match(oom!.summary, /heap/i);
@@ -60,7 +61,7 @@ t.test('a missing main class at start', async (t) => {
   const nile = new Nile({ config: { project: 'nomain', type: 'worker', app: { command: [...JAVA, '-cp', classes, 'com.example.Missing'] } } });
   t.teardown(() => nile.stop());
   await failedStart(nile);
-  const result = doctor(nile);
+  const result = await doctor(nile);
   t.match(result.findings.map((f) => `${f.cause} ${f.summary}`).join('\n'), /com\.example\.Missing/);
 });
 
@@ -69,7 +70,7 @@ t.test('a start that times out: the thread dump shows the blocked thread', async
   const nile = new Nile({ config: { project: 'stuck', app: { command: fixtureCommand('--port', String(port), '--never-ready'), startTimeout: '3s' }, probe: { http: { port }, interval: '200ms' } } });
   t.teardown(() => nile.stop());
   await failedStart(nile);
-  const result = doctor(nile);
+  const result = await doctor(nile);
   const blocked = result.findings.find((f) => /main/.test(f.summary) && /config-loader|BLOCKED|lock/i.test(f.summary + f.evidence.join(' ')));
   t.ok(blocked, `a finding names main blocked on the lock (got ${result.findings.map((f) => f.summary).join(' | ')})`);
 });
@@ -79,7 +80,7 @@ t.test('two versions of one artifact and a class in two jars in the fat jar', as
   const nile = new Nile({ config: { project: 'fat', type: 'worker', app: { command: ['sh', '-c', 'echo started; exit 1'], jar: jar.path } } });
   t.teardown(() => nile.stop());
   await failedStart(nile);
-  const causes = doctor(nile).findings.map((f) => `${f.cause}: ${f.summary} ${f.evidence.join(' ')}`).join('\n');
+  const causes = (await doctor(nile)).findings.map((f) => `${f.cause}: ${f.summary} ${f.evidence.join(' ')}`).join('\n');
   t.match(causes, /conflicting-versions: .*com\.example:greeter.*1\.0\.0.*2\.0\.0/);
   t.match(causes, /duplicate-class: .*com\.example\.shared\.Util/s, causes);
 });
@@ -91,7 +92,7 @@ t.test('a -cp classpath with a wildcard: the NoSuchMethodError is tied to the tw
   const nile = new Nile({ config: { project: 'cp', type: 'worker', app: { command: [...JAVA, '-cp', cp, 'com.example.app.App'] } } });
   t.teardown(() => nile.stop());
   await failedStart(nile);
-  const { code, findings } = doctor(nile);
+  const { code, findings } = await doctor(nile);
   t.equal(code, 1);
   t.same(findings.slice(0, 2).map((f) => f.cause), ['no-such-method', 'conflicting-versions'], findings.map((f) => f.summary).join(' | '));
   t.match(findings[0]!.summary, /com\.example\.greeter\.Greeter/);
@@ -104,30 +105,23 @@ t.test('CLASSPATH in app.env is read when the command gives none', async (t) => 
   const nile = new Nile({ config: { project: 'cpenv', type: 'worker', app: { command: [...JAVA, 'com.example.app.App'], env: { CLASSPATH: `${classesDir}:${libDir}/greeter-2.0.0.jar:${libDir}/*` } } } });
   t.teardown(() => nile.stop());
   await failedStart(nile);
-  t.same(doctor(nile).findings.slice(0, 2).map((f) => f.cause), ['no-such-method', 'conflicting-versions']);
+  t.same((await doctor(nile)).findings.slice(0, 2).map((f) => f.cause), ['no-such-method', 'conflicting-versions']);
 });
 
 // The whole pod in a memory cgroup with a low limit: the kernel OOM-kills the JVM, not nile.
-const cgroup = path.join('/sys/fs/cgroup/memory', `nile-doctor-${process.pid}`);
-const cgroupSkip = await mkdir(cgroup).then(
-  () => false as const,
-  (err: Error) => `the cgroup v1 memory controller is not writable here (${err.message})`,
-);
+const { dir: cgroup, skip: cgroupSkip } = await memoryCgroup('nile-doctor');
 t.test('a JVM OOM-killed in a memory cgroup with a low limit', { skip: cgroupSkip }, async (t) => {
   await writeFile(path.join(cgroup, 'memory.limit_in_bytes'), String(256 * 1024 * 1024));
   await writeFile(path.join(cgroup, 'memory.memsw.limit_in_bytes'), String(256 * 1024 * 1024)).catch(() => {});
   const nile = new Nile({ config: { project: 'oomkill', type: 'worker', app: { command: ['java', '-Xms1g', '-Xmx1g', '-XX:+AlwaysPreTouch', '-XX:+UseSerialGC', '-cp', classes, 'Hog'], startTimeout: '60s' }, probe: { interval: '5s' } }, cgroup });
   t.teardown(async () => {
     await nile.stop();
-    for (let i = 0; i < 50; i++) {
-      if (await rmdir(cgroup).then(() => true, () => false)) return;
-      await sleep(100);
-    }
+    await removeCgroup(cgroup);
   });
   await failedStart(nile);
   t.match(readFileSync(`/proc/${nile.proc.pid}/cgroup`, 'utf8'), new RegExp(`:memory:.*/${path.basename(cgroup)}\n`), 'the pod runs in the cgroup');
   t.equal(nile.proc.exitCode, null, 'nile survived');
-  const result = doctor(nile);
+  const result = await doctor(nile);
   t.equal(result.findings[0].cause, 'oom-killed', `the first finding is the OOM kill (got ${JSON.stringify(result.findings)})`);
   t.match(result.findings[0].evidence.join('\n'), /oom_kill/);
 });

@@ -1,15 +1,15 @@
 // OOM kills from the memory cgroup: the kernel really kills a JVM in a small cgroup, and the
 // cgroup files of both versions are read right.
-import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import t from 'tap';
 import { findMemoryCgroup } from '../src/doctor/cgroup.js';
 import { diagnose } from '../src/doctor/diagnose.js';
 import { oomKillCount, oomKillFinding, readMemoryState } from '../src/doctor/oom.js';
 import { compileDoctorFixtures } from './helpers/jars.js';
+import { memoryCgroup, removeCgroup } from './helpers/cgroup.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'nile-doctor-oom-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -68,24 +68,8 @@ t.test('the own cgroup is found from /proc/<pid>/cgroup and mountinfo, also when
   t.ok(await findMemoryCgroup(), 'and this machine has one');
 });
 
-const cg = path.join('/sys/fs/cgroup/memory', `nile-test-${process.pid}`);
-const cgroupSkip = await mkdir(cg).then(
-  () => false,
-  (err: Error) => `the cgroup v1 memory controller is not writable here (${err.message})`,
-);
-if (!cgroupSkip) {
-  t.teardown(async () => {
-    // The cgroup can go once its last task is gone.
-    for (let i = 0; i < 50; i++) {
-      try {
-        await rmdir(cg);
-        return;
-      } catch {
-        await sleep(100);
-      }
-    }
-  });
-}
+const { dir: cg, skip: cgroupSkip } = await memoryCgroup('nile-test');
+if (!cgroupSkip) t.teardown(() => removeCgroup(cg));
 
 t.test('a JVM over its cgroup memory limit is killed by the kernel, and the OOM kill count says so', { skip: cgroupSkip }, async (t) => {
   await writeFile(path.join(cg, 'memory.limit_in_bytes'), '96M');

@@ -16,8 +16,8 @@ interface Doctor {
   lastOutput: string[];
 }
 
-function doctor(nile: Nile): Doctor {
-  const run = nile.exec(['doctor', '--json'], 60_000);
+async function doctor(nile: Nile): Promise<Doctor> {
+  const run = await nile.exec(['doctor', '--json'], 60_000);
   return { code: run.code, ...JSON.parse(run.stdout) };
 }
 
@@ -27,7 +27,7 @@ async function failedStart(t: Test, app: Record<string, unknown>): Promise<{ doc
   t.teardown(() => nile.stop());
   await nile.waitPhase('failed', 20_000);
   await nile.waitLog((l) => l.msg.startsWith('doctor: ') || l.msg === 'doctor failed on the failure report', 'the doctor on the failure', 30_000).catch(() => undefined);
-  const result = { doctor: doctor(nile), text: nile.exec(['doctor'], 60_000).stdout };
+  const result = { doctor: await doctor(nile), text: (await nile.exec(['doctor'], 60_000)).stdout };
   nile.signal('SIGTERM');
   return { ...result, exit: (await nile.exited).code };
 }

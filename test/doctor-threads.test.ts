@@ -9,6 +9,7 @@ import { threadDumpFindings } from '../src/doctor/threads.js';
 import { lastThreadDump } from '../src/doctor/threads/dump.js';
 import { parseThreadDump } from '../src/doctor/threads/dump.js';
 import { compileDoctorFixtures } from './helpers/jars.js';
+import { sleep } from './helpers/wait.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'nile-doctor-threads-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ async function dumpStuckStart(t: Test, args: string[]): Promise<string[]> {
   });
   await seen((l) => l === 'stuck', 'stuck line');
   // main prints "stuck" just before it goes to sleep; give it the moment to get there.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sleep(300);
   process.kill(child.pid!, 'SIGQUIT');
   await seen((l) => l === 'Heap', 'end of the thread dump');
   return lines;

@@ -1,12 +1,13 @@
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
-import { Nile, sleep } from './helpers/nile.js';
+import { Nile } from './helpers/nile.js';
 import { AppSupervisor } from '../src/app/supervisor.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLog } from '../src/log.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { sleep, waitFor } from './helpers/wait.js';
 
 /** Sends raw bytes to the control socket and collects whatever comes back before the close. */
 function raw(socketPath: string, send: (s: net.Socket) => void, waitMs = 2000): Promise<string> {
@@ -39,7 +40,7 @@ t.test('the control socket survives garbage, half lines, a 1 MB line and hang-up
   for (let i = 0; i < 20; i++) void raw(sock, (s) => s.write('probe\n'), 50);
   await sleep(500);
   t.equal(nile.proc.exitCode, null, 'nile is still running');
-  const probe = nile.exec(['probe']);
+  const probe = await nile.exec(['probe']);
   t.equal(probe.code, 0, 'and answers the next request');
   t.match(probe.stdout, /^ready/);
   t.equal(nile.logs.filter((l) => l.msg === 'app started').length, 1, 'the app was not disturbed');
@@ -62,10 +63,9 @@ t.test('a probe that throws is a failed probe, and supervision goes on', async (
   };
   const app = new AppSupervisor(ok.config, createLog('silent'), prober);
   app.boot();
-  const deadline = Date.now() + 5000;
   const seen: string[] = [];
   app.onChange((s) => s.probe && seen.push(s.probe.detail));
-  while (app.state.phase !== 'ready' && Date.now() < deadline) await sleep(20);
+  await waitFor('the app ready', () => app.state.phase === 'ready', 5000, { everyMs: 20 }).catch(() => undefined);
   t.equal(app.state.phase, 'ready', 'ready once the prober recovers');
   t.match(seen, ['probe error: boom from the prober', 'probe error: a thrown string'], 'each throw counted as a failed probe');
   app.shutdown();

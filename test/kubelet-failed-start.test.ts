@@ -1,7 +1,8 @@
 import t from 'tap';
 import { startPod } from './helpers/kubelet.js';
-import { fixtureCommand, sleep } from './helpers/nile.js';
+import { fixtureCommand } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
+import { sleep } from './helpers/wait.js';
 
 // A JVM that dies before it was ever ready: the pod stays up with the scene kept, never Ready, and
 // every probe result in the pod's events says why.

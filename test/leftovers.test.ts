@@ -2,7 +2,9 @@ import t from 'tap';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Nile, statOf } from './helpers/nile.js';
+import { Nile } from './helpers/nile.js';
+import { statOf } from './helpers/proc.js';
+import { settlesWithin } from './helpers/wait.js';
 
 // A daemon the app starts with setsid outlives the app; nile stops it before the app starts again
 // (the stop signal, then KILL after app.stopTimeout) and leaves its own services alone.
@@ -39,7 +41,7 @@ exit 1
   t.teardown(async () => {
     // Not in a PID namespace of its own: what runs under it ends only with a graceful stop.
     nile.proc.kill('SIGTERM');
-    await Promise.race([nile.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    await settlesWithin(nile.exited, 10_000);
     await nile.stop();
   });
   await nile.waitFor('the daemons', () => existsSync(`${marks}/polite.pid`) && existsSync(`${marks}/stubborn.pid`) && existsSync(`${marks}/bystander.pid`), 20_000);

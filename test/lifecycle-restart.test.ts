@@ -1,6 +1,7 @@
 import t from 'tap';
 import { freePort } from './helpers/ports.js';
 import { fixtureCommand, Nile } from './helpers/nile.js';
+import { sleep } from './helpers/wait.js';
 
 const startTimes = (nile: Nile) => nile.logs.filter((l) => l.msg === 'app started').map((l) => l.time);
 
@@ -37,9 +38,9 @@ t.test('restart: never keeps a crashed app down', async (t) => {
   const nile = new Nile({ config: { project: 'never', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.4; exit 5'], restart: 'never' }, probe: { interval: '100ms' } } });
   t.teardown(() => nile.stop());
   await nile.waitPhase('down', 10_000);
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   t.equal(startTimes(nile).length, 1, 'not started again');
-  t.match(nile.exec(['probe']).stdout, /not ready: app is down after: app crashed: exited with status 5/);
+  t.match((await nile.exec(['probe'])).stdout, /not ready: app is down after: app crashed: exited with status 5/);
   nile.signal('SIGTERM');
   t.equal((await nile.exited).code, 5, 'nile exits with the last status of the app');
 });
@@ -54,9 +55,9 @@ t.test('a restart that then fails to start is a startup failure', async (t) => {
     await import('node:fs').then((fs) => fs.rmSync(marker, { force: true }));
   });
   await nile.waitLog((l) => l.msg.startsWith('startup failed: app exited with status 6'), 'the second run fails to start', 20_000);
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   t.equal(startTimes(nile).length, 2, 'and is not started a third time');
-  t.match(nile.exec(['probe']).stdout, /startup failed: app exited with status 6/);
+  t.match((await nile.exec(['probe'])).stdout, /startup failed: app exited with status 6/);
 });
 
 t.test('`nile sv up app` after a failed start starts it again', async (t) => {
@@ -70,9 +71,9 @@ t.test('`nile sv up app` after a failed start starts it again', async (t) => {
   });
   await nile.waitLog((l) => l.msg.startsWith('startup failed'), 'startup failed', 10_000);
   await import('node:fs').then((fs) => fs.writeFileSync(marker, ''));
-  const sv = nile.exec(['sv', 'up', 'app']);
+  const sv = await nile.exec(['sv', 'up', 'app']);
   t.equal(sv.code, 0, `nile sv up app: ${sv.stdout}${sv.stderr}`);
   await nile.waitPhase('ready', 10_000);
   t.equal(startTimes(nile).length, 2, 'started again by hand');
-  t.equal(nile.exec(['probe']).code, 0);
+  t.equal((await nile.exec(['probe'])).code, 0);
 });

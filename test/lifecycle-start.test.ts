@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from './helpers/ports.js';
-import { alive, fixtureCommand, JAVA, Nile, sleep } from './helpers/nile.js';
+import { fixtureCommand, JAVA, Nile } from './helpers/nile.js';
+import { alive } from './helpers/proc.js';
+import { sleep } from './helpers/wait.js';
 
 const web = (port: number, command: string[], extra: Record<string, unknown> = {}) => ({
   project: 'lifecycle',
@@ -17,10 +19,10 @@ t.test('an app that serves /healthcheck becomes ready', async (t) => {
   const nile = new Nile({ config: web(port, fixtureCommand('--port', String(port), '--ready-after', '500')) });
   t.teardown(() => nile.stop());
   await nile.waitPhase('ready', 30_000);
-  const probe = nile.exec(['probe']);
+  const probe = await nile.exec(['probe']);
   t.equal(probe.code, 0, 'nile probe exits 0');
   t.match(probe.stdout, /^ready \(http 200 \/healthcheck in \d+ms\)\n$/, 'one line that says why');
-  const status = JSON.parse(nile.exec(['status', '--json']).stdout);
+  const status = JSON.parse((await nile.exec(['status', '--json'])).stdout);
   t.equal(status.app.phase, 'ready');
   t.equal(status.pid, 1, 'the agent is PID 1 in its namespace');
   t.ok(nile.stdout.some((l) => l.includes('fixture ready after')), "the app's stdout reaches the container's stdout unchanged");
@@ -35,14 +37,14 @@ t.test('an app that exits during start is failed, not restarted, and PID 1 stays
   t.equal(nile.proc.exitCode, null, 'nile is still running 10 s later');
   t.equal(nile.logs.filter((l) => l.msg === 'app started').length, 1, 'the JVM was started once only');
   t.ok(failed, 'failed');
-  const probe = nile.exec(['probe']);
+  const probe = await nile.exec(['probe']);
   t.equal(probe.code, 1, 'nile probe exits 1');
   t.match(probe.stdout, /^not ready: startup failed: app exited with status 1 after \d+\.\ds \(nile status has the report\)\n$/);
   const report = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
   t.equal(report.kind, 'exited');
   t.same(report.exit, { code: 1, signal: null });
   t.ok(report.lastOutput.some((l: string) => l.includes('fixture exiting by itself with 1')), "the report holds the app's last output");
-  const status = nile.exec(['status']);
+  const status = await nile.exec(['status']);
   t.match(status.stdout, /last failure at .*: startup failed: app exited with status 1/, 'nile status shows the report');
 });
 
@@ -56,14 +58,14 @@ t.test('a jar that does not exist is a startup failure with its report; nile sta
   t.match(report.command, ['java', '-XX:+HeapDumpOnOutOfMemoryError'], 'the generated JVM command');
   await sleep(1500);
   t.equal(nile.proc.exitCode, null, 'nile stays up');
-  t.equal(nile.exec(['probe']).code, 1);
+  t.equal((await nile.exec(['probe'])).code, 1);
 });
 
 t.test('a command that cannot be spawned is a startup failure too', async (t) => {
   const nile = new Nile({ config: { project: 'nocmd', type: 'worker', app: { command: ['/no/such/binary'] } } });
   t.teardown(() => nile.stop());
   await nile.waitPhase('failed', 10_000);
-  const probe = nile.exec(['probe']);
+  const probe = await nile.exec(['probe']);
   t.match(probe.stdout, /not ready: startup failed: cannot start app: \/no\/such\/binary does not exist \(nile status has the report\)/);
   t.equal(nile.proc.exitCode, null);
 });
@@ -91,7 +93,7 @@ t.test('never healthy: failed at startTimeout, thread dump in the report, JVM le
   t.ok(jvm && alive(jvm), 'the JVM is still running');
   await sleep(1000);
   t.ok(jvm && alive(jvm), 'and stays running');
-  const probe = nile.exec(['probe']);
+  const probe = await nile.exec(['probe']);
   t.match(probe.stdout, /not ready: startup failed: not ready within 3\.0s \(thread dump taken, app left running\); the start timed out: the probe got http 503 \/healthcheck .*; main is blocked on a lock in App\.blockOnLock/);
 });
 

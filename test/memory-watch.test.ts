@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import t from 'tap';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { readLimit, readUsage } from '../src/memory/reading.js';
 import { MemoryWatch } from '../src/memory/watch.js';
+import { sleep } from './helpers/wait.js';
 
 // The memory watch over cgroup files of both versions, written here: what it reads, when it warns (once per
 // crossing), and what it says.

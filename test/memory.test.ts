@@ -1,20 +1,17 @@
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { memoryCgroup, removeCgroup } from './helpers/cgroup.js';
 import { FIXTURE_JAR, JAVA, Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
+import { sleep } from './helpers/wait.js';
 
 // The memory watch in a pod whose cgroup has a memory limit (cgroup v1 here, as on this machine): the app's
 // use is driven past 90 % of the limit (warning in the log, nile status and the metrics), then past the limit
 // (the kernel OOM-kills the JVM, and the doctor quotes how close nile's last readings were).
 
 const MiB = 1024 * 1024;
-const cgroup = path.join('/sys/fs/cgroup/memory', `nile-memory-${process.pid}`);
-const cgroupSkip = await mkdir(cgroup).then(
-  () => false,
-  (err: Error) => `the cgroup v1 memory controller is not writable here (${err.message})`,
-);
+const { dir: cgroup, skip: cgroupSkip } = await memoryCgroup('nile-memory');
 
 const usage = async () => Number(await readFile(path.join(cgroup, 'memory.usage_in_bytes'), 'utf8'));
 async function setLimit(bytes: number): Promise<void> {
@@ -25,12 +22,7 @@ async function setLimit(bytes: number): Promise<void> {
 }
 
 t.test('past 90 % of the limit: one warning in the log, status and metrics; past the limit: the doctor quotes the last reading', { skip: cgroupSkip }, async (t) => {
-  t.teardown(async () => {
-    for (let i = 0; i < 50; i++) {
-      if (await rmdir(cgroup).then(() => true, () => false)) return;
-      await sleep(100);
-    }
-  });
+  t.teardown(() => removeCgroup(cgroup));
   await setLimit(768 * MiB);
   await writeFile(path.join(cgroup, 'memory.swappiness'), '0').catch(() => {});
   const port = await freePort();
@@ -62,7 +54,7 @@ t.test('past 90 % of the limit: one warning in the log, status and metrics; past
   const warning = await nile.waitLog((l) => l.msg.startsWith('memory: the container uses'), 'the memory warning', 15_000);
   t.match(warning.msg, /uses [\d.]+ MiB of [\d.]+ MiB \((9\d|100)(\.\d)? %\), above 90 % of its limit; the JVM's memory options: -Xmx64m -XX:MaxDirectMemorySize=1g$/, warning.msg);
   t.equal(warning.limitBytes, limit, 'with the limit in force');
-  const status = nile.exec(['status']);
+  const status = await nile.exec(['status']);
   t.match(status.stdout, /^memory: [\d.]+ MiB of [\d.]+ MiB \([\d.]+ %\): WARNING above 90 % of the limit since /m, 'nile status shows it');
   const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   t.match(scraped, /^nile_container_memory_warning 1$/m, 'the metrics show it');
@@ -77,7 +69,7 @@ t.test('past 90 % of the limit: one warning in the log, status and metrics; past
   const down = await nile.waitPhase('down', 30_000, crashAt);
   const exited = nile.logs.find((l) => l.msg === 'app down' && l.time === down.time);
   t.ok(exited, 'the app is down after the kill');
-  const doctor = nile.exec(['doctor', '--json']);
+  const doctor = await nile.exec(['doctor', '--json']);
   const findings = JSON.parse(doctor.stdout).findings as Array<{ cause: string; summary: string; evidence: string[] }>;
   const oom = findings.find((f) => f.cause === 'oom-killed');
   t.ok(oom, `an OOM-kill finding (got ${findings.map((f) => f.cause).join(', ')})`);

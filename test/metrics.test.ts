@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import parse from 'parse-prometheus-text-format';
 import t from 'tap';
-import { cleanEnv, fixtureCommand, Nile } from './helpers/nile.js';
-import { NILE_BIN } from './helpers/paths.js';
+import { fixtureCommand, Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
 import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 // The Prometheus endpoint through the whole agent, read with a text-format parser as Prometheus reads it: every
 // nile_ metric moves as the app starts, becomes ready, crashes and restarts, is drained and taken down.
@@ -55,7 +54,7 @@ t.test('every metric changes as the app starts, crashes, restarts and is drained
 
   await nile.waitLog((l) => l.msg === 'metrics served at /metrics', 'the metrics endpoint');
   await nile.waitFor('a failing probe', () => nile.logs.some((l) => l.msg === 'app starting') && nile.stdout.some((l) => l.startsWith('fixture starting')));
-  await new Promise((r) => setTimeout(r, 600));
+  await sleep(600);
   const starting = await scrape(metricsPort);
   t.match(Object.fromEntries(starting), { nile_app_up: 1, nile_app_ready: 0, nile_app_restarts_total: 0, nile_app_start_seconds: 0, nile_last_failure_timestamp_seconds: 0, 'nile_registration_up{backend="zookeeper"}': 0 }, 'starting: up, not ready, not registered');
   t.ok(probes(starting, 'failed') > 0, 'the failing probes are counted');
@@ -84,11 +83,11 @@ t.test('every metric changes as the app starts, crashes, restarts and is drained
   t.equal(calls(back, 'online'), 2, 'a second online call');
   t.ok(probes(back, 'ok') > probes(ready, 'ok'), 'more passing probes');
 
-  t.equal(await execInPod(nile, ['prestop']), 0, 'nile prestop');
+  t.equal((await nile.exec(['prestop'], 60_000)).code, 0, 'nile prestop');
   const drained = await scrape(metricsPort);
   t.match(Object.fromEntries(drained), { nile_app_up: 1, nile_app_ready: 0, 'nile_registration_up{backend="zookeeper"}': 0 }, 'drained: running, not ready, not registered');
 
-  t.equal(await execInPod(nile, ['sv', 'down', 'app']), 0, 'nile sv down app');
+  t.equal((await nile.exec(['sv', 'down', 'app'], 60_000)).code, 0, 'nile sv down app');
   const down = await waitScrape(metricsPort, (m) => m.get('nile_app_up') === 0);
   t.equal(down.get('nile_app_restarts_total'), 1, 'taken down: nile_app_up 0, no restart counted');
   t.match(Object.fromEntries(types), {
@@ -99,15 +98,7 @@ t.test('every metric changes as the app starts, crashes, restarts and is drained
 });
 
 async function waitScrape(port: number, check: (m: Scrape) => boolean, timeoutMs = 15_000): Promise<Scrape> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await scrape(port);
-    if (check(m) || Date.now() > deadline) return m;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function execInPod(nile: Nile, args: string[]): Promise<number | null> {
-  const proc = spawn('nsenter', ['-t', String(nile.hostPid()), '-p', '-m', process.execPath, NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_RUNDIR: nile.runDir }, stdio: 'ignore' });
-  return new Promise((resolve) => proc.on('close', (code) => resolve(code)));
+  let m!: Scrape;
+  await waitFor('a scrape', async () => check((m = await scrape(port))), timeoutMs, { everyMs: 200 }).catch(() => undefined);
+  return m;
 }

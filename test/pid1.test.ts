@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { childrenOf, isZombie, Nile, sleep } from './helpers/nile.js';
+import { Nile } from './helpers/nile.js';
+import { childrenOf, isZombie } from './helpers/proc.js';
+import { sleep } from './helpers/wait.js';
 
 // A shell that leaves 200 orphans behind: each `(cat &)` subshell exits at once, so its cat is
 // re-parented to the nearest reaper, nile. The cats wait on a FIFO, so all of them are alive at

@@ -1,13 +1,12 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { probeHttp } from '../src/probe/http.js';
+import { serveHttp } from './helpers/ports.js';
 
 // The probe's timeout covers the whole exchange: a health answer whose body trickles in past the
 // timeout is a timeout, not `ready`.
 
 t.test('a body trickling in past the timeout fails the probe at the timeout', async (t) => {
-  const server = http.createServer((_req, res) => {
+  const url = await serveHttp(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     let sent = 0;
     const timer = setInterval(() => {
@@ -19,12 +18,7 @@ t.test('a body trickling in past the timeout fails the probe at the timeout', as
     }, 100);
     res.on('close', () => clearInterval(timer));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = Number(new URL(url).port);
   const started = performance.now();
   const result = await probeHttp('127.0.0.1', port, '/healthcheck', 500);
   const ms = performance.now() - started;

@@ -11,15 +11,13 @@ import {
   consulHealth,
   consulKv,
   describeDeparture,
-  registryStatus,
-  registryStatusUntil,
   served,
-  startSwitchablePod,
   watchUpstream,
   type Server,
-  type SwitchablePod,
   type UpsyncReader,
 } from './helpers/upsync.js';
+import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
+import { waitFor } from './helpers/wait.js';
 
 // Registration in Consul (the API test double) through the whole agent, read the way nginx upsync reads it:
 // kv mode (upsync_type=consul) and service mode (upsync_type=consul_health).
@@ -90,11 +88,8 @@ async function followsReadiness(t: Test, reader: UpsyncReader, instance: Switcha
 async function comesBackAfterRestart(t: Test, reader: UpsyncReader, consul: ConsulDouble, instance: SwitchablePod, heldByConsul: () => Promise<boolean>): Promise<void> {
   const restartedAt = Date.now();
   await consul.restart();
-  let heldAt = 0;
-  while (!heldAt && Date.now() - restartedAt < TTL_MS + 3000) {
-    if (await heldByConsul().catch(() => false)) heldAt = Date.now(); // refused while it restarts
-    else await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // Refused while it restarts.
+  const heldAt = await waitFor('the instance held by Consul', async () => (await heldByConsul().catch(() => false)) && Date.now(), restartedAt + TTL_MS + 3000 - Date.now(), { everyMs: 50 }).catch(() => 0);
   measured(`Consul restarted without state → registered again`, heldAt - restartedAt);
   t.ok(heldAt && heldAt - restartedAt <= TTL_MS, `registered again by itself within the TTL (${heldAt - restartedAt} ms)`);
   // upsync's next blocking query may carry the forgotten Consul's higher index: it waits out its `wait` (5 s here).

@@ -3,16 +3,15 @@ import t, { type Test } from 'tap';
 import {
   checkLeavesBeforeStop,
   describeDeparture,
-  registryStatus,
-  registryStatusUntil,
   served,
-  startSwitchablePod,
   watchUpstream,
   zooKeeper,
-  type SwitchablePod,
 } from './helpers/upsync.js';
+import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
 import { zk as zkLibrary } from '../src/registry/zookeeper-client.js';
-import { Observer, ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { Observer } from './helpers/zookeeper-observer.js';
+import { sleep } from './helpers/wait.js';
 
 // Registration in a real ZooKeeper through the whole agent, seen as nginx upsync sees it: registered once ready,
 // down while not ready, out at prestop before the app is signalled, back by itself after ZooKeeper restarts.
@@ -231,7 +230,7 @@ t.test('a ZooKeeper that took the connection while starting: registered within 2
   const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
   const { pod, address } = await registeredPod(t, 'zk-stalled', front.connect);
   await pod.nile.waitPhase('ready', 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await sleep(1000);
   t.same(served(reader.heldAt(Date.now())), [], 'nothing registered while the server does not answer');
   front.serve();
   const serving = Date.now();

@@ -9,8 +9,9 @@ import type { Log } from '../src/log.js';
 import type { Backend, Desired, Instance } from '../src/registry/backend.js';
 import { createConsulKvBackend } from '../src/registry/consul-kv.js';
 import { createConsulServiceBackend } from '../src/registry/consul-service.js';
-import { consulCall, sleep } from './consul-double/client.js';
+import { consulCall } from './consul-double/client.js';
 import { ConsulDouble, type ConsulDoubleOptions } from './consul-double/index.js';
+import { eventually, sleep } from './helpers/wait.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -73,15 +74,6 @@ async function passingInstances(url: string): Promise<string[]> {
   return answer.json.map((e: { Service: { ID: string } }) => e.Service.ID);
 }
 
-/** Polls until `check` holds, for at most `ms`. */
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await sleep(50);
-  }
-  return check();
-}
 
 t.test('kv: the upsync JSON under <prefix>/<upstream>/<ip>:<port>, held by a TTL session with Behavior delete', async (t) => {
   const double = await startDouble(t);

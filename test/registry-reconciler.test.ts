@@ -4,6 +4,7 @@ import type { Log } from '../src/log.js';
 import type { Backend, BackendStatus, Desired } from '../src/registry/backend.js';
 import { backoffDelay } from '../src/registry/backoff.js';
 import { describeDesired, drifted, finished, newSlot, nextStep, Reconciler, retargeted, sameDesired, started } from '../src/registry/reconciler.js';
+import { sleep } from './helpers/wait.js';
 
 const present: Desired = { present: true, down: false };
 const down: Desired = { present: true, down: true };
@@ -131,7 +132,7 @@ t.test('starts by clearing the registration, then holds what is wanted', async (
   t.ok(await r.settled(1000));
   t.same(backend.holds, present);
   r.want(present);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   t.equal(backend.calls.length, 2, 'wanting what is held again does nothing');
   t.same(r.status(), [{ backend: 'fake', state: 'registered', registered: true, since: 0 }]);
 });
@@ -174,7 +175,7 @@ t.test('drift while failing skips the wait', async (t) => {
   backend.failNext = 100;
   const r = reconciler([backend], { backoff: { baseMs: 5000, capMs: 5000 } });
   r.want(present);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   const before = backend.calls.length;
   backend.failNext = 0;
   backend.drift();
@@ -191,7 +192,7 @@ t.test('a want that comes while an apply is in flight is applied right after it'
   r.want(present);
   await new Promise((resolve) => setImmediate(resolve));
   r.want(down);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   t.equal(backend.calls.length, 2, 'no second apply while one is in flight');
   t.notOk(await r.settled(20));
   backend.gate = undefined;
@@ -245,12 +246,12 @@ t.test('close stops the work, answers waiters and closes the backends', async (t
   const r = new Reconciler([backend], pino({ level: 'silent' }), fast);
   r.want(present);
   const waiting = r.settled(5000);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   await r.close();
   t.equal(await waiting, false);
   t.ok(backend.closed);
   const calls = backend.calls.length;
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
   t.equal(backend.calls.length, calls, 'no apply after close');
   r.want(absent);
   t.equal(await r.settled(10), false);

@@ -9,7 +9,10 @@ import type { Desired, Instance } from '../src/registry/backend.js';
 import { Reconciler } from '../src/registry/reconciler.js';
 import { ZooKeeperBackend } from '../src/registry/zookeeper.js';
 import { zk, type Stat, type ZkAcl, type ZkClient } from '../src/registry/zookeeper-client.js';
-import { expireSession, FreezableProxy, Observer, sleep, startNonsenseServer, ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { expireSession, FreezableProxy, startNonsenseServer } from './helpers/zookeeper-faults.js';
+import { Observer } from './helpers/zookeeper-observer.js';
+import { eventually } from './helpers/wait.js';
 
 const SESSION_MS = 3000;
 const present: Desired = { present: true, down: false };
@@ -63,15 +66,6 @@ const notOwnedBy = (owner: Buffer) => (stat: Stat | null) => stat !== null && !s
 
 function plain(acls: ZkAcl[]): ZkAcl[] {
   return acls.map((acl) => ({ permission: acl.permission, id: { scheme: acl.id.scheme, id: acl.id.id } }));
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return true;
-    await sleep(50);
-  }
-  return false;
 }
 
 /** Measured times go to the TAP output as comments. */

@@ -6,11 +6,11 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { loadNative as loadRelay, type Native as RelayAddon } from '../src/native.js';
 import { ROOT } from './helpers/paths.js';
+import { sleep } from './helpers/wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-relay-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** Numbered log-like lines, about `bytes` long, so a reordering or a lost chunk shows in the checksum. */

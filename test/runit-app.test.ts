@@ -28,12 +28,12 @@ t.test("runit's own sv reads and drives the app", async (t) => {
   const down = sv(nile, '-w', '15', 'down');
   t.equal(down.status, 0, `sv -w 15 down: ${down.stdout}`);
   t.match(sv(nile, 'status').stdout, /^down: .*\/service\/app: \d+s, normally up\n$/);
-  t.equal(nile.exec(['probe']).code, 1, 'not ready while down');
+  t.equal((await nile.exec(['probe'])).code, 1, 'not ready while down');
 
   const up = sv(nile, 'up');
   t.equal(up.status, 0);
   await nile.waitFor('ready a third time', () => nile.logs.filter((l) => l.msg === 'app ready').length === 3, 30_000);
-  t.equal(nile.exec(['probe']).code, 0);
+  t.equal((await nile.exec(['probe'])).code, 0);
 });
 
 t.test('ssh into the sshd nile runs in the PID namespace, also after the app failed to start', async (t) => {
@@ -64,6 +64,6 @@ t.test('ssh into the sshd nile runs in the PID namespace, also after the app fai
   t.match(ssh.stdout, /\bjava\b/, "and sees the failed app's JVM, still there");
   const dumpFile = await nile.waitFor('the thread dump named by the report', () => JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8')).threadDumpFile as string | undefined, 15_000);
   t.match(readFileSync(dumpFile, 'utf8'), /Full thread dump/);
-  const status = JSON.parse(nile.exec(['status', '--json']).stdout);
+  const status = JSON.parse((await nile.exec(['status', '--json'])).stdout);
   t.match(status.services, [{ name: 'sshd', state: 'run' }], 'nile status lists sshd running');
 });

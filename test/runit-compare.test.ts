@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { decodeStatus } from '../src/runit/status.js';
-import { normalize, realSv, supervise, tempDir, waitFor, waitSupervised } from './helpers/runit.js';
+import { normalize, realSv, supervise, tempDir, waitSupervised } from './helpers/runit.js';
+import { waitFor } from './helpers/wait.js';
 
 const scripts: Record<string, string> = {
   run: 'echo "run $$"\nif [ -e exit-with ]; then exit "$(cat exit-with)"; fi\nexec sleep 600',

@@ -6,7 +6,8 @@ import t from 'tap';
 import { createLog } from '../src/log.js';
 import { startServices } from '../src/runit/scan.js';
 import { decodeStatus } from '../src/runit/status.js';
-import { realSv, supervise, tempDir, waitFor, waitSupervised } from './helpers/runit.js';
+import { realSv, supervise, tempDir, waitSupervised } from './helpers/runit.js';
+import { waitFor } from './helpers/wait.js';
 
 function makeService(dir: string, script: string, logScript?: string): string {
   mkdirSync(dir, { recursive: true });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ROOT } from './helpers/paths.js';
-import { inChild, run, tempDir, waitFor, waitSupervised } from './helpers/runit.js';
+import { inChild, run, tempDir, waitSupervised } from './helpers/runit.js';
+import { waitFor } from './helpers/wait.js';
 
 const harness = fileURLToPath(new URL('./helpers/runit.js', import.meta.url));
 

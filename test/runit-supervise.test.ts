@@ -5,7 +5,8 @@ import { createLog } from '../src/log.js';
 import { decodeStatus, encodeStatus, pidLine, statLine } from '../src/runit/status.js';
 import type { ControlLetter } from '../src/runit/letters.js';
 import { SuperviseDir } from '../src/runit/supervise.js';
-import { realSv, run, supervise, tempDir, waitFor, waitSupervised } from './helpers/runit.js';
+import { realSv, run, supervise, tempDir, waitSupervised } from './helpers/runit.js';
+import { waitFor } from './helpers/wait.js';
 
 const log = createLog('silent');
 

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSy
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { decodeStatus } from '../src/runit/status.js';
-import { nileSv, normalize, realSv, supervise, tempDir, waitFor, waitSupervised, type Run } from './helpers/runit.js';
+import { nileSv, normalize, realSv, supervise, tempDir, waitSupervised, type Run } from './helpers/runit.js';
+import { waitFor } from './helpers/wait.js';
 
 // Logs each start (once its traps are set) and HUP; ignores TERM when ./ignore-term exists (then
 // "got TERM" stays visible).

@@ -54,10 +54,10 @@ t.test('a failed start shows no secret anywhere, while the JVM has them all', as
   const outputs: Record<string, string> = {
     logs: JSON.stringify(nile.logs) + nile.stderrText.join('\n'),
     report: readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'),
-    'status --json': nile.exec(['status', '--json']).stdout,
-    status: nile.exec(['status']).stdout,
-    'doctor --json': nile.exec(['doctor', '--json']).stdout,
-    config: nile.exec(['config', '--config', nile.configFile]).stdout,
+    'status --json': (await nile.exec(['status', '--json'])).stdout,
+    status: (await nile.exec(['status'])).stdout,
+    'doctor --json': (await nile.exec(['doctor', '--json'])).stdout,
+    config: (await nile.exec(['config', '--config', nile.configFile])).stdout,
   };
   t.match(outputs['status --json'], /startup failed/, 'status has the failure');
   t.match(outputs.report, /-Dspring\.datasource\.password=\*\*\*/, 'the report keeps the option, blanked');

@@ -9,7 +9,8 @@ import { sshdConfig } from '../src/sshd/config.js';
 import { hostKeys } from '../src/sshd/keys.js';
 import { startSshd } from '../src/sshd/sshd.js';
 import { freePort } from './helpers/ports.js';
-import { realSv, run, waitFor } from './helpers/runit.js';
+import { realSv, run } from './helpers/runit.js';
+import { waitFor } from './helpers/wait.js';
 
 const log = createLog('silent');
 const canRun = process.getuid?.() === 0 ? false : 'sshd must start as root to accept root logins';

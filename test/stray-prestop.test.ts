@@ -1,6 +1,8 @@
 import t from 'tap';
 import { ConsulDouble } from './consul-double/index.js';
-import { registryStatusUntil, startSwitchablePod } from './helpers/upsync.js';
+import type { ExecResult } from './helpers/exec.js';
+import { registryStatusUntil, startSwitchablePod } from './helpers/switchable-pod.js';
+import { waitFor } from './helpers/wait.js';
 
 // `kubectl exec … nile prestop` by mistake: the pod is drained and deregistered. The operator's
 // `nile sv up app` brings it back: the probe is ready and the registration is in place again.
@@ -28,12 +30,8 @@ t.test('sv up app after a stray prestop: ready and registered again', async (t) 
 
   const up = await pod.execInPod(['nile', 'sv', 'up', 'app'], 15_000);
   t.equal(up.code, 0, `sv up app: ${up.stdout}${up.stderr}`);
-  const deadline = Date.now() + 10_000;
-  let again = await pod.execInPod(['nile', 'probe'], 10_000);
-  while (again.code !== 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    again = await pod.execInPod(['nile', 'probe'], 10_000);
-  }
+  let again!: ExecResult;
+  await waitFor('nile probe to answer ready', async () => (again = await pod.execInPod(['nile', 'probe'], 10_000)).code === 0, 10_000, { everyMs: 200 }).catch(() => undefined);
   t.equal(again.code, 0, `nile probe is ready again: ${again.stdout.trim()}`);
   t.equal((await registryStatusUntil(pod, (b) => b.registered, 10_000))[0]?.registered, true, 'nile says registered');
   t.equal(await keyStatus(), 200, 'the key is back in Consul');

@@ -5,8 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { alive, Nile } from './helpers/nile.js';
+import { Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
+import { alive } from './helpers/proc.js';
 import { tomcatBase, tomcatMissing } from './helpers/tomcat.js';
 
 const threads = 2000;
@@ -43,29 +44,29 @@ t.test(`a Tomcat with ${threads} threads that never answers its probe, then does
   });
 
   t.test("the doctor's headline names what the probe saw and where main waits", async (t) => {
-    const run = nile.exec(['doctor', '--json'], 60_000);
+    const run = await nile.exec(['doctor', '--json'], 60_000);
     t.equal(run.code, 1);
     const { findings } = JSON.parse(run.stdout) as { findings: Array<{ cause: string; summary: string }> };
     t.equal(findings[0]!.cause, 'start-timeout', JSON.stringify(findings.map((f) => f.summary)));
     t.match(findings[0]!.summary, /the probe got http 404 \/healthcheck /);
     t.match(findings[0]!.summary, /main is sleeping in org\.apache\.catalina\.core\.StandardServer\.await/);
     t.match(findings[0]!.summary, new RegExp(`${threads} threads "catalina-exec-\\*" parked waiting in org\\.apache\\.tomcat\\.util\\.threads\\.TaskQueue\\.take`));
-    t.match(nile.exec(['probe']).stdout, /^not ready: startup failed: not ready within 15\.0s .*; the start timed out: the probe got http 404 /, 'the probe line says it too');
+    t.match((await nile.exec(['probe'])).stdout, /^not ready: startup failed: not ready within 15\.0s .*; the start timed out: the probe got http 404 /, 'the probe line says it too');
   });
 
   t.test('once it answers, status says what to do, and nile sv up app makes it ready without a restart', async (t) => {
     writeFileSync(path.join(tomcat.root, 'healthcheck'), 'ok\n');
-    const status = await nile.waitFor('status to see the probe pass', () => {
-      const out = nile.exec(['status']).stdout;
+    const status = await nile.waitFor('status to see the probe pass', async () => {
+      const out = (await nile.exec(['status'])).stdout;
       return /probe: ok/.test(out) && out;
     }, 30_000);
     t.match(status.split('\n')[0], /^not ready: startup failed: .*the app answers its probe now .*: nile sv up app resumes it/, 'failed, with what the operator can do');
     const started = nile.logs.filter((l) => l.msg === 'app started').length;
     const asked = Date.now();
-    const up = nile.exec(['sv', 'up', 'app']);
+    const up = await nile.exec(['sv', 'up', 'app']);
     t.equal(up.code, 0, up.stdout + up.stderr);
     await nile.waitPhase('ready', 30_000, asked);
-    t.equal(nile.exec(['probe']).code, 0, 'ready');
+    t.equal((await nile.exec(['probe'])).code, 0, 'ready');
     t.equal(nile.logs.filter((l) => l.msg === 'app started').length, started, 'not started again');
     t.equal(nile.appHostPid(), pid, 'the same JVM');
   });

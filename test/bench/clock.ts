@@ -1,7 +1,7 @@
 // CLOCK_MONOTONIC stamps shared by the C helpers and this process (process.hrtime reads the same clock).
 
 import { readFileSync } from 'node:fs';
-import { poll } from './processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The ns a stamp file holds, once it is there. */
 export function readStamp(file: string): bigint | undefined {
@@ -14,5 +14,5 @@ export function readStamp(file: string): bigint | undefined {
 }
 
 export function waitStamp(file: string, timeoutMs = 20_000): Promise<bigint> {
-  return poll(`a stamp in ${file}`, () => readStamp(file), timeoutMs);
+  return waitFor(`a stamp in ${file}`, () => readStamp(file), timeoutMs, { everyMs: 1 });
 }

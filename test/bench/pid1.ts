@@ -4,9 +4,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SpawnOptions } from 'node:child_process';
-import { childrenOf } from '../helpers/nile.js';
 import { NILE_NATIVE } from '../helpers/paths.js';
-import { poll, start, stop, type Started } from './processes.js';
+import { start, stop, type Started } from './processes.js';
+import { childrenOf } from '../helpers/proc.js';
+import { waitFor } from '../helpers/wait.js';
 
 export type Init = 'nile' | 'tini' | 'dumb-init';
 
@@ -26,7 +27,7 @@ export function startPid1(argv: string[], options: SpawnOptions & { launcher?: s
   const unsharePid = started.proc.pid!;
   return {
     ...started,
-    initPid: () => poll('the init of the new PID namespace', () => childrenOf(unsharePid)[0], 10_000),
+    initPid: () => waitFor('the init of the new PID namespace', () => childrenOf(unsharePid)[0], 10_000, { everyMs: 1 }),
     stop: () => stop(started),
   };
 }

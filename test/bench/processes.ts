@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cleanEnv } from '../helpers/nile.js';
+import { settlesWithin } from '../helpers/wait.js';
 
 const running = new Set<ChildProcess>();
 const scratchDirs = new Set<string>();
@@ -76,7 +77,7 @@ export function track(proc: ChildProcess): ChildProcess {
 /** SIGKILL, then wait (at most 5 s) for the exit. */
 export async function stop(started: Started): Promise<void> {
   if (started.proc.exitCode === null && started.proc.signalCode === null) started.proc.kill('SIGKILL');
-  await Promise.race([started.exited, sleep(5000)]);
+  await settlesWithin(started.exited, 5000);
 }
 
 /** Runs a command to its end with output captured; rejects on a non-zero exit or after timeoutMs. */
@@ -95,16 +96,3 @@ export async function run(file: string, args: string[], options: SpawnOptions & 
 }
 
 const commandLine = (file: string, args: string[]) => [file, ...args].join(' ').slice(0, 200);
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every `everyMs` until it gives a value; rejects after timeoutMs saying what was awaited. */
-export async function poll<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number, everyMs = 1): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}

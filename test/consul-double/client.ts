@@ -29,7 +29,3 @@ export async function consulCall(url: string, method: string, path: string, opti
   }
   return { status: res.status, index: index === null ? undefined : Number(index), text, json };
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -15,6 +15,7 @@ import { kvEndpoints } from './kv-endpoints.js';
 import type { Route } from './route.js';
 import { sessionEndpoints } from './session-endpoints.js';
 import { World, type WorldTimings } from './world.js';
+import { sleep } from '../helpers/wait.js';
 
 export interface ConsulDoubleOptions {
   /** 0 (default) picks a free port. */
@@ -67,7 +68,7 @@ export class ConsulDouble {
   async restart(downMs = 0): Promise<void> {
     await this.stop();
     this.world = new World(this.timings);
-    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    if (downMs > 0) await sleep(downMs);
     await this.listen(this.boundPort);
   }
 

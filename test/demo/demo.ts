@@ -4,6 +4,7 @@ import { FIXTURE_JAR, fixtureCommand, type LogLine } from '../helpers/nile.js';
 import { freePort, serveHttp } from '../helpers/ports.js';
 import { describeServers, UpsyncReader, zooKeeper } from '../helpers/upsync.js';
 import { ZooKeeperServers, zookeeperMissing } from '../helpers/zookeeper.js';
+import { sleep } from '../helpers/wait.js';
 
 // `make demo`: two pods of the test app under an emulated kubelet, as an operator would watch them.
 // What the kubelet sees (probe results, Ready, the stop sequence) beside nile's own log, the app's
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
   });
   await web2.started;
   await web2.waitEvent('the failure in the probe output', (e) => e.type === 'Probe' && /startup failed/.test(e.output ?? ''), 20_000);
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await sleep(3000);
   say('exec', 'web-2', '$ kubectl exec web-2 -- nile status');
   const status = await web2.execInPod(['nile', 'status'], 10_000);
   for (const line of status.stdout.trimEnd().split('\n')) say('exec', 'web-2', line);

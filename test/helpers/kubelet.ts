@@ -1,10 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { childrenOf, cleanEnv, eachLine, Nile, readComm, sleep, statOf, type LogLine, type NileOptions } from './nile.js';
+import { execIn, killExec, type ExecResult } from './exec.js';
+import { cleanEnv, eachLine, Nile, type LogLine, type NileOptions } from './nile.js';
 import { NILE_BIN, NILE_NATIVE } from './paths.js';
+import { childrenOf, podProcessesOf, type PodProcess } from './proc.js';
+import { Changes, settlesWithin, sleep, waitFor } from './wait.js';
 
 // What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
 // the exec readiness probe with its timeout and thresholds, the preStop hook counted against the
@@ -66,23 +69,6 @@ export interface ContainerLine {
   log?: LogLine;
 }
 
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  startedAt: number;
-  ms: number;
-  timedOut: boolean;
-}
-
-export interface PodProcess {
-  pid: number; // as the host sees it
-  ppid: number;
-  state: string;
-  comm: string;
-}
-
 const defaultProbe: ProbeSpec = { exec: ['nile', 'probe'], initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 };
 // The kubelet never leaves a container less than this between TERM and KILL (killContainer).
 export const minimumGracePeriodSeconds = 2;
@@ -91,17 +77,6 @@ export const minimumGracePeriodSeconds = 2;
 const unshareCannotReraise = 'unshare: sigprocmask unblock failed';
 // The exec prober keeps at most this much of a probe's output.
 export const maxProbeOutputBytes = 10 * 1024;
-
-/** true when `promise` settles within ms; the timer does not outlive the answer. */
-export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.finally(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 /** The kubelet of one pod whose only container runs nile as PID 1. */
 export class Kubelet {
@@ -115,7 +90,7 @@ export class Kubelet {
   private readonly execEnv: Record<string, string>;
   private readonly running = new Set<ChildProcess>();
   private readonly watchers: Array<(entry: PodEvent | ContainerLine) => void> = [];
-  private waiters: Array<() => void> = [];
+  private readonly changes = new Changes();
   private pid = 0;
   private closed = false;
   private probing = true;
@@ -166,18 +141,13 @@ export class Kubelet {
   }
 
   private async whenStarted(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (this.exitedAt === null && Date.now() < deadline) {
+    this.pid = await waitFor(`container ${this.name} to start`, () => {
+      if (this.exitedAt !== null) throw new Error(`container ${this.name} did not start`);
       const kids = childrenOf(this.nile.proc.pid!);
-      if (kids.length === 1) {
-        this.pid = kids[0];
-        this.record({ type: 'Started', message: `Started container (nile is host pid ${this.pid})` });
-        if (this.probe) void this.probeLoop(this.probe);
-        return;
-      }
-      await sleep(20);
-    }
-    throw new Error(`container ${this.name} did not start`);
+      return kids.length === 1 && kids[0];
+    }, 10_000, { everyMs: 20 });
+    this.record({ type: 'Started', message: `Started container (nile is host pid ${this.pid})` });
+    if (this.probe) void this.probeLoop(this.probe);
   }
 
   /**
@@ -186,8 +156,7 @@ export class Kubelet {
    * exec probe is; what it started is left to PID 1.
    */
   execInPod(command: string[], timeoutMs = Infinity, env: Record<string, string> = {}): Promise<ExecResult> {
-    const proc = spawn('nsenter', ['-t', String(this.pid), '-p', '-m', '--', ...command], { env: { ...this.execEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    return collectExec(proc, this.running, timeoutMs, () => killExecd(proc));
+    return execIn(this.pid, command, { env: { ...this.execEnv, ...env }, timeoutMs, running: this.running });
   }
 
   // The prober worker: one probe per period (a slow probe delays the next), until the container is gone.
@@ -316,32 +285,17 @@ export class Kubelet {
     return this.waitFor(what, () => this.lines.find(match), timeoutMs);
   }
 
-  async waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value) return value;
-      if (Date.now() > deadline) {
-        const recent = this.events.slice(-4).map((e) => `${e.type}: ${e.message}`);
-        throw new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; last events: ${recent.join(' | ')}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
+    const recent = () => this.events.slice(-4).map((e) => `${e.type}: ${e.message}`);
+    return waitFor(`${what} in ${this.name}`, check, timeoutMs, { changes: this.changes, context: () => `last events: ${recent().join(' | ')}` });
   }
 
   /** Stops probing, kills every command still running in the pod, then the pod itself. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const proc of this.running) killExecd(proc);
+    for (const proc of this.running) killExec(proc);
     await this.nile.stop();
-    const deadline = Date.now() + 5000;
-    while (this.running.size > 0 && Date.now() < deadline) await sleep(50);
+    await waitFor('the commands in the pod to end', () => this.running.size === 0, 5000, { everyMs: 50 }).catch(() => undefined);
     for (const proc of this.running) proc.kill('SIGKILL');
   }
 
@@ -364,35 +318,8 @@ export class Kubelet {
 
   private notify(entry: PodEvent | ContainerLine): void {
     for (const watcher of this.watchers) watcher(entry);
-    for (const wake of this.waiters.splice(0)) wake();
+    this.changes.notify();
   }
-}
-
-/**
- * The output and end of a command run in a container, `running` while it runs; at `timeoutMs`
- * `kill` ends it, as the runtime ends a timed-out exec.
- */
-export function collectExec(proc: ChildProcess, running: Set<ChildProcess>, timeoutMs: number, kill: () => void): Promise<ExecResult> {
-  const startedAt = Date.now();
-  running.add(proc);
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  proc.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-  proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-  let timedOut = false;
-  const timer = Number.isFinite(timeoutMs)
-    ? setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, timeoutMs)
-    : null;
-  return new Promise((resolve) => {
-    proc.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      running.delete(proc);
-      resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), startedAt, ms: Date.now() - startedAt, timedOut });
-    });
-  });
 }
 
 /** A pod under test: started now, torn down with the test whatever happens. */
@@ -408,19 +335,6 @@ export function nileLines(pod: Kubelet, prefix: string): LogLine[] {
   return pod.nile.logs.filter((l) => l.msg.startsWith(prefix));
 }
 
-// The containerd exec timeout kills the exec'd process; nsenter, its parent here, then exits too.
-function killExecd(nsenter: ChildProcess): void {
-  const inside = childrenOf(nsenter.pid!);
-  for (const pid of inside) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  if (inside.length === 0) nsenter.kill('SIGKILL');
-}
-
 // The image puts the native front door on PATH as `nile`; where it is not built, a shim runs bin/nile.js.
 function nileOnPath(dir: string): string {
   const bin = path.join(dir, 'bin');
@@ -432,29 +346,6 @@ function nileOnPath(dir: string): string {
   writeFileSync(path.join(bin, 'nile'), `#!/bin/sh\nexec '${process.execPath}' '${NILE_BIN}' "$@"\n`);
   chmodSync(path.join(bin, 'nile'), 0o755);
   return bin;
-}
-
-/** Every process in the PID namespace of host pid `pid1`, as the host sees them. */
-export function podProcessesOf(pid1: number): PodProcess[] {
-  const ns = pidNamespace(pid1);
-  if (!ns) return [];
-  const found: PodProcess[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pidNamespace(pid) !== ns) continue;
-    const stat = statOf(pid);
-    if (stat) found.push({ pid, ppid: stat.ppid, state: stat.state, comm: readComm(pid) });
-  }
-  return found;
-}
-
-function pidNamespace(pid: number): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return null;
-  }
 }
 
 /** A line of nile's stderr as its log event, or null for the app's. */

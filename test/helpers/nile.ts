@@ -1,9 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { execIn, type ExecResult } from './exec.js';
+import { childrenOf, isZombie, readComm } from './proc.js';
 import { NILE_BIN, NILE_NATIVE, ROOT } from './paths.js';
+import { Changes, settlesWithin, waitFor } from './wait.js';
 
 export const FIXTURE_JAR = path.join(ROOT, 'build', 'fixture', 'app.jar');
 // Small, quick JVMs for the fixture.
@@ -18,6 +21,8 @@ export interface NileOptions {
   cgroup?: string; // a cgroup v1 directory to start in, before anything is forked, like a pod's cgroup
   frontDoor?: boolean; // started as the image's ENTRYPOINT: the native front door, which execs Node
 }
+
+type Maybe<T> = T | undefined | false | null;
 
 export interface LogLine {
   msg: string;
@@ -34,7 +39,8 @@ export class Nile {
   readonly stdout: string[] = [];
   readonly stderrText: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: string | null; at: number }>;
-  private listeners: Array<() => void> = [];
+  private readonly changes = new Changes();
+  private readonly execs = new Set<ChildProcess>();
 
   constructor(readonly options: NileOptions) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'nile-test-'));
@@ -54,7 +60,7 @@ export class Nile {
     this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     eachLine(this.proc.stdout!, (line) => {
       this.stdout.push(line);
-      this.notify();
+      this.changes.notify();
     });
     eachLine(this.proc.stderr!, (line) => {
       try {
@@ -62,10 +68,10 @@ export class Nile {
       } catch {
         this.stderrText.push(line);
       }
-      this.notify();
+      this.changes.notify();
     });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
-    this.exited.then(() => this.notify());
+    this.exited.then(() => this.changes.notify());
   }
 
   get configFile(): string {
@@ -80,28 +86,15 @@ export class Nile {
     return kids[0];
   }
 
-  private notify(): void {
-    for (const l of this.listeners.splice(0)) l();
-  }
-
   /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
-  async waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value) return value;
-      if (Date.now() > deadline) {
-        const exited = this.proc.exitCode !== null ? `; nile exited with ${this.proc.exitCode}` : '';
-        throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${exited}; last logs: ${this.logs.slice(-5).map((l) => l.msg).join(' | ')}; stderr: ${this.stderrText.slice(-5).join(' | ')}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.listeners.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor<T>(what: string, check: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 30_000): Promise<T> {
+    return waitFor(what, check, timeoutMs, {
+      changes: this.changes,
+      context: () => {
+        const exited = this.proc.exitCode !== null ? `nile exited with ${this.proc.exitCode}; ` : '';
+        return `${exited}last logs: ${this.logs.slice(-5).map((l) => l.msg).join(' | ')}; stderr: ${this.stderrText.slice(-5).join(' | ')}`;
+      },
+    });
   }
 
   waitLog(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine> {
@@ -113,11 +106,9 @@ export class Nile {
   }
 
   /** Runs a nile command inside the container (nsenter into its namespaces), like an exec probe. */
-  exec(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; ms: number } {
-    const started = Date.now();
-    const cmd = this.options.pid1 === false ? [process.execPath, NILE_BIN, ...args] : ['nsenter', '-t', String(this.hostPid()), '-p', '-m', process.execPath, NILE_BIN, ...args];
-    const result = spawnSync(cmd[0], cmd.slice(1), { env: { ...cleanEnv(), NILE_RUNDIR: this.runDir, ...env }, encoding: 'utf8', timeout: timeoutMs });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
+  exec(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<ExecResult> {
+    const pid1 = this.options.pid1 === false ? null : this.hostPid();
+    return execIn(pid1, [process.execPath, NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_RUNDIR: this.runDir, ...env }, timeoutMs, running: this.execs });
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -144,8 +135,9 @@ export class Nile {
         this.proc.kill('SIGKILL');
       }
       this.proc.kill('SIGKILL');
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000))]);
+      await settlesWithin(this.exited, 5000);
     }
+    for (const proc of this.execs) proc.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -167,42 +159,3 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
   });
   stream.on('end', () => rest && onLine(rest));
 }
-
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
-    }
-  } catch {
-    // the process is gone
-  }
-  return out;
-}
-
-export function statOf(pid: number): { state: string; ppid: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], ppid: Number(fields[1]) };
-  } catch {
-    return null;
-  }
-}
-
-export const isZombie = (pid: number) => statOf(pid)?.state === 'Z';
-
-export function readComm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-export function alive(pid: number): boolean {
-  const st = statOf(pid);
-  return st !== null && st.state !== 'Z';
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

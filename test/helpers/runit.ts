@@ -6,7 +6,7 @@ import { constants, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { settlesWithin, waitFor } from './wait.js';
 
 const helper = fileURLToPath(import.meta.url);
 
@@ -54,38 +54,28 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 async function stopChild(child: ChildProcess): Promise<void> {
   const gone = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   child.kill('SIGTERM');
-  await Promise.race([gone, sleep(5000, undefined, { ref: false })]);
+  await settlesWithin(gone, 5000);
   try {
     process.kill(-child.pid!, 'SIGKILL');
   } catch {
     // the group is already empty
   }
-  await Promise.race([gone, sleep(2000, undefined, { ref: false })]);
+  await settlesWithin(gone, 2000);
 }
 
 /** Waits until a supervisor holds `serviceDir`/supervise/ok open: then `sv` can talk to it. */
 export async function waitSupervised(serviceDir: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let error = '';
+  const held = () => {
     try {
       closeSync(openSync(path.join(serviceDir, 'supervise', 'ok'), constants.O_WRONLY | constants.O_NONBLOCK));
-      return;
+      return true;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`no supervisor on ${serviceDir}: ${(err as Error).message}`);
-      await sleep(50);
+      error = (err as Error).message;
+      return false;
     }
-  }
-}
-
-/** Polls `check` every 100 ms until it holds; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+  };
+  await waitFor(`a supervisor on ${serviceDir}`, held, timeoutMs, { everyMs: 50, context: () => error });
 }
 
 export interface Run {

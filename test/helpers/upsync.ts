@@ -1,18 +1,15 @@
 // The consumer's view: what nginx with upsync would hold for one upstream, read from the registry the way upsync reads
 // it (Consul KV and health with blocking queries, ZooKeeper by polling), kept as a timeline of what it served when;
-// and what the tests of registration through the whole agent share: a pod whose health they switch, its status.
+// and the check that a pod being deleted leaves nginx before its app is stopped.
 // As the real nginx-upsync-module: an answer that is not 200 (Consul's 404 for an empty prefix included) keeps what
 // nginx holds; an upstream's last server is never deleted (an answer with no server keeps the held ones); the next
 // request goes out upsync_interval + random(0–999 ms) after each answer.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import type { Test } from 'tap';
 import { call, codeOf, dispose, guard, joinPath, zk, type ZkClient, type ZkException } from '../../src/registry/zookeeper-client.js';
-import { startPod, type Kubelet } from './kubelet.js';
-import { freePort } from './ports.js';
+import type { Kubelet } from './kubelet.js';
+import { Changes, waitFor } from './wait.js';
 
 /** One `server` line of the upstream, as upsync builds it. */
 export interface Server {
@@ -61,7 +58,7 @@ export class UpsyncReader {
   readonly samples: Sample[] = [];
   readonly errors: { at: number; message: string }[] = [];
   private readonly abort = new AbortController();
-  private readonly waiters = new Set<() => void>();
+  private readonly changes = new Changes();
   private readonly loop: Promise<void>;
 
   constructor(private readonly source: Source) {
@@ -84,21 +81,9 @@ export class UpsyncReader {
 
   /** The first answer from `after` on whose list satisfies `check`. */
   waitFor(what: string, check: (servers: Server[]) => boolean, timeoutMs: number, after = 0): Promise<Sample> {
-    const deadline = Date.now() + timeoutMs;
-    return new Promise((resolve, reject) => {
-      const look = (): void => {
-        const found = this.samples.find((s) => s.at >= after && check(s.servers));
-        if (found || Date.now() > deadline) {
-          clearTimeout(timer);
-          this.waiters.delete(look);
-          if (found) resolve(found);
-          else reject(new Error(`${this.name}: timed out after ${timeoutMs}ms waiting for ${what}; nginx holds ${describeServers(this.heldAt(Date.now()))}; last error: ${this.errors.at(-1)?.message ?? 'none'}`));
-        }
-      };
-      const timer = setTimeout(look, timeoutMs + 1);
-      this.waiters.add(look);
-      look();
-    });
+    const found = () => this.samples.find((s) => s.at >= after && check(s.servers));
+    const context = () => `nginx holds ${describeServers(this.heldAt(Date.now()))}; last error: ${this.errors.at(-1)?.message ?? 'none'}`;
+    return waitFor(`${what} in ${this.name}`, found, timeoutMs, { changes: this.changes, context });
   }
 
   waitServed(address: string, timeoutMs: number, after = 0): Promise<Sample> {
@@ -150,7 +135,7 @@ export class UpsyncReader {
         if (signal.aborted) break;
         this.errors.push({ at: Date.now(), message: (err as Error).message });
       }
-      for (const look of [...this.waiters]) look();
+      this.changes.notify();
       await pause(this.source.intervalMs + Math.floor(Math.random() * jitterMs), signal);
     }
   }
@@ -422,69 +407,4 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done);
   });
-}
-
-// A web app whose readiness the test switches: /healthcheck answers 503 while the file exists, 200 otherwise.
-const switchableAppSource = `
-const [port, sickFile] = process.argv.slice(1);
-require('node:http')
-  .createServer((req, res) => {
-    res.statusCode = req.url === '/healthcheck' && !require('node:fs').existsSync(sickFile) ? 200 : 503;
-    res.end();
-  })
-  .listen(Number(port), '127.0.0.1', () => console.log('switchable app listening on ' + port));
-`;
-
-/** A pod whose app's health the test turns off (`sick(true)`) and on; registered as 127.0.0.1:<its port>. */
-export interface SwitchablePod {
-  pod: Kubelet;
-  port: number;
-  address: string;
-  sick(on: boolean): void;
-}
-
-/** Starts a web pod (probe every 200 ms, prestop wait past upsync's lag) with `registry` as its nile.yaml registry section. */
-export async function startSwitchablePod(t: Test, name: string, registry: Record<string, unknown>): Promise<SwitchablePod> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-switchable-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const sickFile = path.join(dir, 'sick');
-  const pod = await startPod(t, {
-    name,
-    nile: {
-      project: 'shop',
-      type: 'web',
-      app: { command: [process.execPath, '-e', switchableAppSource, String(port), sickFile], startTimeout: '30s', stopTimeout: '5s' },
-      probe: { http: { port }, interval: '200ms' },
-      registry: { address: '127.0.0.1', port, ...registry },
-      prestop: { wait: `${upsyncLagMs + 500}ms` },
-    },
-    readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 5 },
-  });
-  const sick = (on: boolean): void => (on ? writeFileSync(sickFile, '') : rmSync(sickFile, { force: true }));
-  return { pod, port, address: `127.0.0.1:${port}`, sick };
-}
-
-/** The registry part of `nile status --json`, as run in the pod. */
-export interface RegistryStatus {
-  backend: string;
-  state: string;
-  registered: boolean;
-  lastError?: string;
-}
-
-export async function registryStatus(pod: Kubelet): Promise<RegistryStatus[]> {
-  const run = await pod.execInPod(['nile', 'status', '--json'], 10_000);
-  return (JSON.parse(run.stdout) as { registry: RegistryStatus[] }).registry;
-}
-
-/** The registry status once its first backend satisfies `check`, or the last answer after timeoutMs. */
-export async function registryStatusUntil(pod: Kubelet, check: (backend: RegistryStatus) => boolean, timeoutMs: number): Promise<RegistryStatus[]> {
-  const deadline = Date.now() + timeoutMs;
-  let status = await registryStatus(pod);
-  while (!(status[0] && check(status[0])) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    status = await registryStatus(pod);
-  }
-  return status;
 }

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { sleep } from '../helpers/nile.js';
 import { builtImage, bytesOf, capabilitiesOf, deploymentContainer, deploymentPod, exampleNileConfig, startContainer } from './runc.js';
+import { sleep } from '../helpers/wait.js';
 
 // The example image as a pod's container under runc: nile is PID 1, the JVM runs as app.user,
 // the exec probe answers not ready then ready, a probe killed on its timeout leaves no zombie,

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { freePort } from '../helpers/ports.js';
-import { Observer, ZooKeeperServers, zookeeperMissing } from '../helpers/zookeeper.js';
+import { ZooKeeperServers, zookeeperMissing } from '../helpers/zookeeper.js';
+import { Observer } from '../helpers/zookeeper-observer.js';
 import { exampleNileConfig, startContainer } from './runc.js';
 
 // Registration from inside the container: a hostNetwork: true pod reaches a ZooKeeper on the node's

@@ -4,10 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { parseAllDocuments, stringify } from 'yaml';
-import { collectExec, parseLog, podProcessesOf, settlesWithin, type ExecResult, type PodProcess } from '../helpers/kubelet.js';
-import { poll } from '../bench/processes.js';
+import { collectExec, type ExecResult } from '../helpers/exec.js';
+import { parseLog } from '../helpers/kubelet.js';
 import { eachLine, type LogLine } from '../helpers/nile.js';
 import { ROOT } from '../helpers/paths.js';
+import { podProcessesOf, type PodProcess } from '../helpers/proc.js';
+import { settlesWithin, waitFor } from '../helpers/wait.js';
 
 // The built image (make image) run as the kubelet's runtime runs it: containerd's CRI hands runc a
 // bundle made from the image's root filesystem and config; `runc exec` is the path of the exec
@@ -290,10 +292,8 @@ export class Container {
 
   /** Polls `check` until it gives a value; the error names the container and its last lines. */
   waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
-    return poll(what, check, timeoutMs, 100).catch((err: Error) => {
-      const recent = this.lines.slice(-6).map((l) => l.text.slice(0, 300));
-      throw new Error(`${this.spec.name}: ${err.message}; last lines:\n${recent.join('\n')}`);
-    });
+    const recent = () => this.lines.slice(-6).map((l) => l.text.slice(0, 300));
+    return waitFor(`${what} in ${this.spec.name}`, check, timeoutMs, { context: () => `last lines:\n${recent().join('\n')}` });
   }
 
   /**

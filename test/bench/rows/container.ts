@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Container, builtImage, exampleNileConfig } from '../../oci/runc.js';
 import { type Context, inTurns } from '../context.js';
 import { rssMiB } from '../proc.js';
-import { sleep } from '../processes.js';
+import { sleep } from '../../helpers/wait.js';
 import { ratioRow, type Row } from '../report.js';
 import { summarize } from '../stats.js';
 

@@ -7,14 +7,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NILE_NATIVE } from '../../helpers/paths.js';
-import { Observer } from '../../helpers/zookeeper.js';
+import { Observer } from '../../helpers/zookeeper-observer.js';
 import { freePort } from '../../helpers/ports.js';
 import { startAgent, type Agent } from '../agent.js';
 import { waitStamp } from '../clock.js';
 import { type Context, scratch } from '../context.js';
 import { emptyServices, startPid1, type Pid1 } from '../pid1.js';
 import { cpuSeconds, rssMiB } from '../proc.js';
-import { benchEnv, run, sleep, start, stop, type Started } from '../processes.js';
+import { benchEnv, run, start, stop, type Started } from '../processes.js';
+import { sleep } from '../../helpers/wait.js';
 import { missingRow, ratioRow, type Row } from '../report.js';
 import { describe, summarize } from '../stats.js';
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { readStamp } from '../clock.js';
 import { type Context, inTurns, scratch } from '../context.js';
 import { initCommand, startPid1, writePid1Config } from '../pid1.js';
-import { poll, removeScratchDir, scratchDir, start, stop, type Started } from '../processes.js';
+import { removeScratchDir, scratchDir, start, stop, type Started } from '../processes.js';
+import { waitFor } from '../../helpers/wait.js';
 import { ratioRow, type Row } from '../report.js';
 import { summarize } from '../stats.js';
 
@@ -74,7 +75,7 @@ async function throughput(ctx: Context, way: Way, config: string, base: string, 
   try {
     const stdio: ['ignore', number, 'ignore'] = ['ignore', fd, 'ignore'];
     started = way === 'nile' ? startPid1(initCommand('nile', app, config), { stdio }) : start(app[0], app.slice(1), { stdio });
-    await poll('the whole output in the file', () => statSync(sink).size >= bytes, 60_000, pollMs);
+    await waitFor('the whole output in the file', () => statSync(sink).size >= bytes, 60_000, { everyMs: pollMs });
     const end = process.hrtime.bigint();
     const begin = readStamp(stampFile);
     if (begin === undefined) throw new Error('the app left no stamp');

@@ -4,9 +4,9 @@
 import path from 'node:path';
 import { waitStamp } from '../clock.js';
 import { type Context, inTurns, scratch } from '../context.js';
-import { childrenOf, readComm, statOf } from '../../helpers/nile.js';
 import { initCommand, startPid1, writePid1Config, type Init } from '../pid1.js';
-import { poll } from '../processes.js';
+import { childrenOf, readComm, statOf } from '../../helpers/proc.js';
+import { waitFor } from '../../helpers/wait.js';
 import { ratioRow, type Row } from '../report.js';
 import { nsToMs, summarize } from '../stats.js';
 
@@ -26,10 +26,10 @@ async function timeToReap(ctx: Context, init: Init, config: string, released: st
   try {
     const pid = await pid1.initPid();
     const start = await waitStamp(released, 30_000);
-    const left = await poll(`${init} to reap every orphan`, () => {
+    const left = await waitFor(`${init} to reap every orphan`, () => {
       const children = childrenOf(pid);
       return children.length <= 1 && children;
-    }, 30_000);
+    }, 30_000, { everyMs: 1 });
     const end = process.hrtime.bigint();
     if (!statOf(pid)) throw new Error(`${init} died instead of reaping`);
     if (left.some((child) => readComm(child) !== 'orphans')) throw new Error(`${init}'s one child left is not the app`);

@@ -7,9 +7,10 @@ import type { Instance } from '../../../src/registry/backend.js';
 import { Reconciler } from '../../../src/registry/reconciler.js';
 import { ZooKeeperBackend } from '../../../src/registry/zookeeper.js';
 import type { Stat } from '../../../src/registry/zookeeper-client.js';
-import { Observer, type ZooKeeperServers } from '../../helpers/zookeeper.js';
+import type { ZooKeeperServers } from '../../helpers/zookeeper.js';
+import { Observer } from '../../helpers/zookeeper-observer.js';
 import type { Context } from '../context.js';
-import { sleep } from '../processes.js';
+import { sleep } from '../../helpers/wait.js';
 import type { Row } from '../report.js';
 import { describe, summarize } from '../stats.js';
 

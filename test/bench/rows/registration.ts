@@ -3,12 +3,13 @@
 // node gone. A fresh agent per run.
 
 import { NILE_NATIVE } from '../../helpers/paths.js';
-import { Observer } from '../../helpers/zookeeper.js';
+import { Observer } from '../../helpers/zookeeper-observer.js';
 import { freePort } from '../../helpers/ports.js';
 import { nodeOf, startAgent } from '../agent.js';
 import { type Context, runsOf } from '../context.js';
 import { emptyServices } from '../pid1.js';
-import { benchEnv, sleep, start, stop } from '../processes.js';
+import { benchEnv, start, stop } from '../processes.js';
+import { sleep } from '../../helpers/wait.js';
 import { limitRow, missingRow, type Row } from '../report.js';
 import { summarize } from '../stats.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { readStamp } from '../clock.js';
 import { type Context, inTurns, scratch } from '../context.js';
 import { initCommand, startPid1, writePid1Config, type Init } from '../pid1.js';
-import { poll } from '../processes.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
 import { differenceRow, type Row } from '../report.js';
 import { describe, nsToMs, summarize } from '../stats.js';
 
@@ -35,12 +35,12 @@ async function timeToExit(ctx: Context, subject: Subject, config: string, ready:
   let log = '';
   pid1.proc.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   try {
-    await poll(`${subject}'s app to start`, () => readStamp(ready), 20_000);
-    if (subject === 'nile') await poll('nile to report the app ready', () => log.includes('"msg":"app ready"'), 20_000);
+    await waitFor(`${subject}'s app to start`, () => readStamp(ready), 20_000, { everyMs: 1 });
+    if (subject === 'nile') await waitFor('nile to report the app ready', () => log.includes('"msg":"app ready"'), 20_000, { everyMs: 1 });
     const pid = await pid1.initPid();
     const sent = process.hrtime.bigint();
     process.kill(pid, 'SIGTERM');
-    const exit = await Promise.race([pid1.exited, new Promise<undefined>((r) => setTimeout(r, 15_000))]);
+    const exit = await Promise.race([pid1.exited, sleep(15_000).then(() => undefined)]);
     if (!exit) throw new Error(`${subject} did not exit within 15 s of SIGTERM`);
     return nsToMs(exit.at - sent);
   } finally {

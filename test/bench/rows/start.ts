@@ -11,7 +11,8 @@ import { freePort } from '../../helpers/ports.js';
 import { readStamp } from '../clock.js';
 import { type Context, inTurns, scratch } from '../context.js';
 import { emptyServices, initCommand, startPid1, unshare, writePid1Config, type Init } from '../pid1.js';
-import { poll, run } from '../processes.js';
+import { run } from '../processes.js';
+import { waitFor } from '../../helpers/wait.js';
 import { differenceRow, type Measured, type Row } from '../report.js';
 import { nsToMs, summarize } from '../stats.js';
 
@@ -60,7 +61,7 @@ async function timeToApp(ctx: Context, init: Init | 'none', config: string, stam
   const app = [ctx.natives.stamp, t1];
   const pid1 = startPid1(init === 'none' ? app : initCommand(init, app, config), { launcher: [ctx.natives.stamp, t0] });
   try {
-    const end = await poll(`${init}'s app to start`, () => readStamp(t1), 20_000);
+    const end = await waitFor(`${init}'s app to start`, () => readStamp(t1), 20_000, { everyMs: 1 });
     const begin = readStamp(t0);
     if (begin === undefined) throw new Error('the launcher left no stamp');
     return nsToMs(end - begin);
