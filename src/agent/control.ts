@@ -1,7 +1,7 @@
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Serving } from '../calls/serving.js';
 import type { Handlers } from '../control/server.js';
-import type { Answers, Finding, Verb, Verdict } from '../control/protocol.cjs';
+import type { Finding, Verdict } from '../control/protocol.cjs';
 import type { MemoryWatch } from '../memory/watch.js';
 import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import type { Redactor } from '../redact.js';
@@ -36,7 +36,7 @@ export function readiness(parts: Pick<Parts, 'app' | 'hasApp' | 'traffic' | 'ser
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
 export function controlHandlers(parts: Parts): Handlers {
   const { app, traffic, services, registration, scene, serving, memory, redact } = parts;
-  const handlers: { [V in Verb]: (arg: string) => Answers[V] | Promise<Answers[V]> } = {
+  return {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
     status: (form) => {
@@ -50,7 +50,6 @@ export function controlHandlers(parts: Parts): Handlers {
       return { ok: true, done: true };
     },
   };
-  return handlers;
 }
 
 /** The app failed to start, or crashed and is not serving again: `nile doctor` exits 1 then, findings or not. */

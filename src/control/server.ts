@@ -3,9 +3,10 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
-import { maxRequestBytes, socketName, verbs, type Verb } from './protocol.cjs';
+import { maxRequestBytes, socketName, verbs, type Answers, type Verb } from './protocol.cjs';
 
-export type Handlers = Record<Verb, (arg: string) => unknown | Promise<unknown>>;
+/** One handler a verb, answering that verb's contract type. */
+export type Handlers = { [V in Verb]: (arg: string) => Answers[V] | Promise<Answers[V]> };
 
 const idleTimeoutMs = 10_000;
 
