@@ -4,18 +4,23 @@ import { configFlag, parseVerbArgs } from './args.cjs';
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseVerbArgs('run', argv);
   if (typeof parsed === 'number') return parsed;
-  const { loadConfig } = await import('../config/load.js');
+  // Loaded side by side: each import is a turn of the module loader, and the app waits for all of them.
+  const [{ loadConfig }, { prepareRunDir }, { earlyLog }, { runAgent }] = await Promise.all([
+    import('../config/load.js'),
+    import('../run-dir.js'),
+    import('../early-log.js'),
+    import('../agent/run.js'),
+  ]);
   const loaded = loadConfig({ file: configFlag(parsed), command: parsed.rest });
   if (!loaded.ok) {
     process.stderr.write(`nile: invalid config${loaded.file ? ` (${loaded.file})` : ''}:\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`);
     return 2;
   }
-  const refused = (await import('../run-dir.js')).prepareRunDir(loaded.config.runDir);
+  const refused = prepareRunDir(loaded.config.runDir);
   if (refused) {
     process.stderr.write(`nile: ${refused}\n`);
     return 2;
   }
-  const [{ earlyLog }, { runAgent }] = await Promise.all([import('../early-log.js'), import('../agent/run.js')]);
   const early = earlyLog();
   if (loaded.ignored.length) early.log.debug({ variables: loaded.ignored }, 'ignored: Kubernetes service links, not nile config keys');
   const agent = runAgent(loaded.config, early.log); // the app is spawned by the time this returns
