@@ -25,13 +25,10 @@ export function superviseStatusOf(state: AppState, outOfTraffic = false): Superv
 }
 
 /** Opens runDir/service/app/supervise and binds it to the app: control letters in (through `control`), status out. */
-export async function superviseApp(runDir: string, app: AppSupervisor, traffic: OutOfTraffic, log: Log, control = (letter: string) => app.control(letter)): Promise<SuperviseDir> {
+export async function superviseApp(runDir: string, app: AppSupervisor, traffic: OutOfTraffic, log: Log, control: (letter: string) => void): Promise<SuperviseDir> {
   const initial = superviseStatusOf(app.state, traffic.draining);
   const dir = await SuperviseDir.open(path.join(runDir, 'service', 'app'), log, initial);
-  dir.onControl((letter) => {
-    if (letter === 'u') traffic.resume();
-    control(letter);
-  });
+  dir.onControl(control);
   // Written when it changes, as runsv does: a probe result alone changes nothing sv can see.
   let last = JSON.stringify(initial);
   const publish = (state: AppState) => {

@@ -45,7 +45,7 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
   };
   const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
   const [supervise, registration, started] = await Promise.all([
-    hasApp ? superviseApp(config.runDir, app, traffic, log, offlineBeforeDown(serving, app)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
+    hasApp ? superviseApp(config.runDir, app, traffic, log, appControl(app, traffic, serving)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
     held.registration === null ? null : registerFollowing(config, log, { app, traffic, serving }),
     startSideServices(config, log),
   ]);
@@ -73,9 +73,17 @@ async function registerFollowing(config: Config, log: Log, { app, traffic, servi
   return registration;
 }
 
-// `sv down` while in service: the offline calls (the RPC framework's too) before the app gets its stop signal.
-function offlineBeforeDown(serving: Serving, app: AppSupervisor) {
-  return (letter: string) => ((letter === 'd' || letter === 'x') && serving.inService ? void serving.goOffline().then(() => app.control(letter)) : app.control(letter));
+/**
+ * The operator's letters to the app, with what they mean for its traffic: `sv down` (or exit) while in
+ * service makes the offline calls before the app gets its stop signal; `sv up` after a stray prestop
+ * brings it back into traffic.
+ */
+function appControl(app: AppSupervisor, traffic: OutOfTraffic, serving: Serving) {
+  return (letter: string) => {
+    if (letter === 'u') traffic.resume();
+    if ((letter === 'd' || letter === 'x') && serving.inService) return void serving.goOffline().then(() => app.control(letter));
+    app.control(letter);
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
