@@ -43,9 +43,9 @@ if ! exists "$example"; then
     --build-arg BASE="$base" -t "$example" . >&2
 fi
 
-# Keep the three newest of each; the layers they share with the newer ones stay.
+# Keep the eight newest of each (several checkouts may build here); the layers they share stay.
 for repo in localhost/nile-base localhost/demo-web; do
-  buildah images --format '{{.CreatedAtRaw}}|{{.Name}}:{{.Tag}}' | grep "|$repo:" | sort -r | tail -n +4 | cut -d'|' -f2 |
+  buildah images --format '{{.CreatedAtRaw}}|{{.Name}}:{{.Tag}}' | grep "|$repo:" | sort -r | tail -n +9 | cut -d'|' -f2 |
     xargs -r buildah rmi >/dev/null 2>&1 || true
 done
 
@@ -63,8 +63,8 @@ if [ ! -f "$rootfs.json" ]; then
   buildah rm "$ctr" >/dev/null
   mv "$rootfs.tmp" "$rootfs"
   buildah inspect --type image "$example" | node -e 'process.stdout.write(JSON.stringify(JSON.parse(require("fs").readFileSync(0, "utf8")).OCIv1.config))' >"$rootfs.json"
-  # Keep the three newest unpacked images.
-  ls -1t "$cache/rootfs" | grep -v '\.json$' | tail -n +4 | while read -r old; do rm -rf "${cache:?}/rootfs/$old" "$cache/rootfs/$old.json"; done
+  # Keep the eight newest unpacked images.
+  ls -1t "$cache/rootfs" | grep -v '\.json$' | tail -n +9 | while read -r old; do rm -rf "${cache:?}/rootfs/$old" "$cache/rootfs/$old.json"; done
 fi
 
 node_version=$(chroot "$rootfs" /usr/local/bin/node --version)
