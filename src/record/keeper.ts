@@ -57,18 +57,28 @@ export function keepRecord(config: Config, app: AppSupervisor, log: Log, held: C
       failing = true;
     }
   };
+  // Written in the turn after the change: the app's spawn goes first (a write is a few ms on ext4), and
+  // changes of one turn make one write.
+  let pending: NodeJS.Immediate | null = null;
+  const writeSoon = () => {
+    pending ??= setImmediate(() => {
+      pending = null;
+      write();
+    });
+  };
   let was = { phase: app.state.phase, pid: app.state.pid };
   app.onChange((s) => {
     if (s.phase === was.phase && s.pid === was.pid) return;
     was = { phase: s.phase, pid: s.pid };
-    write();
+    writeSoon();
   });
   return {
     reading(reading, cgroup) {
       memory = { cgroup, readings: [...memory.readings.slice(1 - keptReadings), reading] };
-      if (worthWriting(reading, app.state.phase, lastWriteAt, config.memory.warnAt)) write();
+      if (worthWriting(reading, app.state.phase, lastWriteAt, config.memory.warnAt)) writeSoon();
     },
     ended(code) {
+      if (pending) clearImmediate(pending);
       ended = { at: new Date().toISOString(), code };
       write();
     },
