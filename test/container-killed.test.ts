@@ -28,6 +28,7 @@ interface Record {
   app: { phase: string };
   memory: { readings: unknown[] };
   output: string[];
+  held: unknown;
 }
 const readRecord = (runDir: string): Record | undefined => {
   try {
@@ -70,7 +71,7 @@ const isAlive = (pid: number) => {
   }
 };
 
-t.test('killed while the app was starting: the next container holds it back with the reason, the doctor explains, sv up starts it', async (t) => {
+t.test('killed while the app was starting: the next container holds it back with the reason, the doctor explains, killed again it holds again, sv up starts it', async (t) => {
   const runDir = emptyDir(t);
   const port = await freePort();
   const first = container(t, runDir, port, 600_000); // never ready while this container lives
@@ -99,11 +100,20 @@ t.test('killed while the app was starting: the next container holds it back with
   t.match(findings[0]!.evidence.join('\n'), new RegExp(`${runDir}/container-record.json: the app was starting \\(pid \\d+\\) since .*; nile did not exit`), 'quoting the record');
   t.match(findings[0]!.evidence.join('\n'), /nile's memory reading at .*: [\d.]+ MiB/, 'and the memory readings');
 
-  const up = await second.exec(['sv', 'up', 'app'], 15_000, env);
+  // Killed again while holding: the next one holds too, for the first kill.
+  await waitFor('the record of the held app', () => readRecord(runDir)?.held, 10_000);
+  await killWhole(second);
+  const third = container(t, runDir, port, 0);
+  await third.waitPhase('failed', 30_000);
+  t.notOk(third.logs.some((l) => l.msg === 'app started'), 'held again');
+  t.equal((await third.exec(['probe'], 15_000, env)).stdout, probe.stdout, 'with the same reason');
+
+  const up = await third.exec(['sv', 'up', 'app'], 15_000, env);
   t.equal(up.code, 0, `nile sv up app: ${up.stdout}${up.stderr}`);
-  await second.waitPhase('ready', 60_000);
-  t.equal(second.logs.filter((l) => l.msg === 'app started').length, 1, 'started once, by the operator');
-  t.equal((await second.exec(['probe'], 15_000, env)).code, 0, 'ready');
+  await third.waitPhase('ready', 60_000);
+  t.equal(third.logs.filter((l) => l.msg === 'app started').length, 1, 'started once, by the operator');
+  t.equal((await third.exec(['probe'], 15_000, env)).code, 0, 'ready');
+  await waitFor('the record of the ready app, no longer held', () => readRecord(runDir)?.app.phase === 'ready' && readRecord(runDir)?.held === null, 10_000);
 });
 
 t.test('killed after the app was ready: the next container starts it as usual, and status, doctor and metrics name the end', async (t) => {

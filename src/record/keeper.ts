@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import type { MemoryReading } from '../memory/reading.js';
-import { redactorFor } from '../redact.js';
+import { redactorFor, type Redactor } from '../redact.js';
 import { excerpt, keptLines, writeRecord, type ContainerRecord } from './record.js';
 
 const keptReadings = 5;
@@ -27,7 +27,7 @@ export interface RecordKeeper {
  * one holds the app back for, kept until the app is started.
  */
 export function keepRecord(config: Config, app: AppSupervisor, log: Log, held: ContainerRecord | null): RecordKeeper {
-  const redact = redactorFor(config);
+  let redact: Redactor | null = null; // made at the first write, after the spawn
   const startedAt = new Date().toISOString();
   let memory: ContainerRecord['memory'] = { cgroup: null, readings: [] };
   let ended: ContainerRecord['ended'] = null;
@@ -42,7 +42,7 @@ export function keepRecord(config: Config, app: AppSupervisor, log: Log, held: C
       app: { phase: s.phase, since: new Date(s.changedAt).toISOString(), pid: s.pid, startedAt: s.startedAt === null ? null : new Date(s.startedAt).toISOString() },
       failure,
       memory,
-      output: redact.value(excerpt(app.tail.last(keptLines))),
+      output: (redact ??= redactorFor(config)).value(excerpt(app.tail.last(keptLines))),
       held,
       ended,
       at: new Date().toISOString(),
