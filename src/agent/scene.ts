@@ -5,6 +5,8 @@ import type { Config } from '../config/schema.js';
 import type { Finding } from '../control/protocol.cjs';
 import type { MemoryReading } from '../memory/reading.js';
 import { oomKillCount } from '../doctor/oom.js';
+import type { PreviousEnd } from '../record/previous.js';
+import { recordFile } from '../record/record.js';
 
 export interface Scene {
   config: Config;
@@ -12,10 +14,11 @@ export interface Scene {
   output: string[]; // the app's latest output lines
   oomBaseline?: number; // the cgroup's OOM kill count when the app was last started
   memoryReadings?: MemoryReading[]; // the memory watch's last readings while the app last ran
+  previous?: PreviousEnd | null; // how the previous container of the pod ended
 }
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
-export async function examineScene({ config, report, output, oomBaseline, memoryReadings }: Scene): Promise<Finding[]> {
+export async function examineScene({ config, report, output, oomBaseline, memoryReadings, previous }: Scene): Promise<Finding[]> {
   const [{ diagnose }, { classpathOf }] = await Promise.all([import('../doctor/diagnose.js'), import('../doctor/classpath/command.js')]);
   const exit = report?.exit;
   const dump = report?.threadDumpFile ? await readFile(report.threadDumpFile, 'utf8').catch(() => undefined) : undefined;
@@ -33,6 +36,7 @@ export async function examineScene({ config, report, output, oomBaseline, memory
     timedOut: report?.kind === 'timeout',
     probes: report?.probes,
     threadDump: dump,
+    previous: previous ? { end: previous, recordFile: recordFile(config.runDir), warnAt: config.memory.warnAt, held: report?.kind === 'held' } : undefined,
   });
 }
 
@@ -42,7 +46,7 @@ export async function examineScene({ config, report, output, oomBaseline, memory
  */
 export function headlineFinding(findings: Finding[] | undefined): Finding | undefined {
   const first = findings?.[0];
-  if (!first || first.level || ['exit-status', 'exit-signal', 'doctor-error', 'spawn-error'].includes(first.cause)) return undefined;
+  if (!first || first.level || ['exit-status', 'exit-signal', 'doctor-error', 'spawn-error', 'container-killed', 'container-oom-killed'].includes(first.cause)) return undefined;
   return first;
 }
 
@@ -50,7 +54,7 @@ export function headlineFinding(findings: Finding[] | undefined): Finding | unde
  * Keeps what the doctor needs about the app (the OOM kill count at each start) and puts the
  * doctor's findings into every failure report. `now()` examines the live scene for `nile doctor`.
  */
-export function watchScene(config: Config, app: AppSupervisor, memory: () => MemoryReading[]): { now(): Promise<Finding[]> } {
+export function watchScene(config: Config, app: AppSupervisor, memory: () => MemoryReading[], previous: PreviousEnd | null = null): { now(): Promise<Finding[]> } {
   let oomBaseline: number | undefined;
   let memoryReadings: MemoryReading[] = []; // taken when the app ended: later ones show the memory it freed
   let running = false;
@@ -60,8 +64,8 @@ export function watchScene(config: Config, app: AppSupervisor, memory: () => Mem
     if (running && state.pid === null) memoryReadings = [...memory()];
     running = state.pid !== null;
   });
-  app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings }));
+  app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings, previous }));
   return {
-    now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings }),
+    now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings, previous }),
   };
 }

@@ -50,6 +50,8 @@ export function reasonOf(failure: Failure, startTimeout: number): string {
       return `startup failed: cannot start app: ${failure.error}`;
     case 'crashed':
       return `app crashed: ${exitText(failure.exit)}${after} running`;
+    case 'held':
+      return failure.error ?? 'the start was held back';
   }
 }
 
