@@ -1,5 +1,6 @@
 import t from 'tap';
 import { exitStatus, initialState, shownWant, stateLine, transition, type AppState, type Effect, type Event, type Policy } from '../src/app/machine.js';
+import { reasonOf } from '../src/app/report.js';
 
 const t0 = 1_700_000_000_000;
 const policy: Policy = { restart: 'always', startTimeout: 300_000, stopTimeout: 30_000, stopSignal: 'TERM', minRunBetweenStarts: 1000 };
@@ -361,4 +362,13 @@ t.test('the state prints in one line, as runsv prints its own; a shutdown is run
   t.equal(shownWant(leaving), 'down', 'sv and nile status see want down');
   const once = feed(initialState(t0), [control('d', t0), control('o', t0 + 10)]).state;
   t.equal(stateLine(once), 'starting, want down (once), 0 restarts');
+});
+
+t.test('the failure says what happened: an exit 0 is no crash; a kept JVM that ended says how', async (t) => {
+  const base = { at: t0 + 5000, startedAt: t0 };
+  t.equal(reasonOf({ ...base, kind: 'crashed', exit: { code: 0, signal: null } }, 300_000), 'app exited with status 0 after 5.0s running');
+  t.equal(reasonOf({ ...base, kind: 'crashed', exit: { code: 3, signal: null }, endsNile: true }, 300_000), 'app crashed: exited with status 3 after 5.0s running (restart: never: nile exits with its status)');
+  t.equal(reasonOf({ ...base, kind: 'timeout', exit: null }, 300_000), 'startup failed: not ready within 5m0s (thread dump taken, app left running)');
+  const ended = { ...base, kind: 'timeout' as const, exit: null, ended: { exit: { code: null, signal: 'KILL' }, at: t0 + 302_000 } };
+  t.equal(reasonOf(ended, 300_000), 'startup failed: not ready within 5m0s (thread dump taken); then the app was killed by signal KILL after 5m2s');
 });
