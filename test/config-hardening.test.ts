@@ -150,6 +150,7 @@ t.test('every verb parses its flags strictly; VERB --help prints that verb', asy
   t.equal(version.status, 0, 'version --help exits 0');
   t.match(version.stdout, /^usage: nile version/, 'version --help prints its usage, not the version');
   t.match(nile(['version']).stdout, /^nile \d+\.\d+\.\d+/, 'version prints the version');
+  t.match(nile(['version', '--config', yamlFile('project: demo\n')]).stdout, /^nile \d+\.\d+\.\d+/, 'and takes --config as every verb');
   refused(t, nile(['version', '--bogus']), /usage: nile version/, 'version --bogus');
 });
 

@@ -27,7 +27,7 @@ export const verbs = {
   },
   doctor: { usage: 'nile doctor [--json] [--config F]       say why the app failed, with the evidence', options: { ...config, ...json }, words: false, rest: false },
   config: { usage: 'nile config [--config F]                validate and print the effective config', options: config, words: false, rest: false },
-  version: { usage: 'nile version                            print nile\'s version', options: {}, words: false, rest: false },
+  version: { usage: 'nile version [--config F]               print nile\'s version', options: config, words: false, rest: false },
 } satisfies Record<string, Syntax>;
 
 export type Verb = keyof typeof verbs;
