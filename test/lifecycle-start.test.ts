@@ -123,10 +123,11 @@ t.test('app.user, app.workdir and app.env are honoured', async (t) => {
 t.test('with app.user the JVM writes its heap dump where that user may write', async (t) => {
   // runDir in a folder the app's user can reach, as /run/nile is: the test's own folder is private.
   const runDir = `/run/nile-test-heap-${process.pid}`;
-  t.teardown(() => rmSync(runDir, { recursive: true, force: true }));
-  t.teardown(() => rmSync(`${runDir}-heapdumps`, { recursive: true, force: true }));
   const nile = new Nile({ config: { project: 'heap', type: 'worker', runDir, app: { jar: FIXTURE_JAR, javaOpts: [...JAVA.slice(1), '-Xmx16m'], args: ['--fill-heap'], user: 'nobody' } } });
-  t.teardown(() => nile.stop());
+  t.teardown(async () => {
+    await nile.stop();
+    for (const dir of [runDir, `${runDir}-heapdumps`]) rmSync(dir, { recursive: true, force: true });
+  });
   const said = await nile.waitFor('the JVM on its heap dump', () => nile.stdout.find((l) => /^Heap dump file created|^Unable to create/.test(l)), 30_000);
   t.match(said, /^Heap dump file created/, nile.stdout.slice(0, 4).join(' | '));
   const file = /^Dumping heap to (\S+) \.\.\./.exec(nile.stdout.find((l) => l.startsWith('Dumping heap to ')) ?? '')?.[1];
