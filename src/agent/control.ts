@@ -42,8 +42,8 @@ export function controlHandlers(parts: Parts): Handlers {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
     status: (form) => {
-      const around = { ...waiting(parts), calls: serving.results(), memory: memory()?.status() ?? null, previous };
-      const status = redact.value(statusOf(app, traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
+      const around = { calls: serving.results(), memory: memory()?.status() ?? null, previous };
+      const status = redact.value(statusOf(app, readiness(parts), traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
       return form === 'text' ? { ok: true, text: statusText(status) } : status;
     },
     doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value(await scene.now()) }),

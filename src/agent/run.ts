@@ -41,6 +41,7 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   const beside = await bringUpBeside(config, log, { app, hasApp, traffic, scene, serving, held, record, previous: start.previous });
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   const code = await app.exited;
+  await serving.goOffline(); // an app that ended by itself (restart: never) leaves traffic before nile goes
   await beside.close();
   record.ended(code);
   duties.stop();

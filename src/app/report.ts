@@ -16,6 +16,7 @@ export interface FailureReport {
   afterMs: number | null;
   exit: Exit | null;
   error?: string; // why a start never ran
+  endedAt?: string; // when the app a timed-out start left running ended (`exit` says how)
   command: string[];
   lastOutput: string[];
   threadDumpFile?: string; // the whole thread dump of a timed-out start, in runDir
@@ -40,19 +41,29 @@ function exitText(exit: Exit | null): string {
 
 /** One line: what happened, for the probe's event line and the log. */
 export function reasonOf(failure: Failure, startTimeout: number): string {
-  const after = failure.startedAt !== null ? ` after ${seconds(failure.at - failure.startedAt)}` : '';
+  const after = (at: number) => (failure.startedAt !== null ? ` after ${seconds(at - failure.startedAt)}` : '');
   switch (failure.kind) {
     case 'exited':
-      return `startup failed: app ${exitText(failure.exit)}${after}`;
+      return `startup failed: app ${exitText(failure.exit)}${after(failure.at)}`;
     case 'timeout':
+      if (failure.ended) return `startup failed: not ready within ${seconds(startTimeout)} (thread dump taken); then the app ${exitText(failure.ended.exit)}${after(failure.ended.at)}`;
       return `startup failed: not ready within ${seconds(startTimeout)} (thread dump taken, app left running)`;
     case 'spawn':
       return `startup failed: cannot start app: ${failure.error}`;
-    case 'crashed':
-      return `app crashed: ${exitText(failure.exit)}${after} running`;
+    case 'crashed': {
+      // An exit 0 is the app's own decision to end, not a crash.
+      const what = failure.exit?.code === 0 ? `app ${exitText(failure.exit)}` : `app crashed: ${exitText(failure.exit)}`;
+      return `${what}${after(failure.at)} running${failure.endsNile ? ' (restart: never: nile exits with its status)' : ''}`;
+    }
     case 'held':
       return failure.error ?? 'the start was held back';
   }
+}
+
+/** The report of a timed-out start once the app it left running has ended: how, and when. */
+export function keptAppEnded(report: FailureReport, failure: Failure, startTimeout: number): FailureReport {
+  if (!failure.ended) return report;
+  return { ...report, reason: reasonOf(failure, startTimeout), exit: failure.ended.exit, endedAt: new Date(failure.ended.at).toISOString() };
 }
 
 export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[], probes: ProbeAnswer[] = []): FailureReport {

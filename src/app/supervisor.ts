@@ -7,9 +7,10 @@ import { errorText } from '../errors.js';
 import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
-import { buildReport, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
+import { buildReport, keptAppEnded, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
 import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
+import { prepareHeapDumpDir } from './heap-dump.js';
 import { openOwnFile, writeOwnFile } from '../run-dir.js';
 
 // A dump of thousands of threads takes a while to print; it is over once the output is quiet. An app
@@ -39,6 +40,7 @@ export class AppSupervisor {
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
   private examine: Examine | null = null;
+  private examining: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: Config,
@@ -121,15 +123,25 @@ export class AppSupervisor {
         this.report = this.redact.value(buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes));
         this.saveReport();
         this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
-        return void this.examineReport(this.report);
+        this.examining = this.examineReport(this.report);
+        return;
       }
+      case 'keptAppEnded':
+        if (!this.report) return;
+        this.report = keptAppEnded(this.report, effect.failure, this.config.app.startTimeout);
+        this.saveReport();
+        this.log.warn({ kind: effect.failure.kind, exit: effect.failure.ended?.exit }, this.report.reason);
+        this.examining = this.examineReport(this.report); // how it ended is evidence too (an OOM kill, a signal)
+        return;
       case 'exit':
         this.stopProbing();
-        return void this.afterLeftovers().then(() => this.resolveExit(effect.code));
+        // The report of an app that ended nile (restart: never) is kept whole, findings included.
+        return void Promise.all([this.afterLeftovers(), this.examining]).then(() => this.resolveExit(effect.code));
     }
   }
 
   private spawn(): void {
+    prepareHeapDumpDir(this.config, this.log);
     const output = this.tail.streams();
     let child: ChildProcess;
     try {
