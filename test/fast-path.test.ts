@@ -99,8 +99,8 @@ t.test('probe, status and prestop against a running agent: the front door starts
     readinessProbe: null,
   });
   await pod.nile.waitPhase('ready', 15_000);
-  const agentArgv = readFileSync(`/proc/${pod.nile.hostPid()}/cmdline`, 'utf8').split('\0');
-  t.same(agentArgv.slice(1, 4), ['--no-opt', '--no-sparkplug', NILE_BIN], 'ENTRYPOINT nile: the front door became Node running bin/nile.js, without the optimizing compilers');
+  const agentArgv = readFileSync(`/proc/${pod.nile.agentHostPid()}/cmdline`, 'utf8').split('\0');
+  t.same(agentArgv.slice(1, 4), ['--no-opt', '--no-sparkplug', NILE_BIN], 'ENTRYPOINT nile: the front door runs Node over bin/nile.js, without the optimizing compilers');
 
   for (const args of [['probe'], ['probe', '--json'], ['status'], ['status', '--json']]) {
     const what = `nile ${args.join(' ')}`;

@@ -86,6 +86,18 @@ export class Nile {
     return kids[0];
   }
 
+  /**
+   * The agent's pid as the host sees it: through the front door, Node runs as the child of the
+   * front door, which stays as init (native/nile.c); otherwise nile's own pid.
+   */
+  agentHostPid(): number {
+    const pid = this.hostPid();
+    if (!this.options.frontDoor) return pid;
+    const kids = childrenOf(pid);
+    if (kids.length !== 1) throw new Error(`the front door has ${kids.length} children`);
+    return kids[0];
+  }
+
   /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
   waitFor<T>(what: string, check: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 30_000): Promise<T> {
     return waitFor(what, check, timeoutMs, {
@@ -122,7 +134,7 @@ export class Nile {
 
   /** The app's pid as the host sees it (inside a namespace its pid differs). */
   appHostPid(): number | null {
-    const kids = childrenOf(this.hostPid()).filter((pid) => !isZombie(pid));
+    const kids = childrenOf(this.agentHostPid()).filter((pid) => !isZombie(pid));
     return kids.find((pid) => readComm(pid) === 'java') ?? kids[0] ?? null;
   }
 
