@@ -671,15 +671,84 @@ static int prestop(const char *file) {
   return 0;
 }
 
-// runDir as protocol.cts's runDirFromEnv finds it, joined with the socket's name as path.join would.
-static int socket_file(char *out, size_t size) {
-  const char *dir = getenv("NILE_RUNDIR");
-  if (!dir || !*dir) dir = "/run/nile";
+// ---- where the agent's control socket is ----
+#define MAX_CONFIG_BYTES (1 << 20) // as src/config/load.ts: a bigger file is refused (by Node, which says so)
+
+// A top-level `runDir:` of a nile.yaml: a plain or simply quoted scalar on its line. 1 found, 0 not
+// there, -1 anything else (unreadable, not a regular file, over 1 MiB, a form this does not read):
+// Node's to read.
+static int config_run_dir(const char *file, char *out, size_t size) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); // a FIFO must not hang us
+  struct stat st;
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_CONFIG_BYTES) return close(fd), -1;
+  char *text = malloc(MAX_CONFIG_BYTES + 1);
+  ssize_t got = text ? read(fd, text, MAX_CONFIG_BYTES + 1) : -1;
+  close(fd);
+  if (got < 0 || got > MAX_CONFIG_BYTES) return free(text), -1;
+  text[got] = 0;
+  int found = 0;
+  char *line = text;
+  if (!strncmp(line, "\xEF\xBB\xBF", 3)) line += 3;
+  if (*line == '{' || *line == '%') found = -1; // a flow mapping or a directive
+  for (char *next; line && found >= 0; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    size_t n = strlen(line);
+    if (n && line[n - 1] == '\r') line[--n] = 0;
+    if (!strncmp(line, "---", 3) && found) found = -1; // a second document
+    if (strncmp(line, "runDir:", 7) || (line[7] != ' ' && line[7] != 0)) continue;
+    if (found) found = -1; // a repeated key is an error Node reports
+    else {
+      char *v = line + 7, *end;
+      while (*v == ' ') v++;
+      if (*v == '"' || *v == '\'') {
+        end = strchr(v + 1, *v);
+        if (!end || memchr(v, '\\', (size_t)(end - v)) || end[1] == *v) found = -1;
+        else v++, *end++ = 0;
+      } else {
+        end = strstr(v, " #");
+        if (end) *end = 0;
+        end = v + strlen(v);
+        while (end > v && end[-1] == ' ') *--end = 0;
+        if (!*v || strchr("[{&*!|>%@`#~", *v) || strstr(v, ": ") || !strcmp(v, "null")) found = -1;
+        end = NULL;
+      }
+      if (found == 0 && end) {
+        while (*end == ' ') end++;
+        if (*end && *end != '#') found = -1;
+      }
+      if (found == 0) found = snprintf(out, size, "%s", v) < (int)size ? 1 : -1;
+    }
+  }
+  free(text);
+  return found;
+}
+
+// runDir joined with the socket's name as path.join would.
+static int socket_in(const char *dir, char *out, size_t size) {
   size_t n = strlen(dir);
   while (n > 1 && dir[n - 1] == '/') n--;
   if (strstr(dir, "/.") || strstr(dir, "//") || dir[0] == '.') return 0; // path.join would normalise it: Node's job
   int wrote = snprintf(out, size, "%.*s/control.sock", (int)n, dir);
   return wrote > 0 && (size_t)wrote < size && (size_t)wrote < sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
+// The control socket as src/cli/locate.cts finds it: NILE_RUNDIR or /run/nile when its socket is
+// there and no --config is given, else the runDir of the config (--config F, NILE_CONFIG or
+// /etc/nile/nile.yaml; NILE_RUNDIR overrides it). 0: Node's to find.
+static int socket_file(const char *config_flag, char *out, size_t size) {
+  const char *env_dir = getenv("NILE_RUNDIR"), *config = config_flag;
+  char dir[PATH_MAX];
+  struct stat st;
+  if (getenv("NILE_RUN_DIR")) return 0;
+  if (env_dir && !*env_dir) env_dir = NULL;
+  if (!config_flag && socket_in(env_dir ? env_dir : "/run/nile", out, size) && stat(out, &st) == 0) return 1;
+  if (!config) config = getenv("NILE_CONFIG");
+  if (!config && stat("/etc/nile/nile.yaml", &st) == 0) config = "/etc/nile/nile.yaml";
+  int found = config ? config_run_dir(config, dir, sizeof dir) : 0;
+  if (found < 0) return 0;
+  return socket_in(env_dir ? env_dir : found ? dir : "/run/nile", out, size);
 }
 
 int main(int argc, char **argv) {
@@ -691,13 +760,16 @@ int main(int argc, char **argv) {
   if (!is_probe && !is_status && !is_prestop) hand_to_node();
   release_signals();
   int json = 0;
-  // --config (YAML), --help, and any flag Node would refuse with its usage: Node's to answer.
+  const char *config = NULL;
+  // --help, and any flag Node would refuse with its usage: Node's to answer.
   for (int i = 2; i < argc; i++) {
-    if (!is_prestop && !strcmp(argv[i], "--json")) json = 1;
+    const char *value = !strncmp(argv[i], "--config=", 9) ? argv[i] + 9 : !strcmp(argv[i], "--config") && i + 1 < argc ? argv[++i] : NULL;
+    if (value && !config && *value && *value != '-') config = value;
+    else if (!value && !is_prestop && !strcmp(argv[i], "--json")) json = 1;
     else hand_to_node();
   }
   char file[PATH_MAX];
-  if (!socket_file(file, sizeof file)) hand_to_node();
+  if (!socket_file(config, file, sizeof file)) hand_to_node();
   if (is_probe) return probe(file, json);
   if (is_status) return status(file, json);
   return prestop(file);

@@ -1,7 +1,7 @@
 // nile's one native module: the system calls Node does not offer. waitpid() of one pid and becoming
 // a child subreaper for PID 1; pipe2(), mkfifo() and flock() for runit's supervise directories; the
-// signal mask and thread name Node leaves as it found them; the output tail and relay live in relay.c. Reaping one pid at a time (never waitpid(-1)) leaves the
-// children Node spawned to libuv.
+// signal mask Node leaves blocked; the output tail and relay live in relay.c. Reaping one pid at a
+// time (never waitpid(-1)) leaves the children Node spawned to libuv.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -134,21 +134,6 @@ static napi_value UnblockSignals(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// threadName(name): PR_SET_NAME of the calling (main) thread, which ps and top show as the process's
-// name (Node 24 names it MainThread); at most 15 bytes are kept.
-static napi_value ThreadName(napi_env env, napi_callback_info info) {
-  size_t argc = 1, len = 0;
-  napi_value argv[1];
-  char name[16];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "threadName(name): a string");
-    return NULL;
-  }
-  if (prctl(PR_SET_NAME, name, 0, 0, 0) < 0) throw_errno(env, "prctl", errno);
-  return NULL;
-}
-
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reap", NULL, Reap, NULL, NULL, NULL, napi_default, NULL},
@@ -157,7 +142,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"mkfifo", NULL, Mkfifo, NULL, NULL, NULL, napi_default, NULL},
       {"flock", NULL, Flock, NULL, NULL, NULL, napi_default, NULL},
       {"unblockSignals", NULL, UnblockSignals, NULL, NULL, NULL, napi_default, NULL},
-      {"threadName", NULL, ThreadName, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   RelayInit(env, exports);

@@ -18,8 +18,6 @@ export interface Native {
   flock(fd: number): boolean;
   /** Unblocks TERM INT HUP QUIT USR1 USR2 on the main thread (Node with --disable-sigusr1 keeps USR1 blocked). */
   unblockSignals(): void;
-  /** PR_SET_NAME of the main thread: the name ps and top show (15 bytes kept). */
-  threadName(name: string): void;
   /** A tail keeping at most keepBytes (1 to 2^28) of the most recent output; lives as long as the process. */
   tailOpen(keepBytes: number): number;
   /** The kept bytes, oldest first; reading does not consume them. */

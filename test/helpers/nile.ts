@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -93,9 +93,10 @@ export class Nile {
   agentHostPid(): number {
     const pid = this.hostPid();
     if (!this.options.frontDoor) return pid;
-    const kids = childrenOf(pid);
-    if (kids.length !== 1) throw new Error(`the front door has ${kids.length} children`);
-    return kids[0];
+    const node = realpathSync(process.execPath);
+    const agent = childrenOf(pid).find((kid) => exeOf(kid) === node);
+    if (agent === undefined) throw new Error('the front door runs no agent');
+    return agent;
   }
 
   /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
@@ -151,6 +152,14 @@ export class Nile {
     }
     for (const proc of this.execs) proc.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function exeOf(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
   }
 }
 
