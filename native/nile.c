@@ -683,9 +683,13 @@ static int config_run_dir(const char *file, char *out, size_t size) {
   if (fd < 0) return -1;
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_CONFIG_BYTES) return close(fd), -1;
   char *text = malloc(MAX_CONFIG_BYTES + 1);
-  ssize_t got = text ? read(fd, text, MAX_CONFIG_BYTES + 1) : -1;
+  ssize_t got = 0, n = 1;
+  while (text && n > 0 && got <= MAX_CONFIG_BYTES) {
+    n = read(fd, text + got, (size_t)(MAX_CONFIG_BYTES + 1 - got));
+    if (n > 0) got += n;
+  }
   close(fd);
-  if (got < 0 || got > MAX_CONFIG_BYTES) return free(text), -1;
+  if (!text || n < 0 || got > MAX_CONFIG_BYTES) return free(text), -1;
   text[got] = 0;
   int found = 0;
   char *line = text;
@@ -697,7 +701,8 @@ static int config_run_dir(const char *file, char *out, size_t size) {
     size_t n = strlen(line);
     if (n && line[n - 1] == '\r') line[--n] = 0;
     if (!strncmp(line, "---", 3) && found) found = -1; // a second document
-    if (strncmp(line, "runDir:", 7) || (line[7] != ' ' && line[7] != 0)) continue;
+    if (!strncmp(line, "\"runDir\"", 8) || !strncmp(line, "'runDir'", 8) || !strncmp(line, "runDir ", 7)) found = -1; // Node's to read
+    if (found < 0 || strncmp(line, "runDir:", 7) || (line[7] != ' ' && line[7] != 0)) continue;
     if (found) found = -1; // a repeated key is an error Node reports
     else {
       char *v = line + 7, *end;
@@ -711,7 +716,7 @@ static int config_run_dir(const char *file, char *out, size_t size) {
         if (end) *end = 0;
         end = v + strlen(v);
         while (end > v && end[-1] == ' ') *--end = 0;
-        if (!*v || strchr("[{&*!|>%@`#~", *v) || strstr(v, ": ") || !strcmp(v, "null")) found = -1;
+        if (!*v || strchr("[{&*!|>%@`#~", *v) || strstr(v, ": ") || strchr(v, '\t') || !strcmp(v, "null")) found = -1;
         end = NULL;
       }
       if (found == 0 && end) {
