@@ -28,6 +28,17 @@ function agentOf(pid1: number): number | null {
   return childrenOf(pid1).find((pid) => exe(pid) === node) ?? null;
 }
 
+// The first instant an exec'd program can hold a signal is its first instruction: until then the
+// kernel drops a TERM to a PID 1 without a handler, whatever that program would do (the runtime
+// does not block signals across its exec of the entrypoint).
+const holdsTerm = (pid: number) => {
+  try {
+    return (BigInt(`0x${/^SigBlk:\s+(\w+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0'}`) & (1n << 14n)) !== 0n;
+  } catch {
+    return false;
+  }
+};
+
 const threadsOf = (pid: number) => {
   try {
     return readdirSync(`/proc/${pid}/task`).length;
@@ -39,7 +50,7 @@ const threadsOf = (pid: number) => {
 // The instants of a start, in order; the early ones seen in /proc by a bounded spin (a poll would miss them).
 type Instant = { name: string; seen: (nile: Nile, pid1: number) => boolean };
 const instants: Instant[] = [
-  { name: 'the front door has just been exec’d', seen: (_, pid1) => exe(pid1) === frontDoor || exe(pid1) === node },
+  { name: 'the front door has run its first instruction', seen: (_, pid1) => exe(pid1) === node || (exe(pid1) === frontDoor && holdsTerm(pid1)) },
   { name: 'Node has been exec’d', seen: (_, pid1) => agentOf(pid1) !== null },
   { name: 'Node runs its start (threads up)', seen: (_, pid1) => threadsOf(agentOf(pid1) ?? 0) >= 4 },
   { name: 'the app was spawned', seen: (nile) => nile.logs.some((l) => l.msg === 'app started') },

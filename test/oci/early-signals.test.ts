@@ -27,6 +27,17 @@ const childrenRunning = (pid: number, path: string) => {
 };
 /** The process running Node's agent: PID 1 itself (a front door that exec'd Node) or its child. */
 const agentOf = (pid1: number) => (exe(pid1) === node ? pid1 : (childrenRunning(pid1, node)[0] ?? null));
+// The first instant an exec'd program can hold a signal is its first instruction: until then the
+// kernel drops a TERM to a PID 1 without a handler, whatever that program would do (the runtime
+// does not block signals across its exec of the entrypoint).
+const holdsTerm = (pid: number) => {
+  try {
+    return (BigInt(`0x${/^SigBlk:\s+(\w+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0'}`) & (1n << 14n)) !== 0n;
+  } catch {
+    return false;
+  }
+};
+
 const threadsOf = (pid: number | null) => {
   try {
     return pid ? readdirSync(`/proc/${pid}/task`).length : 0;
@@ -45,7 +56,7 @@ function config(): Record<string, any> {
 }
 
 const instants: Array<{ name: string; seen: (pid1: number) => boolean }> = [
-  { name: 'the front door has just been exec’d', seen: (pid1) => exe(pid1) === frontDoor || exe(pid1) === node },
+  { name: 'the front door has run its first instruction', seen: (pid1) => exe(pid1) === node || (exe(pid1) === frontDoor && holdsTerm(pid1)) },
   { name: 'Node has been exec’d', seen: (pid1) => agentOf(pid1) !== null },
   { name: 'Node runs its start (threads up)', seen: (pid1) => threadsOf(agentOf(pid1)) >= 4 },
 ];
