@@ -24,7 +24,8 @@ const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null &
 
 // Environment variables that are not config keys.
 // NILE_INVOCATION_ID marks the processes an app started (src/app/leftovers.ts): a nile run inside it sees it.
-const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL', 'NILE_INVOCATION_ID']);
+// NILE_SIGNALS_FD is the front door's, until the agent's signal handlers are in (src/pid1/signals.ts).
+const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL', 'NILE_INVOCATION_ID', 'NILE_SIGNALS_FD']);
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 // Bounds that keep a hostile or broken file from costing more than a bad-config exit.

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -86,6 +86,19 @@ export class Nile {
     return kids[0];
   }
 
+  /**
+   * The agent's pid as the host sees it: through the front door, Node runs as the child of the
+   * front door, which stays as init (native/nile.c); otherwise nile's own pid.
+   */
+  agentHostPid(): number {
+    const pid = this.hostPid();
+    if (!this.options.frontDoor) return pid;
+    const node = realpathSync(process.execPath);
+    const agent = childrenOf(pid).find((kid) => exeOf(kid) === node);
+    if (agent === undefined) throw new Error('the front door runs no agent');
+    return agent;
+  }
+
   /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
   waitFor<T>(what: string, check: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 30_000): Promise<T> {
     return waitFor(what, check, timeoutMs, {
@@ -122,7 +135,7 @@ export class Nile {
 
   /** The app's pid as the host sees it (inside a namespace its pid differs). */
   appHostPid(): number | null {
-    const kids = childrenOf(this.hostPid()).filter((pid) => !isZombie(pid));
+    const kids = childrenOf(this.agentHostPid()).filter((pid) => !isZombie(pid));
     return kids.find((pid) => readComm(pid) === 'java') ?? kids[0] ?? null;
   }
 
@@ -139,6 +152,14 @@ export class Nile {
     }
     for (const proc of this.execs) proc.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function exeOf(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
   }
 }
 

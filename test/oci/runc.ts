@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -8,7 +8,7 @@ import { collectExec, type ExecResult } from '../helpers/exec.js';
 import { parseLog } from '../helpers/kubelet.js';
 import { eachLine, type LogLine } from '../helpers/nile.js';
 import { ROOT } from '../helpers/paths.js';
-import { podProcessesOf, type PodProcess } from '../helpers/proc.js';
+import { childrenOf, podProcessesOf, type PodProcess } from '../helpers/proc.js';
 import { settlesWithin, waitFor } from '../helpers/wait.js';
 
 // The built image (make image) run as the kubelet's runtime runs it: containerd's CRI hands runc a
@@ -136,6 +136,14 @@ export interface Exited {
   code: number | null; // runc run's status: the container's, 128+N when a signal N killed PID 1
   at: number;
 }
+
+const exeOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
+  }
+};
 
 const runcRoot = '/run/nile-oci-runc';
 let serial = 0;
@@ -289,6 +297,17 @@ export class Container {
 
   zombies(): PodProcess[] {
     return this.processes().filter((p) => p.state === 'Z');
+  }
+
+  /** The container's first process as the host sees it, without asking runc (runc run's child). */
+  firstProcess(): number | null {
+    return childrenOf(this.proc.pid!)[0] ?? null;
+  }
+
+  /** The Node agent as the host sees it: PID 1 is the front door, the agent its child running node. */
+  agentPid(): number | null {
+    const { pid } = this.state();
+    return this.processes().find((p) => p.ppid === pid && exeOf(p.pid).endsWith('/usr/local/bin/node'))?.pid ?? null;
   }
 
   /** Polls `check` until it gives a value; the error names the container and its last lines. */
