@@ -16,12 +16,14 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`nile: invalid config${loaded.file ? ` (${loaded.file})` : ''}:\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`);
     return 2;
   }
-  const refused = prepareRunDir(loaded.config.runDir);
-  if (refused) {
-    process.stderr.write(`nile: ${refused}\n`);
+  const runDir = prepareRunDir(loaded.config.runDir);
+  if ('refused' in runDir) {
+    process.stderr.write(`nile: ${runDir.refused}\n`);
     return 2;
   }
+  loaded.config.runDir = runDir.dir; // a volume's private directory: everything nile keeps goes there
   const early = earlyLog();
+  for (const note of runDir.notes) early.log.info({ runDir: runDir.dir }, note);
   if (loaded.ignored.length) early.log.debug({ variables: loaded.ignored }, 'ignored: Kubernetes service links, not nile config keys');
   const agent = runAgent(loaded.config, early.log); // the app is spawned by the time this returns
   const [{ createLog, writeHeld }, { redactorFor }] = await Promise.all([import('../log.js'), import('../redact.js')]);
