@@ -557,8 +557,8 @@ static int prestop(const char *file) {
 }
 
 // runDir as protocol.cts's runDirFromEnv finds it, then as src/run-dir-rule.cts trusts it: the
-// directory is held open and checked (a directory, root's or ours, writable by no one else; in a
-// volume others may write, its `private` directory), and the socket is reached through that
+// directory is held open and checked (ours, writable by no one else; in a volume root or we own
+// that others may write, its `private` directory), and the socket is reached through that
 // descriptor, so a runDir swapped after the check is never the one asked. 0: Node's to answer (it
 // looks for the config's runDir and says why one is not trusted).
 static int socket_file(char *out, size_t size) {
@@ -581,8 +581,9 @@ static int socket_file(char *out, size_t size) {
     close(fd);
     if (own < 0) return 0;
     fd = own;
-    if (fstat(fd, &st) < 0 || (st.st_uid != 0 && st.st_uid != me) || (st.st_mode & 022)) return close(fd), 0;
+    if (fstat(fd, &st) < 0) return close(fd), 0;
   }
+  if (st.st_uid != me || (st.st_mode & 022)) return close(fd), 0;
   int wrote = snprintf(out, size, "/proc/self/fd/%d/control.sock", fd);
   return wrote > 0 && (size_t)wrote < size;
 }

@@ -5,15 +5,17 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseVerbArgs('run', argv);
   if (typeof parsed === 'number') return parsed;
   // Loaded side by side: each import is a turn of the module loader, and the app waits for all of them.
-  const [{ loadConfig }, { prepareRunDir }, { earlyLog }, { runAgent }] = await Promise.all([
+  const [{ loadConfig }, { privilegeErrors }, { prepareRunDir }, { earlyLog }, { runAgent }] = await Promise.all([
     import('../config/load.js'),
+    import('../config/privileges.js'),
     import('../run-dir.js'),
     import('../early-log.js'),
     import('../agent/run.js'),
   ]);
   const loaded = loadConfig({ file: configFlag(parsed), command: parsed.rest });
-  if (!loaded.ok) {
-    process.stderr.write(`nile: invalid config${loaded.file ? ` (${loaded.file})` : ''}:\n${loaded.errors.map((e) => `  ${e}\n`).join('')}`);
+  const errors = loaded.ok ? privilegeErrors(loaded.config) : loaded.errors;
+  if (!loaded.ok || errors.length) {
+    process.stderr.write(`nile: invalid config${loaded.file ? ` (${loaded.file})` : ''}:\n${errors.map((e) => `  ${e}\n`).join('')}`);
     return 2;
   }
   const runDir = prepareRunDir(loaded.config.runDir);
