@@ -23,7 +23,7 @@ export function prepareRunDir(dir: string, euid = process.geteuid?.() ?? 0): Pre
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return { refused: `runDir ${dir}: ${(err as NodeJS.ErrnoException).code}` };
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700); // the umask may have taken bits off, never added: this is for clarity
-    return { dir, notes: [] };
+    return { dir, notes: renamableIn(path.dirname(path.resolve(dir))) };
   }
   if (!st.isDirectory()) return { refused: `runDir ${dir}: not a directory` };
   if (!trustedOwner(st.uid, euid)) return { refused: `runDir ${dir} is owned by uid ${st.uid}, not by nile's uid ${euid}; remove it or let nile create it` };
@@ -31,15 +31,23 @@ export function prepareRunDir(dir: string, euid = process.geteuid?.() ?? 0): Pre
   if (!others && st.uid !== euid) return { refused: `runDir ${dir} is root's (mode ${(st.mode & 0o7777).toString(8)}): nile (uid ${euid}) cannot write it; mount an emptyDir there or let nile create it` };
   if (!others) {
     chmodSync(dir, 0o700);
-    return { dir, notes: [] };
+    return { dir, notes: renamableIn(path.dirname(path.resolve(dir))) };
   }
   const notes = [`runDir ${dir} is a volume ${others} may write (mode ${(st.mode & 0o7777).toString(8)}): nile keeps its files in ${path.join(dir, privateDirName)} (0700)`];
   if (st.uid === euid && !(st.mode & 0o1000)) {
     chmodSync(dir, (st.mode & 0o7777) | 0o1000);
     notes.push(`runDir ${dir} made sticky: no other user renames nile's directory away`);
   }
+  notes.push(...renamableIn(dir));
   const own = ownPrivateDir(path.join(dir, privateDirName), euid, notes);
   return typeof own === 'string' ? { dir: own, notes } : own;
+}
+
+/** Says so when others may rename what is in `dir` (writable by them, no sticky bit): the clients' check is then what stands. */
+function renamableIn(dir: string): string[] {
+  const { mode } = statSync(dir);
+  const others = writableByOthers(mode);
+  return others && !(mode & 0o1000) ? [`${dir} is writable by ${others} without the sticky bit: another user could move nile's directory away; the clients then find none and say so, and never ask one of theirs`] : [];
 }
 
 /** The nearest directory on runDir's path (symlinks followed too) that a user other than root and nile owns. */

@@ -77,6 +77,7 @@ t.test('in a volume others may rename in, a private directory swapped for anothe
   const runDir = emptyDir(t, pod.volume);
   const nile = startNile(t, pod, runDir);
   await nile.waitPhase('ready', 30_000);
+  t.ok(nile.logs.some((l) => /is writable by others without the sticky bit: another user could move nile's directory away/.test(l.msg)), 'nile says what it cannot prevent');
   // uid 65534 shares the volume: without the sticky bit it may rename nile's directory and put its own there.
   const asOther = (command: string) => spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'sh', '-c', command], { cwd: runDir, encoding: 'utf8' });
   t.equal(asOther('mv private stolen && mkdir -m 755 private').status, 0, 'the other user swapped runDir/private');
