@@ -78,6 +78,25 @@ t.test('a restricted pod: nile as uid 10001 with no privileges, runDir on its em
   t.equal(exited.code, 143, "with the JVM's status: ended by TERM");
 });
 
+t.test('a restricted pod: a start timeout keeps its scene on the volume, and the doctor reads it', async (t) => {
+  const pod = deploymentPod(manifest);
+  const volume = runVolume(t, pod.securityContext?.fsGroup);
+  const nile = scenario();
+  nile.app.args = [...nile.app.args, '--never-ready'];
+  nile.app.startTimeout = '4s';
+  const c = await startContainer(t, { name: 'restricted-timeout', nile, manifest, volumes: { '/run/nile': volume } });
+  await c.waitLog("the doctor's look at the failure", (l) => l.msg.startsWith('doctor: '), 60_000);
+  const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
+  t.match(probe.stdout, /^not ready: startup failed: not ready within 4(\.0)?s \(thread dump taken, app left running\)/, probe.stdout.trim());
+  const dump = statSync(path.join(volume, 'private', 'thread-dump.txt'));
+  t.same([dump.uid, dump.mode & 0o777], [10001, 0o600], 'the thread dump is on the volume, 0600, nile\'s');
+  t.ok(dump.size > 1000, `and whole (${dump.size} bytes)`);
+  t.ok(statSync(path.join(volume, 'private', 'last-failure.json')).isFile(), 'so is the failure report');
+  const doctor = await c.exec(['nile', 'doctor'], { timeoutMs: 60_000 });
+  t.equal(doctor.code, 1, 'nile doctor: the app failed');
+  t.match(doctor.stdout, /the start timed out/, 'and says how');
+});
+
 t.test('the root Deployment with an emptyDir at runDir: root\'s 0777 volume, made sticky, runDir/private in it', async (t) => {
   const volume = runVolume(t);
   const nile = scenario();
