@@ -730,13 +730,33 @@ static int config_run_dir(const char *file, char *out, size_t size) {
   return found;
 }
 
-// runDir joined with the socket's name as path.join would.
+// The control socket in runDir, as src/run-dir-rule.cts trusts it: the directory is held open and
+// checked (ours, writable by no one else; in a volume root or we own that others may write, its
+// `private` directory), and the socket is reached through that descriptor, so a runDir swapped after
+// the check is never the one asked. 0: Node's to answer (it says why one is not trusted).
 static int socket_in(const char *dir, char *out, size_t size) {
   size_t n = strlen(dir);
   while (n > 1 && dir[n - 1] == '/') n--;
   if (strstr(dir, "/.") || strstr(dir, "//") || dir[0] == '.') return 0; // path.join would normalise it: Node's job
-  int wrote = snprintf(out, size, "%.*s/control.sock", (int)n, dir);
-  return wrote > 0 && (size_t)wrote < size && (size_t)wrote < sizeof(((struct sockaddr_un *)0)->sun_path);
+  char path[PATH_MAX];
+  if (n >= sizeof path) return 0;
+  memcpy(path, dir, n);
+  path[n] = 0;
+  uid_t me = geteuid();
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  if (fstat(fd, &st) < 0 || (st.st_uid != 0 && st.st_uid != me)) return close(fd), 0;
+  if (st.st_mode & 022) {
+    int own = openat(fd, "private", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(fd);
+    if (own < 0) return 0;
+    fd = own;
+    if (fstat(fd, &st) < 0) return close(fd), 0;
+  }
+  if (st.st_uid != me || (st.st_mode & 022)) return close(fd), 0;
+  int wrote = snprintf(out, size, "/proc/self/fd/%d/control.sock", fd);
+  return wrote > 0 && (size_t)wrote < size;
 }
 
 // The control socket as src/cli/locate.cts finds it: NILE_RUNDIR or /run/nile when its socket is

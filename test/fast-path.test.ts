@@ -322,7 +322,7 @@ t.test('a control socket the caller may not open: the same not-ready line from b
   const agent = await fakeAgent(t, () => answerOf({ ready: true, reason: 'ready' }));
   chmodSync(agent.socket, 0o600); // as the agent makes it; the caller runs as nobody
   const run = await bothDoors(t, 'EACCES: nile probe', ['probe'], { NILE_RUNDIR: agent.runDir }, 65534);
-  t.same([run.code, run.stdout], [1, `not ready: the agent did not answer (connect EACCES ${agent.socket})\n`], 'not ready, saying why');
+  t.same([run.code, run.stdout], [1, `not ready: the agent did not answer (runDir ${agent.runDir} is root's and this runs as uid 65534: only nile's own user asks it)\n`], 'not ready, saying why');
   await bothDoors(t, 'EACCES: nile status', ['status'], { NILE_RUNDIR: agent.runDir }, 65534);
 });
 

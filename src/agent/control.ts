@@ -8,6 +8,7 @@ import type { PreviousEnd } from '../record/previous.js';
 import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { ServiceInfo } from '../runit/service.js';
+import { privilegeFindings } from '../doctor/privileges.js';
 import { serviceLine, statusOf, statusText } from './status.js';
 import { registering, servicesOnlyVerdict, verdict, type Waiting } from './verdict.js';
 
@@ -46,7 +47,7 @@ export function controlHandlers(parts: Parts): Handlers {
       const status = redact.value(statusOf(app, readiness(parts), traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
       return form === 'text' ? { ok: true, text: statusText(status) } : status;
     },
-    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value(await scene.now()) }),
+    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value([...(await scene.now()), ...privilegeFindings(services().map(serviceLine))]) }),
     prestop: async () => {
       await traffic.start('prestop');
       return { ok: true, done: true };

@@ -8,7 +8,7 @@ import type { ServiceLine, Status, Verdict } from '../control/protocol.cjs';
 
 /** One runit-style service as `nile status` lists it. */
 export function serviceLine(info: ServiceLine): ServiceLine {
-  return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want };
+  return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want, ...(info.note ? { note: info.note } : {}) };
 }
 
 /** What `nile status` shows beside the app: the online and offline calls, the container's memory. */
@@ -59,7 +59,7 @@ function memoryLine(m: MemoryStatus): string {
 export function statusText(s: Status, now = Date.now()): string {
   const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
-  for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
+  for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}${svc.note ? `: ${svc.note}` : ''}`);
   for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
   if (s.memory) lines.push(memoryLine(s.memory));
   if (s.previous) lines.push(s.previous.line);

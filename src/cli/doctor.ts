@@ -30,16 +30,18 @@ const noAgent = 'no agent answering';
 // The agent is gone: read the failure report it left and look at the jar and logs from here.
 async function withoutAgent(configFile?: string): Promise<Diagnosis> {
   const phase = noAgent;
-  const [{ loadConfig }, { examineScene }, { reportFile }, { redactorFor }] = await Promise.all([
+  const [{ loadConfig }, { examineScene }, { reportFile }, { redactorFor }, { findRunDir }] = await Promise.all([
     import('../config/load.js'),
     import('../agent/scene.js'),
     import('../app/report.js'),
     import('../redact.js'),
+    import('../run-dir-rule.cjs'),
   ]);
   const loaded = loadConfig({ file: configFile });
   if (!loaded.ok) return { phase, failed: false, lastOutput: [], findings: [{ cause: 'config-invalid', summary: 'the config is invalid', evidence: loaded.errors }] };
-  const file = reportFile(loaded.config.runDir);
-  const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+  const runDir = findRunDir(loaded.config.runDir); // a report another user could have written is not read
+  const file = 'io' in runDir ? reportFile(runDir.io) : null;
+  const report = file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
   const findings = redactorFor(loaded.config).value(await examineScene({ config: loaded.config, report, output: [] }));
   return { phase, failed: report !== null, lastOutput: report?.lastOutput?.slice(-20) ?? [], findings };
 }
