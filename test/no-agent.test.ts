@@ -37,5 +37,5 @@ t.test('nile doctor with no agent running says it could not reach the agent, exi
 t.test('nile doctor as a user who cannot reach the socket says so, exit 1', async (t) => {
   const run = nile(['doctor'], 65534);
   t.equal(run.status, 1, 'exit 1, not 0');
-  t.match(run.stderr, /^nile doctor: could not reach the agent \(connect EACCES [^\n]*\n$/, `says so, and nothing else on stderr (${run.stderr.trim()})`);
+  t.match(run.stderr, /^nile doctor: could not reach the agent \((connect|runDir \S+:) EACCES[^\n]*\n$/, `says so, and nothing else on stderr (${run.stderr.trim()})`);
 });

@@ -35,7 +35,7 @@ async function withoutAgent(configFile?: string): Promise<Diagnosis> {
     import('../agent/scene.js'),
     import('../app/report.js'),
     import('../redact.js'),
-    import('../run-dir-rule.cjs'),
+    import('../run-dir-rule.cjs').then((rule) => rule.default), // CommonJS: its exports are the default, bundled or not
   ]);
   const loaded = loadConfig({ file: configFile });
   if (!loaded.ok) return { phase, failed: false, lastOutput: [], findings: [{ cause: 'config-invalid', summary: 'the config is invalid', evidence: loaded.errors }] };
