@@ -14,7 +14,7 @@
 //   order written. Once the destination is gone the bytes are still taken and kept, never left in
 //   the pipe: the app never blocks on a reader that is gone.
 // - While a capture is set, every byte passing through is copied (never teed), so the capture file
-//   gets all of it.
+//   gets all of it, up to its bound (capture_left): then the capture ends by itself.
 // - A relay thread has every signal blocked: signals are Node's.
 // - A relay is freed by the last of its thread and its end callback's finalizer (refs, under r->mu);
 //   onEnd runs once, on the main thread, unless the environment is torn down first.
@@ -54,6 +54,7 @@ typedef struct {
   size_t keep;               // at most this many bytes are kept, ring and pipe together
   uint64_t count;            // bytes ever passed through
   int capture;               // while >= 0, every byte passing through is also written here
+  uint64_t capture_left;     // bytes the capture may still take; it ends when none are left
   pthread_mutex_t mu;
 } Tail;
 
@@ -173,20 +174,29 @@ static void tail_trim(Tail *t) {
   pipe_drop(t, excess - from_ring);
 }
 
-// Writes bytes passing through to the capture file, if one is set. Caller holds t->mu.
+// Ends the capture: its bound is reached, or its file cannot take more. Caller holds t->mu.
+static void capture_end(Tail *t) {
+  close(t->capture);
+  __atomic_store_n(&t->capture, -1, __ATOMIC_RELAXED);
+}
+
+// Writes bytes passing through to the capture file, if one is set, up to its bound. Caller holds t->mu.
 static void capture_write(Tail *t, const char *buf, size_t n) {
+  if (t->capture < 0) return;
+  if (n > t->capture_left) n = (size_t)t->capture_left;
   while (n > 0 && t->capture >= 0) {
     ssize_t w = write(t->capture, buf, n);
     if (w > 0) {
       buf += w;
       n -= (size_t)w;
+      t->capture_left -= (uint64_t)w;
     } else if (w < 0 && errno == EINTR) {
       continue;
     } else {
-      close(t->capture);  // the file cannot take more (disk full): the capture ends short
-      t->capture = -1;
+      capture_end(t);  // disk full: the capture ends short
     }
   }
+  if (t->capture >= 0 && t->capture_left == 0) capture_end(t);
 }
 
 static int capturing(Tail *t) {
@@ -493,16 +503,18 @@ static napi_value TailRead(napi_env env, napi_callback_info info) {
   return made == napi_ok ? result : NULL;
 }
 
-// tailCapture(id, fd): from now on every byte passing through is also written to fd (duplicated);
-// fd -1 ends the capture. Bytes already kept are not written.
+// tailCapture(id, fd, maxBytes): from now on every byte passing through is also written to fd
+// (duplicated), until maxBytes were; fd -1 ends the capture. Bytes already kept are not written.
 static napi_value TailCapture(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
-  int64_t fd;
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
+  int64_t fd, max = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   Tail *t = tail_arg(env, argv[0], "tailCapture(id, fd): id must be a tail from tailOpen");
   if (t == NULL) return NULL;
-  if (!int_arg(env, argv[1], -1, INT32_MAX, "tailCapture(id, fd): fd must be a file descriptor or -1", &fd)) return NULL;
+  if (!int_arg(env, argv[1], -1, INT32_MAX, "tailCapture(id, fd, maxBytes): fd must be a file descriptor or -1", &fd)) return NULL;
+  if (fd >= 0 && !int_arg(env, argv[2], 1, 9007199254740991.0, "tailCapture(id, fd, maxBytes): maxBytes must be a positive integer", &max))
+    return NULL;
   int dup = -1;
   if (fd >= 0 && (dup = fcntl((int)fd, F_DUPFD_CLOEXEC, 3)) < 0) {
     throw_errno(env, "tailCapture: fd", errno);
@@ -510,6 +522,7 @@ static napi_value TailCapture(napi_env env, napi_callback_info info) {
   }
   pthread_mutex_lock(&t->mu);
   if (t->capture >= 0) close(t->capture);
+  t->capture_left = (uint64_t)max;
   __atomic_store_n(&t->capture, dup, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&t->mu);
   return NULL;

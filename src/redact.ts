@@ -1,6 +1,7 @@
 // The one redaction every output goes through (logs, failure report, status, doctor, config): the
 // app still gets the real values, nothing nile prints or keeps in runDir shows them. It is also where
 // the app's text becomes nile's output, so control characters are shown escaped here, never obeyed.
+import { StringDecoder } from 'node:string_decoder';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from './config/schema.js';
 
@@ -194,4 +195,41 @@ function blankedParts(original: string, blanked: string): string[] {
     at = end + piece.length;
   }
   return parts;
+}
+
+// A line's first characters are redacted with this many after them, so a secret that starts before a
+// cut is still whole: no string the config holds is longer (src/config/load.ts refuses them).
+const cutContext = 4096;
+
+/**
+ * Redacts text that arrives in chunks, a line at a time: a secret split across chunks is whole in its
+ * line. A line over maxLine characters is cut there; the rest of it is neither kept nor shown.
+ */
+export function redactLines(redact: Redactor, maxLine: number): { write(chunk: Buffer): string; end(): string } {
+  const decoder = new StringDecoder('utf8');
+  let line = ''; // the line so far, at most maxLine + cutContext characters of it
+  let length = 0; // the whole line's
+  const done = (): string => {
+    const shown = length > maxLine ? `${redact.text(line).slice(0, maxLine)} … [${length - maxLine} more characters not kept]` : redact.text(line);
+    line = '';
+    length = 0;
+    return shown;
+  };
+  const take = (text: string): string => {
+    const parts = text.split('\n');
+    let out = '';
+    parts.forEach((part, i) => {
+      length += part.length;
+      if (line.length < maxLine + cutContext) line += part.slice(0, maxLine + cutContext - line.length);
+      if (i < parts.length - 1) out += `${done()}\n`;
+    });
+    return out;
+  };
+  return {
+    write: (chunk) => take(decoder.write(chunk)),
+    end: () => {
+      const out = take(decoder.end());
+      return length > 0 ? out + done() : out;
+    },
+  };
 }

@@ -29,22 +29,23 @@ t.test('only about keepBytes are kept, and a line cut at the front is left out',
   t.same(big.last(1), ['z'], 'one chunk bigger than keepBytes is still kept whole while it is the newest');
 });
 
-t.test('a capture writes everything from its start to its file, however long', async (t) => {
+t.test('a capture writes everything from its start to its file, up to its bound', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-capture-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'dump');
   const fd = openSync(file, 'w');
   const tail = new OutputTail(64, false);
   tail.push(Buffer.from('before\n'));
-  tail.startCapture(fd);
-  t.equal(tail.capturedBytes(), 0);
   const dump = Array.from({ length: 3000 }, (_, i) => `"thread-${i}" #${i} prio=5 RUNNABLE`).join('\n') + '\n';
+  tail.startCapture(fd, dump.length);
+  t.equal(tail.capturedBytes(), 0);
   for (const chunk of chunked(dump, 100)) tail.push(chunk);
   t.equal(tail.capturedBytes(), dump.length);
-  t.equal(tail.stopCapture(), dump.length);
+  tail.push(Buffer.from('flood after the dump\n'.repeat(1000)));
+  t.equal(tail.stopCapture(), dump.length + 21_000, 'the output since the start is counted, kept or not');
   tail.push(Buffer.from('after\n'));
   closeSync(fd);
-  t.equal(readFileSync(file, 'utf8'), dump, 'the file holds all of it, and nothing from before or after');
+  t.equal(readFileSync(file, 'utf8'), dump, 'the file holds all of it up to the bound, and nothing from before or after');
   t.equal(tail.capturedBytes(), 0, 'nothing captured once stopped');
 });
 
@@ -105,11 +106,11 @@ for (const native of [true, false]) {
     t.same(all.filter((line) => !/^(out \d+|err line|last)$/.test(line)), [], 'no line cut at the front');
     const dumpFile = path.join(dir, 'dump');
     const dumpFd = openSync(dumpFile, 'w');
-    tail.startCapture(dumpFd);
-    await run(tail, 'echo "Full thread dump"; echo "\\"main\\" BLOCKED"');
-    t.ok(tail.capturedBytes() > 0);
+    tail.startCapture(dumpFd, 32);
+    await run(tail, 'echo "Full thread dump"; echo "\\"main\\" BLOCKED"; seq 100000');
+    t.ok(tail.capturedBytes() > 32);
     tail.stopCapture();
     closeSync(dumpFd);
-    t.equal(readFileSync(dumpFile, 'utf8'), 'Full thread dump\n"main" BLOCKED\n', 'a capture is what came since its start');
+    t.equal(readFileSync(dumpFile, 'utf8'), 'Full thread dump\n"main" BLOCKED\n', 'a capture is what came since its start, up to its bound');
   });
 }

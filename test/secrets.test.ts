@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FIXTURE_JAR, JAVA, Nile } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
-import { redactorFor } from '../src/redact.js';
+import { redactLines, redactorFor } from '../src/redact.js';
 import { loadConfig } from '../src/config/load.js';
 import { printConfig } from '../src/config/print.js';
 
@@ -141,4 +141,21 @@ t.test('a short secret is blanked where it stands as a secret\'s value, not wher
   t.equal(r.text('{"db.password":"java"}'), '{"db.password":"***"}');
   const long = redactorFor({ app: { command: [], javaOpts: [], args: [], env: { DB_PASSWORD: 'tr0ub4dor-3501' }, secretPatterns: [] } as never });
   t.equal(long.text('connect as app/tr0ub4dor-3501 failed'), 'connect as app/*** failed', 'a long one is blanked anywhere');
+});
+
+t.test('text redacted as a stream: a secret split across chunks, a line cut at its bound', async (t) => {
+  const r = redactorFor({ app: { command: [], javaOpts: ['-Ddb.password=stream-secret-3601'], args: [], env: {}, secretPatterns: [] } as never });
+  const long = `${'x'.repeat(5000)} -Ddb.password=stream-secret-3601 tail`;
+  const text = `"worker stream-secret-3601" #12 prio=5\n${long}\nlast -Dapi.token=t1 ü`;
+  for (const size of [1, 7, 4096]) {
+    const lines = redactLines(r, 1000);
+    let out = '';
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; at += size) out += lines.write(bytes.subarray(at, at + size));
+    out += lines.end();
+    t.notOk(out.includes('stream-secret'), `chunks of ${size} bytes: no secret`);
+    t.equal(out.split('\n')[0], '"worker ***" #12 prio=5', `chunks of ${size} bytes: the first line whole, blanked`);
+    t.equal(out.split('\n')[1], `${'x'.repeat(1000)} … [${long.length - 1000} more characters not kept]`, `chunks of ${size} bytes: the long line cut at its bound`);
+    t.equal(out.split('\n')[2], 'last -Dapi.token=*** ü', `chunks of ${size} bytes: the last line without its newline, a character split across chunks whole`);
+  }
 });

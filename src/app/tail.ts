@@ -23,8 +23,8 @@ export interface Tail {
   kept(): { bytes: Buffer; cut: boolean };
   /** Bytes ever passed through, kept or not. */
   passed(): number;
-  /** From now on every byte passing through is also written to fd; -1 ends it. */
-  capture(fd: number): void;
+  /** From now on every byte passing through is also written to fd, up to maxBytes; -1 ends it. */
+  capture(fd: number, maxBytes?: number): void;
 }
 
 /** The native tail when asked for and the module can open one, else the JavaScript one. */
@@ -70,7 +70,7 @@ function nativeTail(module: Native, id: number): Tail {
       return { bytes, cut: module.tailCount(id) > bytes.length };
     },
     passed: () => module.tailCount(id),
-    capture: (fd) => module.tailCapture(id, fd),
+    capture: (fd, maxBytes) => module.tailCapture(id, fd, maxBytes),
   };
 }
 
@@ -83,6 +83,7 @@ class MemoryTail implements Tail {
   private dropped = false;
   private total = 0;
   private captureFd: number | null = null;
+  private captureLeft = 0;
 
   constructor(private readonly keepBytes: number) {}
 
@@ -102,7 +103,12 @@ class MemoryTail implements Tail {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     }
-    if (this.captureFd !== null) writeAll(this.captureFd, chunk);
+    if (this.captureFd !== null) {
+      const part = chunk.subarray(0, this.captureLeft);
+      writeAll(this.captureFd, part);
+      this.captureLeft -= part.length;
+      if (this.captureLeft === 0) this.captureFd = null;
+    }
   }
 
   kept(): { bytes: Buffer; cut: boolean } {
@@ -113,8 +119,9 @@ class MemoryTail implements Tail {
     return this.total;
   }
 
-  capture(fd: number): void {
+  capture(fd: number, maxBytes = 0): void {
     this.captureFd = fd < 0 ? null : fd;
+    this.captureLeft = maxBytes;
   }
 }
 

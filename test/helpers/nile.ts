@@ -20,6 +20,7 @@ export interface NileOptions {
   pid1?: boolean; // in a new PID namespace (default true), else a plain child (nile becomes a subreaper)
   cgroup?: string; // a cgroup v1 directory to start in, before anything is forked, like a pod's cgroup
   frontDoor?: boolean; // started as the image's ENTRYPOINT: the native front door, which execs Node
+  dropStdout?: boolean; // the app's output goes to /dev/null, not into this.stdout (a flood of it)
 }
 
 type Maybe<T> = T | undefined | false | null;
@@ -57,8 +58,8 @@ export class Nile {
     let command = options.pid1 === false ? argv : ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...argv];
     // The shell joins the cgroup, then becomes the command: its pid is the command's, and every child starts inside.
     if (options.cgroup) command = ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...command];
-    this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    eachLine(this.proc.stdout!, (line) => {
+    this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', options.dropStdout ? 'ignore' : 'pipe', 'pipe'] });
+    if (this.proc.stdout) eachLine(this.proc.stdout, (line) => {
       this.stdout.push(line);
       this.changes.notify();
     });
