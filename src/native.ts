@@ -24,6 +24,8 @@ export interface Native {
   tailWrite(id: number, bytes: Buffer): void;
   /** Bytes ever passed through the tail, kept or not. */
   tailCount(id: number): number;
+  /** Whether older kept bytes were dropped for room (the oldest kept line may have lost its start). */
+  tailDropped(id: number): boolean;
   /** From now on every byte passing through the tail is also written to fd (duplicated), up to maxBytes; -1 ends it. */
   tailCapture(id: number, fd: number, maxBytes?: number): void;
   /**

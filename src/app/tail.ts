@@ -65,16 +65,17 @@ function nativeTail(module: Native, id: number): Tail {
       };
     },
     push: (chunk) => module.tailWrite(id, chunk),
-    kept() {
-      const bytes = module.tailRead(id);
-      return { bytes, cut: module.tailCount(id) > bytes.length };
-    },
+    kept: () => ({ bytes: module.tailRead(id), cut: module.tailDropped(id) }),
     passed: () => module.tailCount(id),
     capture: (fd, maxBytes) => module.tailCapture(id, fd, maxBytes),
   };
 }
 
-/** Chunks as they came, the last keepBytes of them. */
+/** Of each line, its first bytes are kept and a note says how many more it had (native/relay.c's LINE_KEEP). */
+export const lineKeepBytes = 4096;
+const cutNote = (more: number) => Buffer.from(` … [${more} more bytes not kept]`);
+
+/** Chunks as they came, each line cut to lineKeepBytes, the last keepBytes of them. */
 class MemoryTail implements Tail {
   readonly native = false;
   private chunks: Buffer[] = [];
@@ -82,6 +83,7 @@ class MemoryTail implements Tail {
   private bytes = 0;
   private dropped = false;
   private total = 0;
+  private lineLength = 0; // of the last line so far, kept or not
   private captureFd: number | null = null;
   private captureLeft = 0;
 
@@ -92,17 +94,8 @@ class MemoryTail implements Tail {
   }
 
   push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.bytes += chunk.length;
     this.total += chunk.length;
-    while (this.chunks.length - this.head > 1 && this.bytes - this.chunks[this.head].length >= this.keepBytes) {
-      this.bytes -= this.chunks[this.head++].length;
-      this.dropped = true;
-    }
-    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
+    for (const part of this.lineHeads(chunk)) this.keep(part);
     if (this.captureFd !== null) {
       const part = chunk.subarray(0, this.captureLeft);
       writeAll(this.captureFd, part);
@@ -111,8 +104,45 @@ class MemoryTail implements Tail {
     }
   }
 
+  // The parts of chunk kept: runs of whole lines as they are, a long line up to its bound and a note.
+  private lineHeads(chunk: Buffer): Buffer[] {
+    const parts: Buffer[] = [];
+    let run = 0;
+    for (let at = 0; at < chunk.length; ) {
+      const newline = chunk.indexOf(10, at);
+      const end = newline < 0 ? chunk.length : newline;
+      const before = this.lineLength;
+      this.lineLength += end - at;
+      if (this.lineLength > lineKeepBytes) {
+        const bound = at + Math.max(0, lineKeepBytes - before);
+        if (bound > run) parts.push(chunk.subarray(run, bound));
+        run = end;
+        if (newline >= 0) parts.push(cutNote(this.lineLength - lineKeepBytes));
+      }
+      if (newline < 0) break;
+      this.lineLength = 0;
+      at = newline + 1;
+    }
+    if (chunk.length > run) parts.push(chunk.subarray(run));
+    return parts;
+  }
+
+  private keep(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.chunks.length - this.head > 1 && this.bytes - this.chunks[this.head].length >= this.keepBytes) {
+      this.bytes -= this.chunks[this.head++].length;
+      this.dropped = true;
+    }
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
   kept(): { bytes: Buffer; cut: boolean } {
-    return { bytes: Buffer.concat(this.chunks.slice(this.head)), cut: this.dropped };
+    const last = this.lineLength > lineKeepBytes ? [cutNote(this.lineLength - lineKeepBytes)] : [];
+    return { bytes: Buffer.concat([...this.chunks.slice(this.head), ...last]), cut: this.dropped };
   }
 
   passed(): number {
