@@ -1,20 +1,21 @@
 // Output relay. Each app stream gets a pipe read by a thread that splices it to our own fd, so the
-// bytes never pass through JS. A tail keeps the most recent output, bounded by bytes: large chunks are
-// teed by page reference into a staging pipe, small ones (and the staging pipe once it is full or read)
-// are copied into a ring in memory. A pipe's room is counted in buffers, not bytes, and how far it may
-// grow depends on the process's capabilities: the ring is what makes the bound one of bytes.
+// bytes never pass through JS. A tail keeps the most recent output, bounded by bytes, in a ring in
+// memory, each line cut to its first LINE_KEEP bytes (and a note of how many more it had), so one huge
+// line cannot push out the lines before it. Every byte is looked at once for its newlines: large chunks
+// are teed by page reference into a staging pipe (the destination still gets them by splice) and read
+// from there at once, small ones are copied.
 //
 // Invariants:
 // - Tails are made on the main thread only and live as long as the process; a relay thread gets its
 //   Tail pointer at start and never reads `tails`.
-// - Under t->mu, after every call: ring_len + held <= keep, the ring's bytes are older than the
-//   staging pipe's, and held is exactly what the staging pipe holds (only we write or drain it).
+// - Under t->mu, after every call: ring_len <= keep, and the staging pipe is empty (held == 0).
+// - line_len is the length of the last line so far, of which the ring holds the first LINE_KEEP bytes.
 // - count is every byte that passed through the tail, kept or not; it never goes back.
 // - Every byte a relay takes from the app's pipe goes to its destination and to its tail, in the
 //   order written. Once the destination is gone the bytes are still taken and kept, never left in
 //   the pipe: the app never blocks on a reader that is gone.
 // - While a capture is set, every byte passing through is copied (never teed), so the capture file
-//   gets all of it.
+//   gets all of it, up to its bound (capture_left): then the capture ends by itself.
 // - A relay thread has every signal blocked: signals are Node's.
 // - A relay is freed by the last of its thread and its end callback's finalizer (refs, under r->mu);
 //   onEnd runs once, on the main thread, unless the environment is torn down first.
@@ -45,6 +46,8 @@
 #define SPLICE_CHUNK (64 * 1024)
 // Less than this is copied rather than teed (see tail_write); more fills most of the pages it pins.
 #define SMALL (16 * 1024)
+// Of each line, at most this many bytes are kept; the rest is counted in a note.
+#define LINE_KEEP 4096
 
 typedef struct {
   char *ring;                // the older kept bytes, allocated on first use
@@ -53,7 +56,10 @@ typedef struct {
   size_t held;               // bytes in the staging pipe now (only we write or drain it)
   size_t keep;               // at most this many bytes are kept, ring and pipe together
   uint64_t count;            // bytes ever passed through
+  size_t line_len;           // bytes of the last line so far (after its last newline), kept or not
+  int dropped;               // older kept bytes were dropped for room
   int capture;               // while >= 0, every byte passing through is also written here
+  uint64_t capture_left;     // bytes the capture may still take; it ends when none are left
   pthread_mutex_t mu;
 } Tail;
 
@@ -91,29 +97,12 @@ static void wait_fd(int fd, short events) {
   }
 }
 
-// Drops the n oldest bytes of the staging pipe. Caller holds t->mu.
-static void pipe_drop(Tail *t, size_t n) {
-  char sink[PAGE];
-  if (n > t->held) n = t->held;
-  while (n > 0) {
-    ssize_t m = splice(t->rfd, NULL, devnull, NULL, n, SPLICE_F_NONBLOCK);
-    if (m < 0 && errno == EINTR) continue;
-    if (m < 0) m = read(t->rfd, sink, n < sizeof sink ? n : sizeof sink);
-    if (m <= 0) {
-      // should not happen; trust the kernel's count rather than loop
-      int avail = 0;
-      if (ioctl(t->rfd, FIONREAD, &avail) == 0) t->held = (size_t)avail;
-      return;
-    }
-    n -= (size_t)m;
-    t->held -= (size_t)m;
-  }
-}
-
 // Appends to the ring, dropping its oldest bytes for room. Caller holds t->mu.
 static void ring_append(Tail *t, const char *buf, size_t n) {
+  if (n == 0) return;
   if (t->ring == NULL && (t->ring = malloc(t->keep)) == NULL) return;  // no memory: the ring keeps nothing
   if (n >= t->keep) {
+    t->dropped = t->dropped || t->ring_len > 0 || n > t->keep;
     memcpy(t->ring, buf + n - t->keep, t->keep);
     t->ring_start = 0;
     t->ring_len = t->keep;
@@ -123,6 +112,7 @@ static void ring_append(Tail *t, const char *buf, size_t n) {
     size_t drop = t->ring_len + n - t->keep;
     t->ring_start = (t->ring_start + drop) % t->keep;
     t->ring_len -= drop;
+    t->dropped = 1;
   }
   size_t at = (t->ring_start + t->ring_len) % t->keep;
   size_t first = t->keep - at < n ? t->keep - at : n;
@@ -131,113 +121,102 @@ static void ring_append(Tail *t, const char *buf, size_t n) {
   t->ring_len += n;
 }
 
-// Moves up to n of the staging pipe's oldest bytes to the end of the ring, read straight into it: what
-// comes next can then follow them, or the pipe has room again. Caller holds t->mu.
-static void pipe_spill(Tail *t, size_t n) {
-  if (t->held > t->keep) pipe_drop(t, t->held - t->keep);
-  if (n > t->held) n = t->held;
-  if (n > 0 && t->ring == NULL && (t->ring = malloc(t->keep)) == NULL) {
-    pipe_drop(t, n);  // no memory: the ring keeps nothing
-    return;
-  }
+// " ... [N more bytes not kept]" for the current line, longer than LINE_KEEP. Returns its length.
+static size_t cut_note(Tail *t, char *note, size_t size) {
+  int len = snprintf(note, size, " \xe2\x80\xa6 [%llu more bytes not kept]", (unsigned long long)(t->line_len - LINE_KEEP));
+  return len < 0 ? 0 : (size_t)len < size ? (size_t)len : size - 1;
+}
+
+// Keeps each line's first LINE_KEEP bytes and notes how many more it had: a line of megabytes (a JSON
+// stack trace) takes no more room than that, so the lines before it stay. Caller holds t->mu.
+static void keep_lines(Tail *t, const char *buf, size_t n) {
+  char note[64];
   while (n > 0) {
-    if (t->ring_len == t->keep) {  // full: its oldest bytes make room
-      size_t drop = n < t->keep ? n : t->keep;
-      t->ring_start = (t->ring_start + drop) % t->keep;
-      t->ring_len -= drop;
-    }
-    size_t at = (t->ring_start + t->ring_len) % t->keep;
-    size_t room = t->keep - t->ring_len;
-    size_t span = t->keep - at < room ? t->keep - at : room;  // free and contiguous from `at`
-    size_t want = n < span ? n : span;
-    ssize_t m = read(t->rfd, t->ring + at, want);
+    const char *nl = memchr(buf, '\n', n);
+    size_t seg = nl ? (size_t)(nl - buf) : n;
+    if (t->line_len < LINE_KEEP) ring_append(t, buf, seg < LINE_KEEP - t->line_len ? seg : LINE_KEEP - t->line_len);
+    t->line_len += seg;
+    if (nl == NULL) return;
+    if (t->line_len > LINE_KEEP) ring_append(t, note, cut_note(t, note, sizeof note));
+    ring_append(t, "\n", 1);
+    t->line_len = 0;
+    buf += seg + 1;
+    n -= seg + 1;
+  }
+}
+
+// Reads what the staging pipe holds through the line filter into the ring. Caller holds t->mu.
+static void pipe_spill(Tail *t) {
+  char chunk[4 * PAGE];
+  while (t->held > 0) {
+    ssize_t m = read(t->rfd, chunk, t->held < sizeof chunk ? t->held : sizeof chunk);
     if (m < 0 && errno == EINTR) continue;
     if (m <= 0) {
       t->held = 0;  // should not happen: the pipe is ours alone
       return;
     }
-    t->ring_len += (size_t)m;
+    keep_lines(t, chunk, (size_t)m);
     t->held -= (size_t)m;
-    n -= (size_t)m;
   }
 }
 
-// Drops the oldest kept bytes, the ring's first, until at most keep are kept. Caller holds t->mu.
-static void tail_trim(Tail *t) {
-  size_t kept = t->ring_len + t->held;
-  if (kept <= t->keep) return;
-  size_t excess = kept - t->keep;
-  size_t from_ring = excess < t->ring_len ? excess : t->ring_len;
-  t->ring_start = t->ring_len == from_ring ? 0 : (t->ring_start + from_ring) % t->keep;
-  t->ring_len -= from_ring;
-  pipe_drop(t, excess - from_ring);
+// Ends the capture: its bound is reached, or its file cannot take more. Caller holds t->mu.
+static void capture_end(Tail *t) {
+  close(t->capture);
+  __atomic_store_n(&t->capture, -1, __ATOMIC_RELAXED);
 }
 
-// Writes bytes passing through to the capture file, if one is set. Caller holds t->mu.
+// Writes bytes passing through to the capture file, if one is set, up to its bound. Caller holds t->mu.
 static void capture_write(Tail *t, const char *buf, size_t n) {
+  if (t->capture < 0) return;
+  if (n > t->capture_left) n = (size_t)t->capture_left;
   while (n > 0 && t->capture >= 0) {
     ssize_t w = write(t->capture, buf, n);
     if (w > 0) {
       buf += w;
       n -= (size_t)w;
+      t->capture_left -= (uint64_t)w;
     } else if (w < 0 && errno == EINTR) {
       continue;
     } else {
-      close(t->capture);  // the file cannot take more (disk full): the capture ends short
-      t->capture = -1;
+      capture_end(t);  // disk full: the capture ends short
     }
   }
+  if (t->capture >= 0 && t->capture_left == 0) capture_end(t);
 }
 
 static int capturing(Tail *t) {
   return __atomic_load_n(&t->capture, __ATOMIC_RELAXED) >= 0;
 }
 
-// Counts bytes that passed without being kept.
-static void tail_skip(Tail *t, size_t n) {
-  pthread_mutex_lock(&t->mu);
-  t->count += n;
-  pthread_mutex_unlock(&t->mu);
-}
-
-// Tees up to want bytes from the head of in into the staging pipe, then drops the oldest kept bytes
-// beyond keep. Called with data in the pipe. Returns bytes teed, TEE_END at end of input, TEE_REFUSED
-// when the staging pipe cannot take any.
+// Tees up to want bytes from the head of in into the staging pipe and keeps them, read from there
+// through the line filter. Called with data in the pipe. Returns bytes teed, TEE_END at end of input,
+// TEE_REFUSED when the staging pipe takes none.
 static ssize_t tail_tee(Tail *t, int in, size_t want) {
   ssize_t n;
   pthread_mutex_lock(&t->mu);
-  if (t->held + want > t->keep) pipe_drop(t, t->held + want - t->keep);  // dropped at once anyway
-  for (;;) {
+  do {
     n = tee(in, t->wfd, want, SPLICE_F_NONBLOCK);
-    if (n > 0) break;
-    if (n == 0) {
-      n = TEE_END;
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN || t->held == 0) {
-      n = TEE_REFUSED;
-      break;
-    }
-    // The staging pipe is full by buffers (partly filled pages): its oldest bytes move to the ring.
-    pipe_spill(t, want > COPY_SIZE ? want : COPY_SIZE);
-  }
-  if (n > 0) {
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) {
+    n = TEE_END;
+  } else if (n < 0) {
+    n = TEE_REFUSED;
+  } else {
     t->held += (size_t)n;
     t->count += (uint64_t)n;
-    tail_trim(t);
+    pipe_spill(t);
   }
   pthread_mutex_unlock(&t->mu);
   return n;
 }
 
-// Keeps bytes already read from the app's pipe (and captures them), after what the staging pipe holds.
+// Keeps bytes already read from the app's pipe (and captures them).
 static void tail_write(Tail *t, const char *buf, size_t n) {
   pthread_mutex_lock(&t->mu);
   t->count += n;
   capture_write(t, buf, n);
-  if (t->held > 0) pipe_spill(t, t->held);
-  ring_append(t, buf, n);
+  keep_lines(t, buf, n);
   pthread_mutex_unlock(&t->mu);
 }
 
@@ -350,14 +329,7 @@ static void *relay_main(void *arg) {
     }
     ssize_t n = 0;
     if (avail >= SMALL && !capturing(t)) {
-      size_t want = (size_t)avail;
-      if (want > t->keep) {
-        // the front would be dropped from the tail at once: pass it without teeing
-        tail_skip(t, want - t->keep);
-        pass(r, want - t->keep);
-        want = t->keep;
-      }
-      n = tail_tee(t, r->in, want);
+      n = tail_tee(t, r->in, (size_t)avail);
       if (n == TEE_END) break;
       if (n > 0) pass(r, (size_t)n);
     }
@@ -432,6 +404,14 @@ static Tail *tail_arg(napi_env env, napi_value v, const char *msg) {
   return tails[id];
 }
 
+// The tail named by a call's one argument; NULL (with a TypeError thrown) otherwise.
+static Tail *only_tail_arg(napi_env env, napi_callback_info info, const char *msg) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return tail_arg(env, argv[0], msg);
+}
+
 // tailOpen(keepBytes) -> tail id.
 static napi_value TailOpen(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -475,34 +455,48 @@ static napi_value TailOpen(napi_env env, napi_callback_info info) {
 
 // tailRead(id) -> Buffer of the kept bytes, oldest first; they stay kept.
 static napi_value TailRead(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1] = {NULL}, result;
+  napi_value result;
   void *data;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Tail *t = tail_arg(env, argv[0], "tailRead(id): id must be a tail from tailOpen");
+  Tail *t = only_tail_arg(env, info, "tailRead(id): id must be a tail from tailOpen");
   if (t == NULL) return NULL;
+  char note[64];
   pthread_mutex_lock(&t->mu);
-  pipe_spill(t, t->held);
-  napi_status made = napi_create_buffer(env, t->ring_len, &data, &result);
+  size_t note_len = t->line_len > LINE_KEEP ? cut_note(t, note, sizeof note) : 0;  // the last line, cut so far
+  napi_status made = napi_create_buffer(env, t->ring_len + note_len, &data, &result);
   if (made == napi_ok && t->ring_len > 0) {
     size_t first = t->keep - t->ring_start < t->ring_len ? t->keep - t->ring_start : t->ring_len;
     memcpy(data, t->ring + t->ring_start, first);
     memcpy((char *)data + first, t->ring, t->ring_len - first);
   }
+  if (made == napi_ok) memcpy((char *)data + t->ring_len, note, note_len);
   pthread_mutex_unlock(&t->mu);
   return made == napi_ok ? result : NULL;
 }
 
-// tailCapture(id, fd): from now on every byte passing through is also written to fd (duplicated);
-// fd -1 ends the capture. Bytes already kept are not written.
+// tailDropped(id) -> whether older kept bytes were dropped for room (the oldest kept line may be cut).
+static napi_value TailDropped(napi_env env, napi_callback_info info) {
+  napi_value result;
+  Tail *t = only_tail_arg(env, info, "tailDropped(id): id must be a tail from tailOpen");
+  if (t == NULL) return NULL;
+  pthread_mutex_lock(&t->mu);
+  int dropped = t->dropped;
+  pthread_mutex_unlock(&t->mu);
+  napi_get_boolean(env, dropped != 0, &result);
+  return result;
+}
+
+// tailCapture(id, fd, maxBytes): from now on every byte passing through is also written to fd
+// (duplicated), until maxBytes were; fd -1 ends the capture. Bytes already kept are not written.
 static napi_value TailCapture(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
-  int64_t fd;
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
+  int64_t fd, max = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   Tail *t = tail_arg(env, argv[0], "tailCapture(id, fd): id must be a tail from tailOpen");
   if (t == NULL) return NULL;
-  if (!int_arg(env, argv[1], -1, INT32_MAX, "tailCapture(id, fd): fd must be a file descriptor or -1", &fd)) return NULL;
+  if (!int_arg(env, argv[1], -1, INT32_MAX, "tailCapture(id, fd, maxBytes): fd must be a file descriptor or -1", &fd)) return NULL;
+  if (fd >= 0 && !int_arg(env, argv[2], 1, 9007199254740991.0, "tailCapture(id, fd, maxBytes): maxBytes must be a positive integer", &max))
+    return NULL;
   int dup = -1;
   if (fd >= 0 && (dup = fcntl((int)fd, F_DUPFD_CLOEXEC, 3)) < 0) {
     throw_errno(env, "tailCapture: fd", errno);
@@ -510,6 +504,7 @@ static napi_value TailCapture(napi_env env, napi_callback_info info) {
   }
   pthread_mutex_lock(&t->mu);
   if (t->capture >= 0) close(t->capture);
+  t->capture_left = (uint64_t)max;
   __atomic_store_n(&t->capture, dup, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&t->mu);
   return NULL;
@@ -535,10 +530,8 @@ static napi_value TailWrite(napi_env env, napi_callback_info info) {
 
 // tailCount(id) -> bytes ever passed through the tail.
 static napi_value TailCount(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1] = {NULL}, result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Tail *t = tail_arg(env, argv[0], "tailCount(id): id must be a tail from tailOpen");
+  napi_value result;
+  Tail *t = only_tail_arg(env, info, "tailCount(id): id must be a tail from tailOpen");
   if (t == NULL) return NULL;
   pthread_mutex_lock(&t->mu);
   uint64_t count = t->count;
@@ -635,6 +628,7 @@ void RelayInit(napi_env env, napi_value exports) {
       {"tailRead", NULL, TailRead, NULL, NULL, NULL, napi_default, NULL},
       {"tailWrite", NULL, TailWrite, NULL, NULL, NULL, napi_default, NULL},
       {"tailCount", NULL, TailCount, NULL, NULL, NULL, napi_default, NULL},
+      {"tailDropped", NULL, TailDropped, NULL, NULL, NULL, napi_default, NULL},
       {"tailCapture", NULL, TailCapture, NULL, NULL, NULL, napi_default, NULL},
       {"relayStart", NULL, RelayStart, NULL, NULL, NULL, napi_default, NULL},
   };

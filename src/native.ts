@@ -26,8 +26,10 @@ export interface Native {
   tailWrite(id: number, bytes: Buffer): void;
   /** Bytes ever passed through the tail, kept or not. */
   tailCount(id: number): number;
-  /** From now on every byte passing through the tail is also written to fd (duplicated); -1 ends it. */
-  tailCapture(id: number, fd: number): void;
+  /** Whether older kept bytes were dropped for room (the oldest kept line may have lost its start). */
+  tailDropped(id: number): boolean;
+  /** From now on every byte passing through the tail is also written to fd (duplicated), up to maxBytes; -1 ends it. */
+  tailCapture(id: number, fd: number, maxBytes?: number): void;
   /**
    * Starts a relay to outFd (duplicated, so the caller may close its own) and returns the write fd to
    * give the child as its stdout or stderr. The caller must close that fd once spawned (or if the spawn

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { OutputTail } from '../src/app/output.js';
+import { Nile } from './helpers/nile.js';
 import { ROOT } from './helpers/paths.js';
+import { freePort } from './helpers/ports.js';
 
 const chunked = (text: string, size: number) => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => Buffer.from(text.slice(i * size, (i + 1) * size)));
 
@@ -29,22 +31,23 @@ t.test('only about keepBytes are kept, and a line cut at the front is left out',
   t.same(big.last(1), ['z'], 'one chunk bigger than keepBytes is still kept whole while it is the newest');
 });
 
-t.test('a capture writes everything from its start to its file, however long', async (t) => {
+t.test('a capture writes everything from its start to its file, up to its bound', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-capture-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'dump');
   const fd = openSync(file, 'w');
   const tail = new OutputTail(64, false);
   tail.push(Buffer.from('before\n'));
-  tail.startCapture(fd);
-  t.equal(tail.capturedBytes(), 0);
   const dump = Array.from({ length: 3000 }, (_, i) => `"thread-${i}" #${i} prio=5 RUNNABLE`).join('\n') + '\n';
+  tail.startCapture(fd, dump.length);
+  t.equal(tail.capturedBytes(), 0);
   for (const chunk of chunked(dump, 100)) tail.push(chunk);
   t.equal(tail.capturedBytes(), dump.length);
-  t.equal(tail.stopCapture(), dump.length);
+  tail.push(Buffer.from('flood after the dump\n'.repeat(1000)));
+  t.equal(tail.stopCapture(), dump.length + 21_000, 'the output since the start is counted, kept or not');
   tail.push(Buffer.from('after\n'));
   closeSync(fd);
-  t.equal(readFileSync(file, 'utf8'), dump, 'the file holds all of it, and nothing from before or after');
+  t.equal(readFileSync(file, 'utf8'), dump, 'the file holds all of it up to the bound, and nothing from before or after');
   t.equal(tail.capturedBytes(), 0, 'nothing captured once stopped');
 });
 
@@ -105,11 +108,52 @@ for (const native of [true, false]) {
     t.same(all.filter((line) => !/^(out \d+|err line|last)$/.test(line)), [], 'no line cut at the front');
     const dumpFile = path.join(dir, 'dump');
     const dumpFd = openSync(dumpFile, 'w');
-    tail.startCapture(dumpFd);
-    await run(tail, 'echo "Full thread dump"; echo "\\"main\\" BLOCKED"');
-    t.ok(tail.capturedBytes() > 0);
+    tail.startCapture(dumpFd, 32);
+    await run(tail, 'echo "Full thread dump"; echo "\\"main\\" BLOCKED"; seq 100000');
+    t.ok(tail.capturedBytes() > 32);
     tail.stopCapture();
     closeSync(dumpFd);
-    t.equal(readFileSync(dumpFile, 'utf8'), 'Full thread dump\n"main" BLOCKED\n', 'a capture is what came since its start');
+    t.equal(readFileSync(dumpFile, 'utf8'), 'Full thread dump\n"main" BLOCKED\n', 'a capture is what came since its start, up to its bound');
   });
 }
+
+// A JSON stack trace logged as one line of 300 KiB, more than the whole tail: it is kept cut to its
+// first 4 KiB with a note, and the lines before it stay.
+for (const native of [true, false]) {
+  for (const ending of ['\\n', '']) {
+    t.test(`a last line over the whole tail is cut, the lines before it kept (${native ? 'native relays' : 'JavaScript'}, ${ending ? 'ended' : 'unfinished'})`, async (t) => {
+      const tail = new OutputTail(256 * 1024, native);
+      if (native && !tail.native) return t.fail('the addon has no relay: run make');
+      const devnull = openSync('/dev/null', 'w');
+      t.teardown(() => closeSync(devnull));
+      const streams = tail.streams([devnull, devnull]);
+      const script = `for (let i = 0; i < 30; i++) process.stdout.write('before ' + i + '\\n'); process.stdout.write('{"level":"ERROR","stack":"' + 'at x.y(Z.java:1) '.repeat(18000) + '"}${ending}');`;
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', ...streams.stdio] });
+      const drained = streams.attach(child);
+      await new Promise((resolve) => child.once('exit', resolve));
+      await drained;
+      const lines = tail.last(50);
+      t.same(lines.slice(0, 30), Array.from({ length: 30 }, (_, i) => `before ${i}`), 'every line before it is kept');
+      t.equal(lines.length, 31);
+      const last = lines[30]!;
+      t.ok(last.startsWith('{"level":"ERROR","stack":"at x.y(Z.java:1) '), 'the long line begins as written');
+      t.match(last, / … \[\d+ more bytes not kept\]$/, 'and says how much of it is not kept');
+      t.ok(Buffer.byteLength(last) < 4096 + 64, `it is cut to its first 4 KiB (${Buffer.byteLength(last)} bytes)`);
+      t.equal(Number(/\[(\d+) more/.exec(last)![1]) + 4096, 26 + 17 * 18000 + 2, 'the note counts the bytes cut');
+    });
+  }
+}
+
+t.test("the app's escape sequences reach status, doctor and the probe line escaped, not obeyed", async (t) => {
+  const port = await freePort();
+  const script = `printf 'plain\\n\\033[31mred\\033[0m \\033]0;title\\007 java.lang.OutOfMemoryError: \\033[2J gone\\n'; exit 1`;
+  const nile = new Nile({ config: { project: 'escapes', app: { command: ['sh', '-c', script] }, probe: { http: { port }, interval: '200ms' } } });
+  t.teardown(() => nile.stop());
+  await nile.waitLog((l) => l.msg.startsWith('doctor:'), 'the doctor on the failure', 30_000);
+  const said = { status: await nile.exec(['status']), doctor: await nile.exec(['doctor']), probe: await nile.exec(['probe']) };
+  for (const [verb, { stdout }] of Object.entries(said)) {
+    t.notOk(/[\x00-\x08\x0b-\x1f\x7f]/.test(stdout), `nile ${verb} prints no control character`);
+    t.match(stdout, /\\x1b\[2J gone/, `nile ${verb} shows the sequence escaped`);
+  }
+  t.match(said.status.stdout, /\\x1b\[31mred\\x1b\[0m \\x1b\]0;title\\x07/, 'colours and titles are shown as text');
+});

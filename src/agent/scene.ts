@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { FailureReport } from '../app/report.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
@@ -19,15 +18,16 @@ export interface Scene {
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
 export async function examineScene({ config, report, output, oomBaseline, memoryReadings, previous }: Scene): Promise<Finding[]> {
-  const [{ diagnose }, { classpathOf }] = await Promise.all([import('../doctor/diagnose.js'), import('../doctor/classpath/command.js')]);
+  const [{ diagnose }, { classpathOf }, { readThreadDump }] = await Promise.all([import('../doctor/diagnose.js'), import('../doctor/classpath/command.js'), import('../doctor/threads.js')]);
   const exit = report?.exit;
-  const dump = report?.threadDumpFile ? await readFile(report.threadDumpFile, 'utf8').catch(() => undefined) : undefined;
+  const dump = report?.threadDumpFile ? await readThreadDump(report.threadDumpFile).catch(() => undefined) : undefined;
   const { command, env, workdir } = config.app;
   return diagnose({
     exitCode: exit?.code ?? null,
     signal: exit?.signal ? `SIG${exit.signal}` : null,
     outputLines: report ? [...report.lastOutput, ...output.filter((l) => !report.lastOutput.includes(l))] : output,
     logFiles: config.app.logFiles,
+    appUser: config.app.user,
     jar: config.app.jar || undefined,
     classpath: classpathOf(command, { CLASSPATH: process.env.CLASSPATH, ...env }, workdir),
     oomBaseline,

@@ -4,7 +4,7 @@ import { openTail, pipesReadHere, type AppStreams, type Tail } from './tail.js';
  * The app's output on its way to the container's stdout and stderr, and its last bytes kept for the
  * failure report and the doctor (src/app/tail.ts: native relays, or pipes read in JavaScript where
  * there are none). The tail is cut into lines only when asked: output is many, questions are few. A
- * capture (a thread dump) writes everything that passes to a file, however long.
+ * capture (a thread dump) writes what passes to a file, up to its bound.
  */
 export class OutputTail {
   private readonly tail: Tail;
@@ -38,13 +38,13 @@ export class OutputTail {
     return lines.slice(-n);
   }
 
-  /** Writes the output from now on to fd as well, until stopCapture(): a thread dump, whole however large. */
-  startCapture(fd: number): void {
+  /** Writes the output from now on to fd as well, its first maxBytes, until stopCapture(). */
+  startCapture(fd: number, maxBytes: number): void {
     this.captureFrom = this.tail.passed();
-    this.tail.capture(fd);
+    this.tail.capture(fd, maxBytes);
   }
 
-  /** Bytes of output since startCapture(), to tell when it has gone quiet. */
+  /** Bytes of output since startCapture(), written to fd or past its bound: to tell when it has gone quiet. */
   capturedBytes(): number {
     return this.captureFrom === null ? 0 : this.tail.passed() - this.captureFrom;
   }

@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
@@ -11,13 +10,8 @@ import { buildReport, keptAppEnded, threadDumpFile, writeReport, type FailureRep
 import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
 import { prepareHeapDumpDir } from './heap-dump.js';
-import { openOwnFile, writeOwnFile } from '../run-dir.js';
+import { keepThreadDump } from './thread-dump.js';
 
-// A dump of thousands of threads takes a while to print; it is over once the output is quiet. An app
-// that prints nothing on SIGQUIT (not a JVM) is given up on sooner.
-const threadDumpWaitMs = 15_000;
-const threadDumpQuietMs = 500;
-const threadDumpFirstMs = 3000;
 const keptProbes = 5;
 
 type Examine = (report: FailureReport) => Promise<FailureReport['findings']>;
@@ -194,50 +188,19 @@ export class AppSupervisor {
     this.timers.delete(timer);
   }
 
-  // SIGQUIT makes the JVM print every thread's stack to stdout: all of it goes to its own file, which
-  // the report names (a dump of thousands of threads is megabytes, more than the output tail keeps).
+  // SIGQUIT makes the JVM print every thread's stack to stdout: it goes to its own file, which the
+  // report names (a dump of thousands of threads is megabytes, more than the output tail keeps).
   private async threadDump(): Promise<void> {
     if (this.state.pid === null) return;
     const file = threadDumpFile(this.config.runDir);
-    let fd: number;
     try {
-      fd = openOwnFile(file);
+      await keepThreadDump(this.tail, file, this.redact, () => this.kill('QUIT'));
     } catch (err) {
-      return void this.log.error({ file, err: errorText(err) }, 'cannot write the thread dump');
+      return void this.log.error({ file, err: errorText(err) }, 'cannot keep the thread dump');
     }
-    this.tail.startCapture(fd);
-    try {
-      this.kill('QUIT');
-      const asked = Date.now();
-      let seen = 0;
-      let quietSince = asked;
-      while (Date.now() < asked + threadDumpWaitMs) {
-        await new Promise((r) => setTimeout(r, 100));
-        const bytes = this.tail.capturedBytes();
-        if (bytes !== seen) {
-          seen = bytes;
-          quietSince = Date.now();
-        } else if (Date.now() - quietSince >= (seen > 0 ? threadDumpQuietMs : threadDumpFirstMs)) break;
-      }
-    } finally {
-      this.tail.stopCapture();
-      closeSync(fd);
-    }
-    this.redactFile(file);
     if (this.report) {
       this.report.threadDumpFile = file;
       this.saveReport();
-    }
-  }
-
-  // A thread's name or a frame may carry a secret the config knows: the kept dump is an output too.
-  private redactFile(file: string): void {
-    try {
-      const text = readFileSync(file, 'utf8');
-      const clean = text.split('\n').map((line) => this.redact.text(line)).join('\n');
-      if (clean !== text) writeOwnFile(file, clean);
-    } catch (err) {
-      this.log.error({ file, err: errorText(err) }, 'cannot redact the thread dump');
     }
   }
 

@@ -23,8 +23,8 @@ export interface Tail {
   kept(): { bytes: Buffer; cut: boolean };
   /** Bytes ever passed through, kept or not. */
   passed(): number;
-  /** From now on every byte passing through is also written to fd; -1 ends it. */
-  capture(fd: number): void;
+  /** From now on every byte passing through is also written to fd, up to maxBytes; -1 ends it. */
+  capture(fd: number, maxBytes?: number): void;
 }
 
 /** The native tail when asked for and the module can open one, else the JavaScript one. */
@@ -65,16 +65,17 @@ function nativeTail(module: Native, id: number): Tail {
       };
     },
     push: (chunk) => module.tailWrite(id, chunk),
-    kept() {
-      const bytes = module.tailRead(id);
-      return { bytes, cut: module.tailCount(id) > bytes.length };
-    },
+    kept: () => ({ bytes: module.tailRead(id), cut: module.tailDropped(id) }),
     passed: () => module.tailCount(id),
-    capture: (fd) => module.tailCapture(id, fd),
+    capture: (fd, maxBytes) => module.tailCapture(id, fd, maxBytes),
   };
 }
 
-/** Chunks as they came, the last keepBytes of them. */
+/** Of each line, its first bytes are kept and a note says how many more it had (native/relay.c's LINE_KEEP). */
+export const lineKeepBytes = 4096;
+const cutNote = (more: number) => Buffer.from(` … [${more} more bytes not kept]`);
+
+/** Chunks as they came, each line cut to lineKeepBytes, the last keepBytes of them. */
 class MemoryTail implements Tail {
   readonly native = false;
   private chunks: Buffer[] = [];
@@ -82,7 +83,9 @@ class MemoryTail implements Tail {
   private bytes = 0;
   private dropped = false;
   private total = 0;
+  private lineLength = 0; // of the last line so far, kept or not
   private captureFd: number | null = null;
+  private captureLeft = 0;
 
   constructor(private readonly keepBytes: number) {}
 
@@ -91,9 +94,42 @@ class MemoryTail implements Tail {
   }
 
   push(chunk: Buffer): void {
+    this.total += chunk.length;
+    for (const part of this.lineHeads(chunk)) this.keep(part);
+    if (this.captureFd !== null) {
+      const part = chunk.subarray(0, this.captureLeft);
+      writeAll(this.captureFd, part);
+      this.captureLeft -= part.length;
+      if (this.captureLeft === 0) this.captureFd = null;
+    }
+  }
+
+  // The parts of chunk kept: runs of whole lines as they are, a long line up to its bound and a note.
+  private lineHeads(chunk: Buffer): Buffer[] {
+    const parts: Buffer[] = [];
+    let run = 0;
+    for (let at = 0; at < chunk.length; ) {
+      const newline = chunk.indexOf(10, at);
+      const end = newline < 0 ? chunk.length : newline;
+      const before = this.lineLength;
+      this.lineLength += end - at;
+      if (this.lineLength > lineKeepBytes) {
+        const bound = at + Math.max(0, lineKeepBytes - before);
+        if (bound > run) parts.push(chunk.subarray(run, bound));
+        run = end;
+        if (newline >= 0) parts.push(cutNote(this.lineLength - lineKeepBytes));
+      }
+      if (newline < 0) break;
+      this.lineLength = 0;
+      at = newline + 1;
+    }
+    if (chunk.length > run) parts.push(chunk.subarray(run));
+    return parts;
+  }
+
+  private keep(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bytes += chunk.length;
-    this.total += chunk.length;
     while (this.chunks.length - this.head > 1 && this.bytes - this.chunks[this.head].length >= this.keepBytes) {
       this.bytes -= this.chunks[this.head++].length;
       this.dropped = true;
@@ -102,19 +138,20 @@ class MemoryTail implements Tail {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     }
-    if (this.captureFd !== null) writeAll(this.captureFd, chunk);
   }
 
   kept(): { bytes: Buffer; cut: boolean } {
-    return { bytes: Buffer.concat(this.chunks.slice(this.head)), cut: this.dropped };
+    const last = this.lineLength > lineKeepBytes ? [cutNote(this.lineLength - lineKeepBytes)] : [];
+    return { bytes: Buffer.concat([...this.chunks.slice(this.head), ...last]), cut: this.dropped };
   }
 
   passed(): number {
     return this.total;
   }
 
-  capture(fd: number): void {
+  capture(fd: number, maxBytes = 0): void {
     this.captureFd = fd < 0 ? null : fd;
+    this.captureLeft = maxBytes;
   }
 }
 

@@ -3,7 +3,7 @@ import { isIP, isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { isMap, parseDocument, visit } from 'yaml';
 import { defaultHeapDumpPath } from '../app/heap-dump.js';
-import { redactorFor } from '../redact.js';
+import { redactorFor, secretPattern } from '../redact.js';
 import { formatDuration, maxDurationMs, parseDuration } from './duration.js';
 import { schema, type Config, type Spec } from './schema.js';
 
@@ -58,7 +58,10 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   if (!doc.project && !unread) errors.push('project: required (the project name; also the default upstream)');
   if (typeof config.project === 'string' && config.project && !dnsLabel.test(config.project))
     errors.push('project: must be a DNS label: at most 63 lower-case letters, digits and -, starting and ending with a letter or digit');
-  for (const pattern of config.app?.secretPatterns ?? []) if (!isRegExp(pattern)) errors.push(`app.secretPatterns: ${describe(pattern.slice(0, 80))} is not a regular expression`);
+  (config.app?.secretPatterns ?? []).forEach((pattern, i) => {
+    const compiled = secretPattern(pattern);
+    if (typeof compiled === 'string') errors.push(`app.secretPatterns[${i}]: ${describe(pattern.slice(0, 80))} ${compiled}`);
+  });
   if (errors.length === 0) finish(config, options.command, env);
   if (errors.length === 0) checkAddress(config, errors);
   return errors.length ? { ok: false, errors, file } : { ok: true, config, file, ignored };
@@ -333,11 +336,3 @@ function firstIPv4(): string | undefined {
   return undefined;
 }
 
-function isRegExp(pattern: string): boolean {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-}

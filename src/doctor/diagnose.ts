@@ -17,6 +17,7 @@ export interface DiagnoseInput {
   signal?: string | null;
   outputLines: string[]; // the app's last output lines, oldest first
   logFiles?: string[];
+  appUser?: string; // app.user: the log files are read only as far as that user could
   jar?: string; // what `java -jar` ran
   classpath?: string[]; // what `-cp` or CLASSPATH listed
   cgroupPath?: string; // the app's memory cgroup, if not nile's own
@@ -49,7 +50,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
 
   const sources: Source[] = [{ lines: input.outputLines }];
   for (const file of input.logFiles ?? []) {
-    const lines = await attempt(`the log file ${file}`, errors, () => readLogTail(file));
+    const lines = await attempt(`the log file ${file}`, errors, () => readLogTail(file, undefined, input.appUser));
     if (lines) sources.push({ name: file, lines });
   }
   const scan = await attempt('the output', errors, async () => scanForPatterns(sources));

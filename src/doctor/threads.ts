@@ -1,4 +1,6 @@
 import type { Finding } from '../control/protocol.cjs';
+import { threadDumpMaxBytes } from '../app/thread-dump.js';
+import { readAppFile } from './log-files.js';
 import { lastThreadDump, parseThreadDump, type JavaThread, type Monitor } from './threads/dump.js';
 
 const MAX_THREADS = 8;
@@ -6,6 +8,12 @@ const MAX_FRAMES = 5;
 const JDK_FRAME = /^(java|javax|jdk|sun|com\.sun)\./;
 // What a thread parks on when it waits for a lock, a latch or a result, rather than for work.
 const LOCK_LIKE = /ReentrantLock|ReentrantReadWriteLock|CountDownLatch|Semaphore|FutureTask|CompletableFuture|\$(Nonfair|Fair)Sync/;
+
+/** The kept thread dump (runDir/thread-dump.txt), read within the bound it was written to (and its notes). */
+export async function readThreadDump(file: string): Promise<string | undefined> {
+  const read = await readAppFile(file, { maxBytes: threadDumpMaxBytes + 1024 * 1024, from: 'start' });
+  return read?.bytes.toString('utf8');
+}
 
 /**
  * What the threads of a start that timed out were doing: main wherever it is, threads blocked on a

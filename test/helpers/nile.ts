@@ -21,6 +21,7 @@ export interface NileOptions {
   cgroup?: string; // a cgroup v1 directory to start in, before anything is forked, like a pod's cgroup
   frontDoor?: boolean; // started as the image's ENTRYPOINT: the native front door, which execs Node
   user?: { uid: number; gid: number; groups?: number[] }; // nile and its execs as this user (runAsUser, runAsGroup, fsGroup)
+  dropStdout?: boolean; // the app's output goes to /dev/null, not into this.stdout (a flood of it)
 }
 
 type Maybe<T> = T | undefined | false | null;
@@ -59,8 +60,8 @@ export class Nile {
     let command = options.pid1 === false ? argv : ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...argv];
     // The shell joins the cgroup, then becomes the command: its pid is the command's, and every child starts inside.
     if (options.cgroup) command = ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...command];
-    this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    eachLine(this.proc.stdout!, (line) => {
+    this.proc = spawn(command[0], command.slice(1), { env, stdio: ['ignore', options.dropStdout ? 'ignore' : 'pipe', 'pipe'] });
+    if (this.proc.stdout) eachLine(this.proc.stdout, (line) => {
       this.stdout.push(line);
       this.changes.notify();
     });

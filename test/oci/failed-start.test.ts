@@ -1,4 +1,6 @@
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { threadDumpMaxBytes } from '../../src/app/thread-dump.js';
 import { exampleNileConfig, startContainer } from './runc.js';
 
 // A start that fails keeps the container running with the scene, under the real runtime: after a
@@ -63,4 +65,33 @@ t.test("an app over the container's memory limit: OOM-killed by the kernel, and 
   const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
   t.match(probe.stdout, /^not ready: startup failed: app was killed by signal KILL .*; the kernel's OOM killer killed the app/, `nile probe: ${probe.stdout.trim()}`);
   t.ok(c.processes().some((p) => p.pid === pid1), 'nile itself was not the one killed');
+});
+
+t.test('a flood after the thread dump: the kept dump is bounded and redacted, the doctor reads it, PID 1 stays small', async (t) => {
+  const secret = 's3cr3t-oci-flood-8282';
+  const floodMiB = 600; // more than the longest string V8 makes, and most of the container's memory limit
+  const nile = exampleNileConfig();
+  delete nile.registry;
+  nile.sshd.enabled = false;
+  nile.app.javaOpts = [...nile.app.javaOpts, `-Dflood.secret=${secret}`];
+  nile.app.args = [...nile.app.args, '--never-ready', '--flood-after-quit', String(floodMiB)];
+  nile.app.startTimeout = '4s';
+  nile.probe.interval = '300ms';
+  const c = await startContainer(t, { name: 'flood', nile, dropStdout: true });
+  const pid1 = c.state().pid;
+
+  await c.waitLog("the doctor's look at the failure", (l) => l.msg.startsWith('doctor: '), 120_000);
+  t.equal(c.state().status, 'running', 'the container still runs');
+  const size = await c.exec(['stat', '-c', '%s', '/run/nile/thread-dump.txt'], { timeoutMs: 20_000 });
+  t.ok(Number(size.stdout) > 0 && Number(size.stdout) <= threadDumpMaxBytes + 4096, `thread-dump.txt is ${size.stdout.trim()} bytes, within ${threadDumpMaxBytes}`);
+  const found = await c.exec(['grep', '-c', secret, '/run/nile/thread-dump.txt'], { timeoutMs: 20_000 });
+  t.equal(found.stdout.trim(), '0', 'no secret in thread-dump.txt');
+  const named = await c.exec(['grep', '-c', '"holder of \\*\\*\\*"', '/run/nile/thread-dump.txt'], { timeoutMs: 20_000 });
+  t.equal(named.stdout.trim(), '1', "the dump's thread named after the secret, blanked");
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid1}/status`, 'utf8'))?.[1]) * 1024;
+  t.comment(`PID 1 peak RSS ${(hwm / 2 ** 20).toFixed(1)} MiB after a ${floodMiB} MiB flood`);
+  t.ok(hwm < 256 * 2 ** 20, `PID 1's peak RSS (${(hwm / 2 ** 20).toFixed(1)} MiB) stays under 256 MiB`);
+  const doctor = await c.exec(['nile', 'doctor'], { timeoutMs: 60_000 });
+  t.match(doctor.stdout, /the start timed out: .*main is blocked on a lock/, 'nile doctor reads the kept dump');
+  t.notOk(doctor.stdout.includes(secret), 'and shows no secret');
 });

@@ -167,6 +167,7 @@ export interface ContainerSpec {
   manifest?: string; // the Deployment in image/k8s/ whose container this is: its user, capabilities, root, volumes
   emptyDirs?: string[]; // more emptyDir mounts than the manifest's, by path in the container
   volumes?: Record<string, string>; // host directories for emptyDir mounts, by path in the container (a pod's, kept across containers); others are made fresh
+  dropStdout?: boolean; // the container's stdout (the app's output) goes to /dev/null, not into lines (a flood of it)
 }
 
 export interface Exited {
@@ -228,10 +229,11 @@ export class Container {
     for (const d of ['upper', 'work', 'rootfs', 'files']) mkdirSync(path.join(this.dir, d));
     run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${image.rootfs},upperdir=${this.dir}/upper,workdir=${this.dir}/work`, this.rootfs]);
     writeFileSync(path.join(this.dir, 'config.json'), JSON.stringify(this.bundleConfig(image), null, 2));
-    this.proc = spawn('runc', ['--root', runcRoot, 'run', '--keep', '--bundle', this.dir, this.id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn('runc', ['--root', runcRoot, 'run', '--keep', '--bundle', this.dir, this.id], { stdio: ['ignore', spec.dropStdout ? 'ignore' : 'pipe', 'pipe'] });
     const closed = new Promise<void>((resolve) => this.proc.on('close', () => resolve()));
     for (const stream of ['stdout', 'stderr'] as const) {
-      eachLine(this.proc[stream]!, (text) => this.lines.push({ at: Date.now(), stream, text, log: parseLog(text) ?? undefined }));
+      const from = this.proc[stream];
+      if (from) eachLine(from, (text) => this.lines.push({ at: Date.now(), stream, text, log: parseLog(text) ?? undefined }));
     }
     this.exited = new Promise<Exited>((resolve) => this.proc.on('exit', (code) => closed.then(() => resolve({ code, at: (this.exitedAt = Date.now()) }))));
   }
