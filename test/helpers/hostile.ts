@@ -1,0 +1,140 @@
+// Hostile peers on 127.0.0.1, each counting what it managed to send: an HTTP server whose answer never
+// ends, a ZooKeeper server that answers with an endless frame or a handshake that does not add up, and
+// clients that flood a server with idle or trickling connections.
+
+import http from 'node:http';
+import net from 'node:net';
+
+export interface Peer {
+  port: number;
+  /** Bytes the peer handed to the kernel (what the other side read, at most, plus the socket buffers). */
+  sent(): number;
+  /** Connections the peer accepted. */
+  accepted(): number;
+  close(): Promise<void>;
+}
+
+const chunk = Buffer.alloc(64 * 1024, 'x');
+
+/** Writes `chunk` for as long as the socket takes it, until it closes. */
+function pour(socket: NodeJS.WritableStream & { destroyed: boolean }, count: (n: number) => void): void {
+  const more = (): void => {
+    while (!socket.destroyed) {
+      count(chunk.length);
+      if (!socket.write(chunk)) return void socket.once('drain', more);
+    }
+  };
+  more();
+}
+
+async function listening(server: net.Server, sockets: Set<net.Socket>, counters: { sent: number; accepted: number }): Promise<Peer> {
+  server.on('connection', (socket: net.Socket) => {
+    counters.accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sent: () => counters.sent,
+    accepted: () => counters.accepted,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** An HTTP server that answers every request 200 with a body that never ends. */
+export function endlessHttpBody(contentType = 'application/json'): Promise<Peer> {
+  const counters = { sent: 0, accepted: 0 };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': contentType });
+    pour(res, (n) => (counters.sent += n));
+  });
+  return listening(server, new Set(), counters);
+}
+
+export type ZooKeeperFault =
+  | 'endless frame' // a length prefix of 2 GB, then bytes without end
+  | 'handshake that does not add up' // a connect reply whose password runs past its frame, then the connection closes
+  | 'garbage' // random bytes
+  | 'silence'; // the connection is accepted, the connect request never answered
+
+/** A server on the ZooKeeper port that answers the client's connect request with `fault`. */
+export function hostileZooKeeper(fault: ZooKeeperFault, seed = 1): Promise<Peer> {
+  const counters = { sent: 0, accepted: 0 };
+  const sockets = new Set<net.Socket>();
+  let state = seed;
+  const random = (): number => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const server = net.createServer((socket) => {
+    socket.once('data', () => {
+      if (fault === 'silence') return;
+      if (fault === 'endless frame') {
+        const prefix = Buffer.alloc(4);
+        prefix.writeInt32BE(0x7fff_ffff);
+        socket.write(prefix);
+        return pour(socket, (n) => (counters.sent += n));
+      }
+      if (fault === 'garbage') {
+        const bytes = Buffer.alloc(256 + Math.floor(random() * 4096));
+        for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+        counters.sent += bytes.length;
+        return void socket.end(bytes);
+      }
+      const reply = Buffer.alloc(4 + 36);
+      let at = reply.writeInt32BE(36, 0);
+      at = reply.writeInt32BE(0, at); // protocol version
+      at = reply.writeInt32BE(3000, at); // session timeout
+      at = reply.writeBigInt64BE(7n, at); // session id
+      reply.writeInt32BE(1000, at); // a password of 1000 bytes, in a frame that holds 16
+      counters.sent += reply.length;
+      socket.end(reply);
+    });
+  });
+  return listening(server, sockets, counters);
+}
+
+/** Opens up to `count` connections to 127.0.0.1:port that send nothing (or trickle `trickle`, a byte at a time); all closed by close(). */
+export async function flood(port: number, count: number, trickle?: string): Promise<{ open(): number; closed(): number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = 0;
+  const opening: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    opening.push(
+      new Promise<void>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          closed++;
+          sockets.delete(socket);
+          resolve();
+        });
+        socket.on('data', () => undefined);
+        socket.on('connect', () => {
+          resolve();
+          if (!trickle) return;
+          let at = 0;
+          const timer = setInterval(() => {
+            if (socket.destroyed) return void clearInterval(timer);
+            socket.write(trickle[at++ % trickle.length]);
+          }, 200);
+          timers.add(timer);
+        });
+      }),
+    );
+  }
+  await Promise.all(opening);
+  return {
+    open: () => sockets.size,
+    closed: () => closed,
+    close: () => {
+      for (const timer of timers) clearInterval(timer);
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
