@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import { request } from '../src/http/client.js';
 import { ConsulApi } from '../src/registry/consul-api.js';
 import { dispose, guard, zk, type ZkClient } from '../src/registry/zookeeper-client.js';
+import { anyServerServing } from '../src/registry/zookeeper-servers.js';
 import { endlessHttpBody, hostileZooKeeper, type Peer, type ZooKeeperFault } from './helpers/hostile.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -71,4 +72,10 @@ t.test('ZooKeeper: a server that never answers the handshake is left after the c
   zooKeeperClient(t, server.port, 2000);
   await waitFor('the client to give up on the silent server and try again', () => server.accepted() >= 2, 15_000);
   t.pass('the handshake has a time bound');
+});
+
+t.test('ZooKeeper: asking a server whether it serves reads a short answer, not an endless one', async (t) => {
+  const server = await peer(t, hostileZooKeeper('endless frame'));
+  t.equal(await anyServerServing(`127.0.0.1:${server.port}`, 3000), false, 'not a serving server');
+  t.ok(server.sent() < mostSentBytes, `the peer could send ${server.sent()} bytes, not more than ${mostSentBytes}`);
 });

@@ -15,10 +15,11 @@ export interface Peer {
   close(): Promise<void>;
 }
 
-const chunk = Buffer.alloc(64 * 1024, 'x');
+const filler = Buffer.alloc(64 * 1024, 'x');
+const headerLines = Buffer.from('X-Filler: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n'.repeat(1024));
 
 /** Writes `chunk` for as long as the socket takes it, until it closes. */
-function pour(socket: NodeJS.WritableStream & { destroyed: boolean }, count: (n: number) => void): void {
+function pour(socket: NodeJS.WritableStream & { destroyed: boolean }, count: (n: number) => void, chunk = filler): void {
   const more = (): void => {
     while (!socket.destroyed) {
       count(chunk.length);
@@ -58,20 +59,66 @@ export function endlessHttpBody(contentType = 'application/json'): Promise<Peer>
   return listening(server, new Set(), counters);
 }
 
+/** A seeded pseudo-random source in [0, 1): a failing run can be run again as it was. */
+export function seeded(seed: number): () => number {
+  let state = seed;
+  return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+export function pick<T>(random: () => number, from: readonly T[]): T {
+  return from[Math.floor(random() * from.length)];
+}
+
+export const httpFaults = ['endless body', 'endless headers', 'garbage', 'trickle', 'hang up', 'answer'] as const;
+export type HttpFault = (typeof httpFaults)[number];
+
+/** A raw HTTP peer that answers each request with a fault picked at random: an endless body or headers, garbage, a byte every 100 ms, a hang-up, or a plain 200. */
+export function chaoticHttp(seed: number): Promise<Peer> {
+  const counters = { sent: 0, accepted: 0 };
+  const random = seeded(seed);
+  const timers = new Set<NodeJS.Timeout>();
+  const server = net.createServer((socket) => {
+    socket.once('data', () => {
+      const fault = pick(random, httpFaults);
+      const count = (n: number): void => void (counters.sent += n);
+      const head = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n';
+      if (fault === 'hang up') return void socket.destroy();
+      if (fault === 'answer') return void socket.end(`${head}content-length: 2\r\nconnection: close\r\n\r\n{}`);
+      if (fault === 'endless body') return socket.write(`${head}\r\n`), pour(socket, count);
+      if (fault === 'endless headers') return socket.write(head), pour(socket, count, headerLines);
+      if (fault === 'garbage') return void socket.end(randomBytes(random, 64 + Math.floor(random() * 4096)));
+      let at = 0;
+      const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write(head[at++ % head.length])), 100);
+      timers.add(timer);
+      socket.on('close', () => (clearInterval(timer), timers.delete(timer)));
+    });
+  });
+  server.on('close', () => timers.forEach(clearInterval));
+  return listening(server, new Set(), counters);
+}
+
+function randomBytes(random: () => number, length: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) bytes[i] = Math.floor(random() * 256);
+  return bytes;
+}
+
 export type ZooKeeperFault =
   | 'endless frame' // a length prefix of 2 GB, then bytes without end
   | 'handshake that does not add up' // a connect reply whose password runs past its frame, then the connection closes
   | 'garbage' // random bytes
   | 'silence'; // the connection is accepted, the connect request never answered
 
-/** A server on the ZooKeeper port that answers the client's connect request with `fault`. */
-export function hostileZooKeeper(fault: ZooKeeperFault, seed = 1): Promise<Peer> {
+export const zooKeeperFaults: readonly ZooKeeperFault[] = ['endless frame', 'handshake that does not add up', 'garbage', 'silence'];
+
+/** A server on the ZooKeeper port that answers the client's connect request with `fault` (or one picked at random each time). */
+export function hostileZooKeeper(chosen: ZooKeeperFault | 'random', seed = 1): Promise<Peer> {
   const counters = { sent: 0, accepted: 0 };
   const sockets = new Set<net.Socket>();
-  let state = seed;
-  const random = (): number => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = seeded(seed);
   const server = net.createServer((socket) => {
     socket.once('data', () => {
+      const fault = chosen === 'random' ? pick(random, zooKeeperFaults) : chosen;
       if (fault === 'silence') return;
       if (fault === 'endless frame') {
         const prefix = Buffer.alloc(4);
@@ -80,8 +127,7 @@ export function hostileZooKeeper(fault: ZooKeeperFault, seed = 1): Promise<Peer>
         return pour(socket, (n) => (counters.sent += n));
       }
       if (fault === 'garbage') {
-        const bytes = Buffer.alloc(256 + Math.floor(random() * 4096));
-        for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+        const bytes = randomBytes(random, 256 + Math.floor(random() * 4096));
         counters.sent += bytes.length;
         return void socket.end(bytes);
       }
@@ -139,4 +185,20 @@ export async function flood(port: number, count: number, trickle?: string): Prom
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/** Connects (to a TCP port on 127.0.0.1 or a Unix socket), lets `send` write, and resolves with what came back before the close or `waitMs`. */
+export function exchange(to: number | string, send: (socket: net.Socket) => void, waitMs = 2000): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const socket = typeof to === 'number' ? net.connect(to, '127.0.0.1') : net.connect(to);
+    const got: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(), waitMs);
+    socket.on('connect', () => send(socket));
+    socket.on('data', (d) => got.push(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(got));
+    });
+  });
 }
