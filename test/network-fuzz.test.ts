@@ -68,7 +68,7 @@ t.test(`PID 1 among hostile peers and clients (seed ${seed}, ${rounds} rounds)`,
     const to = address[target];
     const answers: Buffer[] = [];
     if (attack === 'flood') {
-      const crowd = await flood(to as number, 500);
+      const crowd = await flood(to, 500);
       crowd.close();
     } else if (attack === 'garbage') {
       const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 8192) }, () => Math.floor(random() * 256)));
@@ -78,7 +78,7 @@ t.test(`PID 1 among hostile peers and clients (seed ${seed}, ${rounds} rounds)`,
     } else if (attack === 'half request') {
       answers.push(await exchange(to, (s) => s.end(valid[target].slice(0, 1 + Math.floor(random() * (valid[target].length - 1)))), 1000));
     } else if (attack === 'slow request') {
-      const slow = await flood(to as number, 5, valid[target]);
+      const slow = await flood(to, 5, valid[target]);
       slow.close();
     } else {
       answers.push(await exchange(to, (s) => s.write(valid[target]), 3000));

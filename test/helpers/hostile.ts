@@ -144,8 +144,8 @@ export function hostileZooKeeper(chosen: ZooKeeperFault | 'random', seed = 1): P
   return listening(server, sockets, counters);
 }
 
-/** Opens up to `count` connections to 127.0.0.1:port that send nothing (or trickle `trickle`, a byte at a time); all closed by close(). */
-export async function flood(port: number, count: number, trickle?: string): Promise<{ open(): number; closed(): number; close(): void }> {
+/** Opens up to `count` connections (to a TCP port on 127.0.0.1 or a Unix socket) that send nothing (or trickle `trickle`, a byte at a time); all closed by close(). */
+export async function flood(to: number | string, count: number, trickle?: string): Promise<{ open(): number; closed(): number; close(): void }> {
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = 0;
@@ -153,7 +153,7 @@ export async function flood(port: number, count: number, trickle?: string): Prom
   for (let i = 0; i < count; i++) {
     opening.push(
       new Promise<void>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
+        const socket = typeof to === 'number' ? net.connect(to, '127.0.0.1') : net.connect(to);
         sockets.add(socket);
         socket.on('error', () => undefined);
         socket.on('close', () => {
