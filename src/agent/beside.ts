@@ -29,8 +29,9 @@ interface Parts {
 
 /**
  * What comes up beside the running app: the control socket first (the probe then answers
- * `starting`) and the readiness endpoint when probe.serve asks for it, then at once its supervise directory, the registry clients and sshd with the runit
- * services; then the memory watch and the metrics. `close()` stops them in reverse.
+ * `starting`) and the readiness endpoint when probe.serve asks for it, then at once its supervise
+ * directory, the registry clients and sshd with the runit services; then the memory watch and the
+ * metrics. `close()` stops them in reverse.
  */
 export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, scene, serving, held }: Parts): Promise<{ close(): Promise<void> }> {
   const parts: ControlParts = {

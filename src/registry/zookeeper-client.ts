@@ -144,7 +144,7 @@ export function guard(client: ZkClient, log: Log): void {
     const ms = this.connectTimeout ?? 10_000;
     handshake = setTimeout(() => {
       if (this.socket === socket && this.state === connecting) drop(this, `no answer to the handshake within ${ms} ms`);
-    }, ms);
+    }, ms).unref();
     onSocketConnected.call(this);
   };
   internals.onSocketData = function guardedSocketData(this: Internals, buffer: Buffer) {
