@@ -183,8 +183,8 @@ t.test('the bin, the addon and the config are where nile looks for them', async 
 });
 
 const exampleDir = path.join(ROOT, 'image', 'example');
-const exampleConfig = () => {
-  const loaded = loadConfig({ file: path.join(exampleDir, 'nile.yaml'), env: {} });
+const exampleConfig = (env: Record<string, string> = {}) => {
+  const loaded = loadConfig({ file: path.join(exampleDir, 'nile.yaml'), env });
   if (!loaded.ok) throw new Error(`image/example/nile.yaml is invalid: ${loaded.errors.join('; ')}`);
   return loaded.config;
 };
@@ -238,6 +238,28 @@ t.test('the deployment: exec readiness probe and preStop are nile verbs, the gra
   const ports = container.ports.map((p: { containerPort: number }) => p.containerPort);
   t.ok(ports.includes(config.probe.http.port), 'the app port is declared');
   t.ok(!config.sshd.enabled || ports.includes(config.sshd.port), 'and the sshd port when sshd is on');
+});
+
+t.test('the httpGet variant: the kubelet GETs /ready on the port the env turns probe.serve on at; the rest is the deployment', async (t) => {
+  const load = (file: string) => parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', file), 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
+  const [plain, variant] = [load('deployment.yaml'), load('deployment-http-ready.yaml')];
+  const container = variant.spec.template.spec.containers[0];
+  const probe = container.readinessProbe;
+  t.equal(probe.exec, undefined, 'no exec probe');
+  t.equal(probe.httpGet.path, '/ready', 'GET /ready');
+  const port = container.ports.find((p: { name: string }) => p.name === probe.httpGet.port);
+  t.ok(port, `the probe's port ${probe.httpGet.port} is declared`);
+  const env = Object.fromEntries(container.env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+  t.equal(exampleConfig(env).probe.serve.port, port.containerPort, 'the env turns on probe.serve at that port, through the real config loader');
+  t.equal(exampleConfig().probe.serve.port, 0, 'without it, the example serves no readiness endpoint');
+  const rest = (d: { spec: { template: { spec: { containers: Record<string, unknown>[] } } } }) => {
+    const copy = structuredClone(d);
+    for (const c of copy.spec.template.spec.containers) for (const key of ['readinessProbe', 'ports', 'env']) delete c[key];
+    return copy;
+  };
+  t.same(rest(variant), rest(plain), 'everything else is the deployment: preStop, grace period, limits, securityContext');
+  const timing = (p: Record<string, unknown>) => ['periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'].map((key) => p[key]);
+  t.same(timing(probe), timing(plain.spec.template.spec.containers[0].readinessProbe), 'with the same period, timeout and thresholds');
 });
 
 t.test('monitoring: the PodMonitor scrapes the port the deployment names, the alerts use metrics nile serves', async (t) => {

@@ -17,6 +17,7 @@ import type { Reconciler } from '../registry/reconciler.js';
 import { superviseApp } from './app-service.js';
 import { controlHandlers, readiness, type Parts as ControlParts } from './control.js';
 import { follow } from './follow.js';
+import { readinessIfEnabled } from './readiness-endpoint.js';
 import type { Held } from './run.js';
 import { startSideServices } from './services.js';
 
@@ -33,8 +34,9 @@ interface Parts {
 
 /**
  * What comes up beside the running app: the control socket first (the probe then answers
- * `starting`), then at once its supervise directory, the registry clients and sshd with the runit
- * services; then the memory watch and the metrics. `close()` stops them in reverse.
+ * `starting`) and the readiness endpoint when probe.serve asks for it, then at once its supervise
+ * directory, the registry clients and sshd with the runit services; then the memory watch and the
+ * metrics. `close()` stops them in reverse.
  */
 export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, scene, serving, held, record, previous }: Parts): Promise<{ close(): Promise<void> }> {
   const parts: ControlParts = {
@@ -49,7 +51,9 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
     redact: redactorFor(config),
     previous,
   };
-  const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
+  const handlers = controlHandlers(parts);
+  const control = await openControlSocket(config.runDir, handlers, log);
+  const ready = await readinessIfEnabled(config.probe.serve, () => handlers.probe(''), log);
   const [supervise, registration, started] = await Promise.all([
     hasApp ? superviseApp(config.runDir, app, traffic, log, appControl(app, traffic, serving)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
     held.registration === null ? null : registerFollowing(config, log, { app, traffic, serving }),
@@ -67,6 +71,7 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
       await held.side?.stop();
       await supervise?.close();
       await Promise.race([registration?.close(), sleep(3000)]);
+      await ready?.close();
       await closeServer(control);
     },
   };

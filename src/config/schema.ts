@@ -59,6 +59,7 @@ export const schema = obj({
     http: obj({ enabled: bool(), port: int(8080, 1), path: urlPath('/healthcheck'), timeout: dur('1s') }),
     tcp: obj({ enabled: bool(), port: int(9000, 1), timeout: dur('1s') }),
     interval: dur('2s'),
+    serve: obj({ port: int(0, 0), listen: str('0.0.0.0') }), // GET /ready for the kubelet's httpGet probe when port > 0
   }),
   registry: obj({
     address: str(''),

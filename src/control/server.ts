@@ -3,14 +3,18 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
+import { connectionCap } from '../http/bounded-server.js';
 import { maxRequestBytes, socketName, verbs, type Answers, type Verb } from './protocol.cjs';
 
 /** One handler a verb, answering that verb's contract type. */
 export type Handlers = { [V in Verb]: (arg: string) => Answers[V] | Promise<Answers[V]> };
 
+// A client has this long to send its request line, and again to take the answer; a verb's own work (a prestop's drain) is not counted.
 const idleTimeoutMs = 10_000;
+// Connections at once; more are closed as soon as they are accepted (the fast commands hold one each for a few ms).
+const maxConnections = 32;
 
-/** The control socket: mode 0600, one request per connection; nothing a client sends can hurt the agent. */
+/** The control socket: mode 0600, one request per connection, bounded in connections, bytes and time; nothing a client sends can hurt the agent. */
 export function openControlSocket(runDir: string, handlers: Handlers, log: Log): Promise<net.Server> {
   const file = path.join(runDir, socketName);
   try {
@@ -19,6 +23,7 @@ export function openControlSocket(runDir: string, handlers: Handlers, log: Log):
     // no socket left by an earlier run
   }
   const server = net.createServer((socket) => serve(socket, handlers, log));
+  server.maxConnections = connectionCap(maxConnections);
   server.on('error', (err) => log.error({ err: errorText(err) }, 'control socket error'));
   return new Promise((resolve, reject) => {
     const oldMask = process.umask(0o177); // the socket is made 0600, never wider for a moment
@@ -38,21 +43,22 @@ export function openControlSocket(runDir: string, handlers: Handlers, log: Log):
 
 function serve(socket: net.Socket, handlers: Handlers, log: Log): void {
   let buffered = '';
-  let answered = false;
+  let requested = false;
   socket.setTimeout(idleTimeoutMs, () => socket.destroy());
   socket.on('error', () => {});
   const answer = (body: unknown) => {
-    answered = true;
+    socket.setTimeout(idleTimeoutMs, () => socket.destroy());
     if (!socket.destroyed) socket.end(JSON.stringify(body) + '\n');
   };
   socket.on('data', (chunk) => {
-    if (answered) return;
+    if (requested) return;
     buffered += chunk.toString('utf8');
     const end = buffered.indexOf('\n');
-    if (end < 0) {
-      if (buffered.length > maxRequestBytes) answer({ ok: false, error: `request longer than ${maxRequestBytes} bytes` });
-      return;
-    }
+    if (end < 0 && buffered.length <= maxRequestBytes) return;
+    // One request a connection: what follows its line is not read.
+    requested = true;
+    socket.pause();
+    if (end < 0 || end > maxRequestBytes) return answer({ ok: false, error: `request longer than ${maxRequestBytes} bytes` });
     socket.setTimeout(0); // the request is in; a prestop may take as long as its drain
     void handle(buffered.slice(0, end).trim(), handlers, log).then(answer);
   });

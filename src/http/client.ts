@@ -9,12 +9,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-// A health, drain or call answer is short; more than this is read and dropped.
-const maxBodyBytes = 1 << 20;
+// A health, drain or call answer is short: past this the rest is not read, as the kubelet's probe keeps only the head.
+export const maxBodyBytes = 1 << 20;
 
 /**
  * One HTTP exchange with node:http(s), no keep-alive (each call sees a fresh connection, as the
- * kubelet's probes do). Rejects on a network error, the timeout (`timed out after N ms`, no code: that is the shortest telling form) or the signal; any status resolves.
+ * kubelet's probes do), whose answer is read up to maxBodyBytes. Rejects on a network error, the timeout (`timed out after N ms`, no code: that is the shortest telling form) or the signal; any status resolves.
  */
 export async function request(opts: RequestOptions): Promise<{ status: number; body: string }> {
   const url = new URL(opts.url);
@@ -44,16 +44,21 @@ export async function request(opts: RequestOptions): Promise<{ status: number; b
       res = answer;
       const chunks: Buffer[] = [];
       let size = 0;
-      answer.on('data', (chunk: Buffer) => {
-        if (size < maxBodyBytes) chunks.push(chunk);
-        size += chunk.length;
-      });
-      answer.on('error', fail);
-      answer.on('close', () => (answer.complete ? undefined : fail(new Error('the connection closed before the answer ended'))));
-      answer.on('end', () => {
+      const answered = () => {
         finish();
         resolve({ status: answer.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, maxBodyBytes).toString('utf8') });
+      };
+      answer.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size < maxBodyBytes) return;
+        // The status is in; an answer past the bound is cut there and its connection closed.
+        answered();
+        req.destroy();
       });
+      answer.on('error', fail);
+      answer.on('close', () => (answer.complete || size >= maxBodyBytes ? undefined : fail(new Error('the connection closed before the answer ended'))));
+      answer.on('end', answered);
     });
     req.end(opts.body || undefined);
   });

@@ -1,8 +1,7 @@
-import http from 'node:http';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Serving } from '../calls/serving.js';
 import type { Config } from '../config/schema.js';
-import { errorText } from '../errors.js';
+import { serveBounded } from '../http/bounded-server.js';
 import type { Log } from '../log.js';
 import type { MemoryWatch } from '../memory/watch.js';
 import type { PreviousEnd } from '../record/previous.js';
@@ -79,30 +78,16 @@ export async function serveMetrics(config: Config['metrics'], sources: Sources, 
     was = state.phase;
   });
 
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.statusCode = 404;
-      return res.end('only GET /metrics here\n');
-    }
-    registry.metrics().then(
-      (text) => {
-        res.setHeader('content-type', registry.contentType);
-        res.end(text);
-      },
-      (err) => {
-        res.statusCode = 500;
-        res.end(`${errorText(err)}\n`);
-      },
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.listen, () => resolve());
-  });
-  server.on('error', (err) => log.error({ err: errorText(err) }, 'metrics server error'));
+  const server = await serveBounded('metrics', config.listen, config.port, {
+    '/metrics': async (_req, res) => {
+      const text = await registry.metrics();
+      res.setHeader('content-type', registry.contentType);
+      res.end(text);
+    },
+  }, log);
   log.info({ listen: config.listen, port: config.port }, 'metrics served at /metrics');
   return {
     probed: (kind, ok, ms) => probes.observe({ kind, result: ok ? 'ok' : 'failed' }, ms / 1000),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => server.close(),
   };
 }

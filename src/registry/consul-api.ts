@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import Consul from 'consul';
+import { boundedAgent } from '../http/bounded-agent.js';
 
 /** A failed Consul call: `consul: 403 ACL not found on PUT /v1/session/create`. */
 export class ConsulError extends Error {
@@ -42,8 +43,10 @@ export class ConsulApi {
   ) {
     // The typings omit baseUrl, which the client accepts: it keeps the scheme, host, port and any path prefix of the
     // configured URL. The token travels as the X-Consul-Token header the client sets from `defaults.token`.
-    const options = { baseUrl: `${url.replace(/\/+$/, '')}/v1`, defaults: { token, timeout: timeoutMs } };
+    // The agent bounds each answer in bytes and time: the client's own timeout does not stop an endless body filling memory.
     try {
+      const agent = boundedAgent(new URL(url).protocol, timeoutMs);
+      const options = { baseUrl: `${url.replace(/\/+$/, '')}/v1`, agent, defaults: { token, timeout: timeoutMs } };
       this.client = new Consul(options as ConstructorParameters<typeof Consul>[0]);
     } catch {
       throw new ConsulError('consul: registry.consul.url is not a valid URL');

@@ -75,8 +75,19 @@ interface Internals {
   socket?: net.Socket;
   pendingBuffer?: Buffer | null;
   onSocketData?: (buffer: Buffer) => void;
+  onSocketConnected?: () => void;
   connect?: () => void;
+  state?: number;
+  servers?: unknown[];
+  serverAttempts?: number;
+  connectTimeout?: number;
 }
+
+// The connection manager's state while it waits for the handshake's answer.
+const connecting = 1;
+
+/** ZooKeeper's own bound on a packet (the client's jute.maxbuffer default, 0xfffff): a longer frame is a broken server. */
+export const maxFrameBytes = 0xfffff;
 
 export const zk: Library = createRequire(import.meta.url)('node-zookeeper-client');
 
@@ -106,22 +117,65 @@ export function codeOf(err: unknown): number | undefined {
   return typeof getCode === 'function' ? getCode.call(err) : undefined;
 }
 
-/** Keep a client's faults inside it: emitted errors are logged and a reply it cannot parse drops the connection instead of throwing. */
+/**
+ * Keep a client's faults inside it, and make a broken server look like an unreachable one: a frame longer than
+ * maxFrameBytes, a handshake answer that does not add up or does not come within the connect timeout, or a reply
+ * the library cannot parse drops the connection before the library acts on it; the next attempt then waits the
+ * library's spin delay, as after a round of servers that refused, and one warning tells of the whole streak.
+ */
 export function guard(client: ZkClient, log: Log): void {
   client.on('error', (err) => log.warn({ error: messageOf(err) }, 'ZooKeeper client error'));
   const internals = internalsOf(client);
-  const onSocketData = internals?.onSocketData;
-  if (!internals || typeof onSocketData !== 'function') return;
-  // The library parses replies inside a socket 'data' listener and throws on ones it does not know.
+  const { onSocketData, onSocketConnected } = internals ?? {};
+  if (!internals || typeof onSocketData !== 'function' || typeof onSocketConnected !== 'function') return;
+  let handshake: NodeJS.Timeout | undefined;
+  let broken = 0; // broken answers since the last good handshake
+  const drop = (manager: Internals, why: string): void => {
+    clearTimeout(handshake);
+    if (broken++ === 0) log.warn({ error: why }, 'ZooKeeper reply not understood; reconnecting as to an unreachable server');
+    else log.debug({ error: why, times: broken }, 'ZooKeeper server still broken');
+    manager.pendingBuffer = null;
+    manager.serverAttempts = manager.servers?.length ?? 0;
+    manager.socket?.destroy();
+  };
+  internals.onSocketConnected = function boundedHandshake(this: Internals) {
+    clearTimeout(handshake);
+    const socket = this.socket;
+    const ms = this.connectTimeout ?? 10_000;
+    handshake = setTimeout(() => {
+      if (this.socket === socket && this.state === connecting) drop(this, `no answer to the handshake within ${ms} ms`);
+    }, ms).unref();
+    onSocketConnected.call(this);
+  };
   internals.onSocketData = function guardedSocketData(this: Internals, buffer: Buffer) {
+    const wasConnecting = this.state === connecting;
+    const problem = frameProblem(this.pendingBuffer ?? null, buffer, wasConnecting);
+    if (problem) return drop(this, problem);
     try {
       onSocketData.call(this, buffer);
     } catch (err) {
-      log.warn({ error: messageOf(err) }, 'ZooKeeper reply not understood; reconnecting');
-      this.pendingBuffer = null;
-      this.socket?.destroy();
+      return drop(this, `a reply it cannot parse (${messageOf(err)})`);
+    }
+    if (wasConnecting && this.state !== connecting) {
+      clearTimeout(handshake);
+      broken = 0;
     }
   };
+}
+
+/** What is wrong with the first frame of pending + buffer, if anything can be told yet. */
+function frameProblem(pending: Buffer | null, buffer: Buffer, handshake: boolean): string | undefined {
+  const have = (pending?.length ?? 0) + buffer.length;
+  if (have < 4) return undefined;
+  const head = pending && pending.length >= 4 ? pending : Buffer.concat([pending ?? Buffer.alloc(0), buffer.subarray(0, 4)]);
+  const size = head.readInt32BE(0);
+  if (size < 0 || size >= maxFrameBytes) return `a frame of ${size} bytes (ZooKeeper's bound: ${maxFrameBytes})`;
+  if (!handshake || have < 4 + size) return undefined;
+  // The handshake's answer: protocol version, timeout, session id, then a password (length and bytes) and an optional read-only flag.
+  const frame = Buffer.concat([pending ?? Buffer.alloc(0), buffer]).subarray(4, 4 + size);
+  const password = size >= 20 ? frame.readInt32BE(16) : -1;
+  const rest = size - 20 - password;
+  return password >= 0 && (rest === 0 || rest === 1) ? undefined : `a handshake answer that does not add up (${size} bytes)`;
 }
 
 /** Close the current TCP connection; the client reconnects with the same session. */

@@ -2,6 +2,9 @@
 
 import net from 'node:net';
 
+// A srvr answer is a dozen short lines; a server that sends more is not one to trust.
+const maxAnswerBytes = 16 * 1024;
+
 /**
  * True when one of `host:port,…` says it serves clients (the `srvr` four-letter word, allowed by
  * default, answers with its Mode). A member in a leader election says it is not serving yet.
@@ -26,7 +29,10 @@ export function anyServerServing(hosts: string, timeoutMs: number): Promise<bool
       };
       const timer = setTimeout(done, timeoutMs);
       socket.once('connect', () => socket.write('srvr'));
-      socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+      socket.on('data', (chunk) => {
+        answer += chunk.toString('latin1');
+        if (answer.length > maxAnswerBytes) done();
+      });
       socket.once('close', done);
       socket.once('error', done);
     }

@@ -16,6 +16,7 @@ export interface AgentOptions {
   port?: number; // the app's; a free one by default
   services: string; // an empty runit service folder: the app alone is supervised
   metricsPort?: number; // metrics on, served here
+  readyPort?: number; // probe.serve on: GET /ready served here
 }
 
 export interface Agent {
@@ -40,7 +41,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       project: options.project,
       type: 'web',
       app: { command: [process.execPath, stubWeb, String(port)], stopTimeout: '5s' },
-      probe: { http: { port }, interval: options.interval ?? '2s' },
+      probe: { http: { port }, interval: options.interval ?? '2s', ...(options.readyPort ? { serve: { port: options.readyPort, listen: '127.0.0.1' } } : {}) },
       registry: { address: '127.0.0.1', port, ...(options.zookeeper ? { zookeeper: { connect: options.zookeeper, root } } : {}) },
       prestop: { wait: options.prestopWait ?? '0s' },
       services: options.services,

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -16,6 +17,7 @@ import { Changes, settlesWithin, sleep, waitFor } from './wait.js';
 /** A readiness probe as in the pod spec; seconds may be fractions here to keep the tests fast. */
 export interface ProbeSpec {
   exec: string[];
+  httpGet?: { port: number; path: string }; // instead of exec: the kubelet's own GET to the pod's IP (127.0.0.1 here)
   initialDelaySeconds: number;
   periodSeconds: number;
   timeoutSeconds: number;
@@ -54,7 +56,9 @@ export interface PodEvent {
   ready?: boolean; // Ready: the pod's Ready condition after the change
   code?: number | null; // Probe, PreStopFinished: exit status; Exited: the container's exit code
   signal?: string | null; // PreStopFinished: the signal that ended the hook; Exited: the one that killed PID 1
-  output?: string; // Probe, PreStopFinished: what the command printed (the first 10 KiB)
+  output?: string; // Probe, PreStopFinished: what the command printed (the first 10 KiB); httpGet: the kubelet's line
+  body?: string; // Probe by httpGet: the answer's body (the first 10 KiB)
+  status?: number; // Probe by httpGet: the answer's status
   bytes?: number; // Probe: how many bytes it printed in all
   timedOut?: boolean; // Probe: killed at timeoutSeconds
   ms?: number; // Probe, PreStopFinished: how long the command ran
@@ -170,6 +174,7 @@ export class Kubelet {
   }
 
   private async probeOnce(spec: ProbeSpec): Promise<void> {
+    if (spec.httpGet) return this.probeHttpOnce(spec, spec.httpGet);
     const result = await this.execInPod(spec.exec, spec.timeoutSeconds * 1000);
     // Killed by no timeout of ours: the container is going away under the probe; no result then.
     if (result.signal && !result.timedOut) await settlesWithin(this.exited, 1000);
@@ -187,6 +192,17 @@ export class Kubelet {
       ms: result.ms,
       message: ok ? `Readiness probe succeeded: ${output}` : `Readiness probe failed: ${output}`,
     });
+    this.applyResult(ok, spec);
+  }
+
+  // The kubelet's HTTP prober: a fresh connection each time, 200-399 is success, at most 10 KiB of the body kept.
+  private async probeHttpOnce(spec: ProbeSpec, target: { port: number; path: string }): Promise<void> {
+    const started = Date.now();
+    const answer = await kubeletGet(`http://127.0.0.1:${target.port}${target.path}`, spec.timeoutSeconds * 1000);
+    if (this.closed || this.exitedAt !== null) return;
+    const ok = answer.status !== undefined && answer.status >= 200 && answer.status < 400;
+    const output = answer.error ?? (ok ? answer.body.trim() : `HTTP probe failed with statuscode: ${answer.status}`);
+    this.record({ type: 'Probe', ok, status: answer.status, body: answer.body, output, timedOut: answer.timedOut, ms: Date.now() - started, message: ok ? `Readiness probe succeeded: ${output}` : `Readiness probe failed: ${output}` });
     this.applyResult(ok, spec);
   }
 
@@ -328,6 +344,33 @@ export async function startPod(t: Test, spec: PodSpec): Promise<Kubelet> {
   t.teardown(() => pod.close());
   await pod.started;
   return pod;
+}
+
+/** One GET as the kubelet's prober sends it (no keep-alive, its user agent), bounded by the probe's timeout. */
+function kubeletGet(url: string, timeoutMs: number): Promise<{ status?: number; body: string; error?: string; timedOut?: boolean }> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, headers: { 'user-agent': 'kube-probe/1.31', accept: '*/*', connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (size < maxProbeOutputBytes) chunks.push(chunk);
+        size += chunk.length;
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode, body: Buffer.concat(chunks).subarray(0, maxProbeOutputBytes).toString('utf8') });
+      });
+      res.on('error', () => undefined);
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve({ body: '', error: `Get "${url}": context deadline exceeded`, timedOut: true });
+    }, timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ body: '', error: `Get "${url}": ${err.message}` });
+    });
+  });
 }
 
 /** nile's log lines whose message starts with `prefix`. */

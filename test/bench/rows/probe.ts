@@ -1,10 +1,13 @@
 // `nile probe` against a running agent, as the kubelet runs it: `nile` on PATH, the native front
 // door (native/nile.c), and where it is not built the `#!/usr/bin/env node` script bin/nile.js.
-// Its baselines in the same interleaved rounds: /bin/true (any exec) and `node -e 0` (any Node).
+// Its baselines in the same interleaved rounds: /bin/true (any exec) and `node -e 0` (any Node); beside it the
+// httpGet probe on probe.serve (GET /ready), which starts no process in the pod.
 // Wall and CPU (user+sys, from wait4's rusage) per call by the runner; the agent's own CPU per
 // answer from its threads' schedstat over bursts of probes, less its idle rate.
 
+import http from 'node:http';
 import { NILE_BIN, NILE_NATIVE } from '../../helpers/paths.js';
+import { freePort } from '../../helpers/ports.js';
 import { startAgent } from '../agent.js';
 import { type Context, runsOf } from '../context.js';
 import { emptyServices } from '../pid1.js';
@@ -20,11 +23,14 @@ const subjects = Object.keys(commands) as Subject[];
 const probesPerHour = 1800; // periodSeconds: 2
 
 export async function probeRows(ctx: Context): Promise<Row[]> {
-  const agent = await startAgent({ project: 'bench-probe', services: emptyServices(ctx.dir) });
+  const readyPort = await freePort();
+  const agent = await startAgent({ project: 'bench-probe', services: emptyServices(ctx.dir), readyPort });
   try {
     const env = benchEnv({ NILE_RUNDIR: agent.nile.runDir });
     const turns = await takingTurns(ctx, env);
-    const agentCpu = await agentCpuPerProbe(ctx, agent.nile.agentHostPid(), env);
+    const agentCpu = await agentCpuPerProbe(ctx, agent.nile.agentHostPid(), () => run(ctx.natives.runs, [String(burstOf(ctx)), '--', ...commands.native], { env }));
+    const agentCpuHttp = await agentCpuPerProbe(ctx, agent.nile.agentHostPid(), () => httpGets(readyPort, burstOf(ctx)));
+    const httpGet = (agentCpuHttp.median * probesPerHour) / 1000;
     const ms = (values: number[], label?: string) => ({ summary: summarize(values), unit: 'ms', label });
     const fleet = (client: Summary) => ((client.median + agentCpu.median) * probesPerHour) / 1000;
     const after = fleet(summarize(turns.native.cpu));
@@ -59,6 +65,16 @@ export async function probeRows(ctx: Context): Promise<Row[]> {
         note: `(caller CPU median + agent CPU median) × ${probesPerHour} probes an hour; per 1,000 pods: ${((after * 1000) / 3600).toFixed(2)} cores with the front door, ${((before * 1000) / 3600).toFixed(1)} cores under Node`,
         data: { after, before },
       },
+      {
+        figure: 'fleet cost of an httpGet readiness probe on `probe.serve` (`GET /ready`): CPU per pod-hour at a 2 s period (agent)',
+        nile: `${httpGet.toFixed(2)} s`,
+        baseline: `${after.toFixed(1)} s with the exec front door (caller + agent)`,
+        comparison: `${(httpGet / after).toFixed(2)}×`,
+        target: 'report',
+        met: null,
+        note: `agent CPU per GET ${describe(agentCpuHttp, 'ms', 3)} (a fresh connection each, as the kubelet's prober) × ${probesPerHour}; no process starts in the pod, and the runtime's own cost of an exec (runc exec, not in the baseline) is gone; the kubelet's GET is spent on the node, outside the pod`,
+        data: { httpGet, agentCpuHttp },
+      },
     ];
   } finally {
     await agent.nile.stop();
@@ -80,14 +96,25 @@ async function takingTurns(ctx: Context, env: Record<string, string>) {
   return Object.fromEntries(subjects.map((s) => [s, of(s)])) as Record<Subject, { cpu: number[]; wall: number[] }>;
 }
 
-/** The agent's CPU (ms) per probe it answers, one value per burst. */
-async function agentCpuPerProbe(ctx: Context, pid: number, env: Record<string, string>): Promise<Summary> {
-  const probes = ctx.quick ? 20 : 200;
+const burstOf = (ctx: Context) => (ctx.quick ? 20 : 200);
+
+/** `count` GETs of /ready one after the other, each on a fresh connection as the kubelet's prober makes them. */
+async function httpGets(port: number, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await new Promise<void>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/ready', agent: false, headers: { connection: 'close' } }, (res) => res.resume().on('end', resolve)).on('error', reject);
+    });
+  }
+}
+
+/** The agent's CPU (ms) per probe it answers, one value per burst of `burst()` probes. */
+async function agentCpuPerProbe(ctx: Context, pid: number, burst: () => Promise<unknown>): Promise<Summary> {
+  const probes = burstOf(ctx);
   const perProbe: number[] = [];
-  for (let burst = 0; burst < runsOf(ctx, 5); burst++) {
+  for (let round = 0; round < runsOf(ctx, 5); round++) {
     const began = Date.now();
     const cpuBefore = cpuNs(pid);
-    await run(ctx.natives.runs, [String(probes), '--', ...commands.native], { env });
+    await burst();
     const busy = cpuNs(pid) - cpuBefore;
     const ms = Date.now() - began;
     const idleBefore = cpuNs(pid);

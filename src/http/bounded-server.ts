@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { Log } from '../log.js';
+import { errorText } from '../errors.js';
+
+/** What one HTTP endpoint of the agent (metrics, readiness) lets a client hold. */
+export const httpServerBounds = {
+  maxConnections: 64, // at once; more are closed as soon as they are accepted
+  headersTimeoutMs: 5000, // from the connection (or the last answer) to the end of the request's headers
+  requestTimeoutMs: 10_000, // the whole request
+  keepAliveTimeoutMs: 5000, // an idle kept connection
+  idleTimeoutMs: 10_000, // no byte either way
+  maxHeaderBytes: 8192,
+  checkEveryMs: 1000, // how often the timeouts above are looked at
+};
+
+// Descriptors no endpoint may take: the control socket, the app's spawn (its pipes), the registry's connections and logs.
+export const reservedDescriptors = 128;
+
+/** A connection cap that leaves reservedDescriptors free under the process's open-file limit, shared by a few endpoints. */
+export function connectionCap(wanted: number, endpoints = 4): number {
+  const limit = openFileLimit();
+  return limit === undefined ? wanted : Math.max(1, Math.min(wanted, Math.floor((limit - reservedDescriptors) / endpoints)));
+}
+
+function openFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(soft) ? soft : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A handler for one path; it answers with `res` and may be async. */
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
+
+export interface BoundedServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP endpoint of the agent on listen:port, bounded in connections, bytes and time (httpServerBounds):
+ * GET (or HEAD) on one of `routes` is answered by its handler, anything else 404 and the connection closed.
+ */
+export async function serveBounded(what: string, listen: string, port: number, routes: Record<string, Route>, log: Log): Promise<BoundedServer> {
+  const b = httpServerBounds;
+  const server = http.createServer({ maxHeaderSize: b.maxHeaderBytes, requestTimeout: b.requestTimeoutMs, headersTimeout: b.headersTimeoutMs, keepAliveTimeout: b.keepAliveTimeoutMs, connectionsCheckingInterval: b.checkEveryMs }, (req, res) => {
+    const route = routes[req.url?.split('?')[0] ?? ''];
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !route) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      return res.end(`only GET ${Object.keys(routes).join(', ')} here\n`);
+    }
+    Promise.resolve(route(req, res)).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${errorText(err)}\n`);
+    });
+  });
+  server.maxConnections = connectionCap(b.maxConnections);
+  server.setTimeout(b.idleTimeoutMs); // with no 'timeout' listener, an idle socket is destroyed
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, listen, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err: errorText(err) }, `${what} server error`));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
