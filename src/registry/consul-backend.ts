@@ -1,8 +1,8 @@
 // What both Consul backends share: the life of a registration kept alive by a heartbeat inside its TTL.
 
 import type { Log } from '../log.js';
-import type { Backend, BackendStatus, Desired, Instance } from './backend.js';
-import { ConsulApi, readToken, requestTimeoutMs } from './consul-api.js';
+import { RegistryRefused, type Backend, type BackendStatus, type Desired, type Instance } from './backend.js';
+import { ConsulApi, ConsulError, readToken, requestTimeoutMs } from './consul-api.js';
 
 export interface ConsulOptions {
   url: string;
@@ -19,6 +19,7 @@ export interface ConsulOptions {
  */
 export abstract class ConsulBackend implements Backend {
   abstract readonly name: string;
+  reached = false;
   protected readonly log: Log;
   private api?: ConsulApi;
   private desired: Desired = { present: false };
@@ -49,9 +50,10 @@ export abstract class ConsulBackend implements Backend {
       try {
         if (desired.present) await this.hold(desired.down);
         else await this.release();
+        this.reached = true;
       } catch (err) {
         this.setState('error', this.held, (err as Error).message);
-        throw err;
+        throw this.answered(err);
       }
     });
   }
@@ -111,12 +113,22 @@ export abstract class ConsulBackend implements Backend {
     if (!desired.present || !this.held || this.closed) return;
     try {
       const lost = await this.heartbeat(desired.down);
+      this.reached = true;
       if (lost) this.lost(lost);
       else this.stillHeld(desired.down);
     } catch (err) {
+      this.answered(err);
       this.warnOnce(err as Error);
       this.setState('error', this.held, (err as Error).message);
     }
+  }
+
+  /** Notes that Consul answered, when it did; a 401 or 403 is Consul saying no (the token, its ACL), not an outage. */
+  private answered(err: unknown): unknown {
+    if (err instanceof RegistryRefused) this.reached = true;
+    if (!(err instanceof ConsulError) || err.status === undefined) return err;
+    this.reached = true;
+    return err.status === 401 || err.status === 403 ? new RegistryRefused(err.message) : err;
   }
 
   private lost(what: string): void {
