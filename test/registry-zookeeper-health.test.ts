@@ -1,7 +1,7 @@
 // The ZooKeeper session's health as pure functions, without a server or a process: what the watchdog does when.
 
 import t from 'tap';
-import { acted, connected, describeHealth, disconnected, nextAction, opened, outageAfterMs, probed, serversAnswered, type Health } from '../src/registry/zookeeper-health.js';
+import { acted, connected, describeHealth, disconnected, nextAction, nudgeGraceMs, opened, outageAfterMs, probed, serversAnswered, type Health } from '../src/registry/zookeeper-health.js';
 
 const T = 4000; // session timeout, ms
 
@@ -51,7 +51,13 @@ t.test('disconnected: patient through a leader election, then asks the servers',
   const silent = serversAnswered(asking, asking.session, false);
   t.same(nextAction(silent, 10_000 + waitFor + 1), { kind: 'askServers', timeoutMs: 500 }, 'no server serves: ask again');
   const serving = serversAnswered(asking, asking.session, true);
-  t.same(nextAction(serving, 10_000 + waitFor + 1), { kind: 'newSession', why: 'a ZooKeeper server serves again but the session did not come back', firstReport: true });
+  const nudge = nextAction(serving, 10_000 + waitFor + 1);
+  t.same(nudge, { kind: 'reconnect' }, 'a server serves: the others are tried with the same session first (a rolling restart)');
+  const nudged = acted(serving, nudge, 10_000 + waitFor + 1);
+  t.same(nextAction(nudged, 10_000 + waitFor + nudgeGraceMs), { kind: 'idle' }, 'the library gets its turn through the servers');
+  const again = acted(nudged, { kind: 'askServers', timeoutMs: 500 }, 10_000 + waitFor + nudgeGraceMs + 1);
+  const stillServing = serversAnswered(again, again.session, true);
+  t.same(nextAction(stillServing, 10_000 + waitFor + nudgeGraceMs + 2), { kind: 'newSession', why: 'a ZooKeeper server serves again but the session did not come back', firstReport: true }, 'still not back: refused, a new session');
 });
 
 t.test('disconnected past 4/3 of the session timeout: the servers dropped it, a new session', async (t) => {

@@ -16,13 +16,14 @@ export interface Health {
   stalled: boolean; // connected, but a liveness probe got no answer in time
   serving: boolean; // disconnected, but a server says it serves clients
   outageReported: boolean; // the give-up of this outage was logged already; until the next connect
+  nudgedAt: number | undefined; // disconnected while a server serves: when the connection was dropped to try the others
 }
 
 export type Action =
   | { kind: 'idle' }
   | { kind: 'probe'; timeoutMs: number } // does the connected session still answer (an `exists /`)?
   | { kind: 'askServers'; timeoutMs: number } // does any server serve clients (the `srvr` four-letter word)?
-  | { kind: 'reconnect' } // drop the TCP connection; the library reconnects with the same session
+  | { kind: 'reconnect' } // drop the TCP connection; the library reconnects with the same session (to the next server)
   | { kind: 'newSession'; why: string; firstReport: boolean }; // only a new session gets through
 
 /** A quick beat, so an outage's end is noticed at once; liveness probes go out only every quarter session timeout. */
@@ -30,6 +31,8 @@ export const watchdogBeatMs = 250;
 // Longer than a leader election takes, so a session survives one.
 export const outageAfterMs = 1500;
 const askServersTimeoutMs = 500;
+// After a nudge, the library's turn through the other servers (a spin delay, a connect on each) before giving up.
+export const nudgeGraceMs = 1000;
 
 /** A session just opened: not connected yet. The outage it belongs to stays reported, a probe still out stays out. */
 export function opened(previous: Health | undefined, sessionTimeoutMs: number, now: number): Health {
@@ -43,11 +46,12 @@ export function opened(previous: Health | undefined, sessionTimeoutMs: number, n
     stalled: false,
     serving: false,
     outageReported: previous?.outageReported ?? false,
+    nudgedAt: undefined,
   };
 }
 
 export function connected(health: Health, sessionTimeoutMs: number, now: number): Health {
-  return { ...health, sessionTimeoutMs, connected: true, since: now, stalled: false, serving: false, outageReported: false };
+  return { ...health, sessionTimeoutMs, connected: true, since: now, stalled: false, serving: false, outageReported: false, nudgedAt: undefined };
 }
 
 export function disconnected(health: Health, now: number): Health {
@@ -63,12 +67,14 @@ export function nextAction(health: Health, now: number): Action {
     if (now - health.lastProbe < timeoutMs / 4) return { kind: 'idle' };
     return { kind: 'probe', timeoutMs: Math.max(100, Math.floor(timeoutMs / 4)) };
   }
-  // Disconnected: once the servers have surely dropped the session, or as soon as one serves again after a real
-  // outage while ours still does not come back (refused, or a stuck handshake), only a new session gets through.
+  // Disconnected: once the servers have surely dropped the session, only a new session gets through. While a server
+  // serves, the connection may be stuck on one that does not (a member starting, in a rolling restart): the others
+  // are tried with the same session first; only if it still does not come back (refused) is it given up.
   const down = now - health.since;
   if (down > (timeoutMs * 4) / 3) return giveUp(health, 'no ZooKeeper server answered within the session timeout');
-  if (health.serving) return giveUp(health, 'a ZooKeeper server serves again but the session did not come back');
+  if (health.serving) return health.nudgedAt === undefined ? { kind: 'reconnect' } : giveUp(health, 'a ZooKeeper server serves again but the session did not come back');
   if (down < Math.max(outageAfterMs, timeoutMs / 4)) return { kind: 'idle' };
+  if (health.nudgedAt !== undefined && now - health.nudgedAt < nudgeGraceMs) return { kind: 'idle' };
   return { kind: 'askServers', timeoutMs: askServersTimeoutMs };
 }
 
@@ -80,7 +86,7 @@ export function acted(health: Health, action: Action, now: number): Health {
     case 'askServers':
       return { ...health, probing: 'servers' };
     case 'reconnect':
-      return { ...health, stalled: false };
+      return health.connected ? { ...health, stalled: false } : { ...health, serving: false, nudgedAt: now };
     case 'newSession':
       return { ...health, outageReported: true };
     case 'idle':
@@ -105,6 +111,7 @@ export function describeHealth(health: Health, now: number): string {
   if (health.probing) parts.push(`probing ${health.probing}`);
   if (health.stalled) parts.push('stalled');
   if (health.serving) parts.push('a server serves');
+  if (health.nudgedAt !== undefined) parts.push('nudged');
   if (health.outageReported) parts.push('outage reported');
   return parts.join(', ');
 }

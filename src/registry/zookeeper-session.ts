@@ -200,7 +200,8 @@ export class ZooKeeperSession {
         void anyServerServing(this.opts.hosts, action.timeoutMs).then((serving) => this.answered(serversAnswered, session, serving));
         return;
       case 'reconnect':
-        log.warn('ZooKeeper connection stopped answering; reconnecting');
+        if (health.connected) log.warn('ZooKeeper connection stopped answering; reconnecting');
+        else log.info('a ZooKeeper server serves but the session is not back yet; trying the servers again with it');
         dropConnection(client);
         return;
       case 'newSession': {
