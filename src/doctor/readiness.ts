@@ -19,5 +19,6 @@ function registryFinding(backend: BackendStatus, now: number): Finding[] {
   const how = state === 'refused' ? 'refuses the registration' : 'does not answer';
   const evidence = [`registry ${backend.backend}: ${state} since ${new Date(backend.since).toISOString()}`, ...(lastError ? [`last error: ${lastError}`] : [])];
   if (lost) return [{ cause: `registry-${state}`, summary: `${backend.backend} ${how}: the registration is lost for ${since(lost.since, now)}; the pod stays Ready and nile retries`, evidence }];
+  if (backend.registered) return [{ cause: `registry-${state}`, summary: `${backend.backend} ${how} since ${since(backend.since, now)}: the registration is held but not renewed; nile retries`, evidence }];
   return [{ cause: `registry-${state}`, summary: `${backend.backend} ${how}: the instance is not registered, so the pod is not Ready`, evidence }];
 }

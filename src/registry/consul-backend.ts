@@ -21,7 +21,7 @@ export abstract class ConsulBackend implements Backend {
   abstract readonly name: string;
   reached = false;
   protected readonly log: Log;
-  private api?: ConsulApi;
+  private api?: { client: ConsulApi; token: string | undefined };
   private desired: Desired = { present: false };
   private held = false;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -70,16 +70,17 @@ export abstract class ConsulBackend implements Backend {
     this.closed = true;
     this.stopHeartbeat();
     await this.queue;
-    this.api?.close();
+    this.api?.client.close();
   }
 
-  /** The client, created on first use so that the token file is read when registration starts. */
+  /** The client with the token the file holds now: read at each use, so a token rotated while running is taken up. */
   protected consul(): ConsulApi {
-    if (!this.api) {
-      const token = readToken(this.options.tokenFile);
-      this.api = new ConsulApi(this.options.url, token, requestTimeoutMs(this.options.ttlMs));
+    const token = readToken(this.options.tokenFile);
+    if (!this.api || this.api.token !== token) {
+      this.api?.client.close();
+      this.api = { client: new ConsulApi(this.options.url, token, requestTimeoutMs(this.options.ttlMs)), token };
     }
-    return this.api;
+    return this.api.client;
   }
 
   private async hold(down: boolean): Promise<void> {
@@ -117,9 +118,10 @@ export abstract class ConsulBackend implements Backend {
       if (lost) this.lost(lost);
       else this.stillHeld(desired.down);
     } catch (err) {
-      this.answered(err);
+      // Still held until the TTL says otherwise: the status says Consul does not answer (or refuses), not that it is gone.
+      const failure = this.answered(err);
       this.warnOnce(err as Error);
-      this.setState('error', this.held, (err as Error).message);
+      this.setState(failure instanceof RegistryRefused ? 'refused' : 'unreachable', this.held, (err as Error).message);
     }
   }
 
@@ -140,7 +142,7 @@ export abstract class ConsulBackend implements Backend {
 
   private stillHeld(down: boolean): void {
     this.lastWarning = '';
-    if (this.current.state === 'error') this.setState(down ? 'down' : 'registered', true);
+    if (['error', 'unreachable', 'refused'].includes(this.current.state)) this.setState(down ? 'down' : 'registered', true);
   }
 
   private notifyDrift(): void {
