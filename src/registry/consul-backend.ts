@@ -25,6 +25,7 @@ export abstract class ConsulBackend implements Backend {
   private desired: Desired = { present: false };
   private held = false;
   private heartbeatTimer?: NodeJS.Timeout;
+  private heartbeats = 0; // which run of heartbeats is on; a beat of a stopped run schedules none
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: (() => void)[] = [];
   private current: BackendStatus;
@@ -100,13 +101,21 @@ export abstract class ConsulBackend implements Backend {
 
   private startHeartbeat(): void {
     if (this.heartbeatTimer || this.closed) return;
-    this.heartbeatTimer = setInterval(() => void this.serial(() => this.beat()), Math.max(1, this.options.ttlMs / 3));
-    this.heartbeatTimer.unref();
+    // Each beat 1/4–1/3 of the TTL after the last (well inside it), drawn anew: a fleet registered together (after an
+    // agent restart, a rollout) does not renew in step.
+    const run = ++this.heartbeats;
+    const next = (): void => {
+      const delayMs = (this.options.ttlMs / 12) * (3 + Math.random());
+      this.heartbeatTimer = setTimeout(() => void this.serial(() => this.beat()).finally(() => run === this.heartbeats && next()), delayMs);
+      this.heartbeatTimer.unref();
+    };
+    next();
   }
 
   private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    this.heartbeats++;
   }
 
   private async beat(): Promise<void> {

@@ -17,6 +17,8 @@ export interface Health {
   serving: boolean; // disconnected, but a server says it serves clients
   outageReported: boolean; // the give-up of this outage was logged already; until the next connect
   nudgedAt: number | undefined; // disconnected while a server serves: when the connection was dropped to try the others
+  askedAt: number; // ms epoch the servers were last asked
+  jitter: number; // in [0, 1), drawn per session: a fleet that lost the ensemble together does not act in step
 }
 
 export type Action =
@@ -33,9 +35,16 @@ export const outageAfterMs = 1500;
 const askServersTimeoutMs = 500;
 // After a nudge, the library's turn through the other servers (a spin delay, a connect on each) before giving up.
 export const nudgeGraceMs = 1000;
+// The servers are asked every 1–2 s (by the session's jitter), less often as an outage goes on (a quarter of its length
+// so far, up to half the session timeout), never every beat: a thousand sessions in an outage would otherwise open
+// twelve thousand connections a second to a three-server ensemble.
+export const askEveryMs = 1000;
 
-/** A session just opened: not connected yet. The outage it belongs to stays reported, a probe still out stays out. */
-export function opened(previous: Health | undefined, sessionTimeoutMs: number, now: number): Health {
+/**
+ * A session just opened: not connected yet. The outage it belongs to stays reported, a probe still out stays out.
+ * `jitter` (in [0, 1)) spreads what a fleet of sessions does after one outage: asking the servers, giving up.
+ */
+export function opened(previous: Health | undefined, sessionTimeoutMs: number, now: number, jitter = 0): Health {
   return {
     session: (previous?.session ?? 0) + 1,
     sessionTimeoutMs,
@@ -47,6 +56,8 @@ export function opened(previous: Health | undefined, sessionTimeoutMs: number, n
     serving: false,
     outageReported: previous?.outageReported ?? false,
     nudgedAt: undefined,
+    askedAt: previous?.askedAt ?? 0,
+    jitter,
   };
 }
 
@@ -71,10 +82,12 @@ export function nextAction(health: Health, now: number): Action {
   // serves, the connection may be stuck on one that does not (a member starting, in a rolling restart): the others
   // are tried with the same session first; only if it still does not come back (refused) is it given up.
   const down = now - health.since;
-  if (down > (timeoutMs * 4) / 3) return giveUp(health, 'no ZooKeeper server answered within the session timeout');
+  // Past 4/3 of the timeout, and up to a quarter more by the jitter: a fleet's new sessions do not all come at once.
+  if (down > (timeoutMs * 4) / 3 + (health.jitter * timeoutMs) / 4) return giveUp(health, 'no ZooKeeper server answered within the session timeout');
   if (health.serving) return health.nudgedAt === undefined ? { kind: 'reconnect' } : giveUp(health, 'a ZooKeeper server serves again but the session did not come back');
   if (down < Math.max(outageAfterMs, timeoutMs / 4)) return { kind: 'idle' };
   if (health.nudgedAt !== undefined && now - health.nudgedAt < nudgeGraceMs) return { kind: 'idle' };
+  if (now - health.askedAt < Math.max(askEveryMs, Math.min(down / 4, timeoutMs / 2)) * (1 + health.jitter)) return { kind: 'idle' };
   return { kind: 'askServers', timeoutMs: askServersTimeoutMs };
 }
 
@@ -84,7 +97,7 @@ export function acted(health: Health, action: Action, now: number): Health {
     case 'probe':
       return { ...health, probing: 'liveness', lastProbe: now };
     case 'askServers':
-      return { ...health, probing: 'servers' };
+      return { ...health, probing: 'servers', askedAt: now };
     case 'reconnect':
       return health.connected ? { ...health, stalled: false } : { ...health, serving: false, nudgedAt: now };
     case 'newSession':

@@ -83,7 +83,10 @@ export class ZooKeeperSession {
 
   private open(): ZkClient {
     const credentials = this.readCredentials();
-    const client = zk.createClient(this.opts.hosts, { sessionTimeout: this.opts.sessionTimeoutMs, spinDelay: 250, retries: 0 });
+    // The pause between servers varies per client, so a fleet does not reconnect in step: 250–500 ms, or 1–2 s for a
+    // session opened during an outage (a thousand clients would otherwise knock on a quorum-less ensemble 3,000 times a second).
+    const spinDelay = this.health?.outageReported ? 1000 + Math.round(Math.random() * 1000) : 250 + Math.round(Math.random() * 250);
+    const client = zk.createClient(this.opts.hosts, { sessionTimeout: this.opts.sessionTimeoutMs, spinDelay, retries: 0 });
     guard(client, this.opts.log);
     client.on('connected', () => this.onConnected(client));
     client.on('disconnected', () => this.onDisconnected(client));
@@ -92,7 +95,7 @@ export class ZooKeeperSession {
     // Kept by the client and sent again on every reconnect of this session.
     if (credentials) client.addAuthInfo('digest', Buffer.from(credentials));
     this.acls = aclsFor(credentials);
-    this.health = opened(this.health, client.getSessionTimeout(), Date.now());
+    this.health = opened(this.health, client.getSessionTimeout(), Date.now(), Math.random());
     client.connect();
     this.startWatchdog();
     return client;

@@ -43,6 +43,8 @@ export class ConsulDouble {
   private readonly acl: Acl;
   private readonly timings: WorldTimings;
   private leaderless = false;
+  /** When each request came, for the load a fleet puts on it. */
+  readonly requestsAt: number[] = [];
 
   private constructor(options: ConsulDoubleOptions) {
     this.timings = {
@@ -114,6 +116,7 @@ export class ConsulDouble {
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.requestsAt.push(Date.now());
     const world = this.world;
     try {
       const call = await readCall(req);
