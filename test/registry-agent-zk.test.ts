@@ -9,6 +9,7 @@ import {
 } from './helpers/upsync.js';
 import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
 import { zk as zkLibrary } from '../src/registry/zookeeper-client.js';
+import { nudgeGraceMs } from '../src/registry/zookeeper-health.js';
 import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
 import { Observer } from './helpers/zookeeper-observer.js';
 import { sleep } from './helpers/wait.js';
@@ -116,7 +117,9 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
 
   // Fails today: the servers refuse the old session ("client has seen zxid 0x… our last zxid is 0x…") and nile opens a
   // new one only when its watchdog gives up on the old, 4/3 of the session timeout after the disconnect.
-  await t.test('ZooKeeper restarted without its data: the node is created again within 2 s of ZooKeeper answering', async (t) => {
+  // Within 2 s, and the turn nile gives the library through the servers with the old session first (nudgeGraceMs): a
+  // rolling restart must not cost every pod its session, which a give-up at the first serving server did.
+  await t.test('ZooKeeper restarted without its data: the node is created again within 2 s (and a nudge) of ZooKeeper answering', async (t) => {
     const stoppedAt = Date.now();
     await zk.restart(0, { wipe: true });
     const answering = Date.now();
@@ -126,7 +129,7 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
     const backAt = await observer.until(node, (stat) => stat !== null, WATCHDOG_MS + 2000);
     if (backAt === undefined) throw new Error(`the node was not made again within ${WATCHDOG_MS + 2000} ms of ZooKeeper answering`);
     measured('ZooKeeper answering again → node back (data lost)', backAt - answering);
-    t.ok(backAt - answering <= 2000, `node back within 2 s of ZooKeeper answering (${backAt - answering} ms; ${backAt - stoppedAt} ms after ZooKeeper was stopped)`);
+    t.ok(backAt - answering <= 2000 + nudgeGraceMs, `node back within 2 s and a nudge of ZooKeeper answering (${backAt - answering} ms; ${backAt - stoppedAt} ms after ZooKeeper was stopped)`);
     t.ok(backAt - stoppedAt <= WATCHDOG_MS + 1500, 'and at the latest when the watchdog starts a new session');
     t.equal(await observer.data(node), DATA_UP, 'with the upsync data');
     await reader.waitServed(address, 2000 + reader.lagMs, backAt);
@@ -254,7 +257,7 @@ t.test('a ZooKeeper never reached (an unresolvable name): probe, status and doct
   await pod.waitEvent('probes after the new session', (e) => e.type === 'Probe', 10_000, gaveUp.time + 2000);
   const probes = pod.eventsOf('Probe').map((e) => e.output ?? '');
   t.notOk(probes.some((line) => /session was replaced/.test(line)), 'no probe speaks of a session that never was');
-  t.ok(probes.every((line) => /^not ready: /.test(line)), 'never Ready');
+  t.notOk(pod.eventsOf('Probe').some((e) => e.ok), 'no probe passed: never Ready');
   t.match(probes[probes.length - 1], /^not ready: registering \(zookeeper: no ZooKeeper server of zk-0\.zk\.nile-test\.invalid:2181 answered/, 'the probe says why');
 
   const status = await pod.execInPod(['nile', 'status'], 10_000);

@@ -34,7 +34,7 @@ export const watchdogBeatMs = 250;
 export const outageAfterMs = 1500;
 const askServersTimeoutMs = 500;
 // After a nudge, the library's turn through the other servers (a spin delay, a connect on each) before giving up.
-export const nudgeGraceMs = 1000;
+export const nudgeGraceMs = 750;
 // The servers are asked every 1–2 s (by the session's jitter), less often as an outage goes on (a quarter of its length
 // so far, up to half the session timeout), never every beat: a thousand sessions in an outage would otherwise open
 // twelve thousand connections a second to a three-server ensemble.
@@ -87,7 +87,8 @@ export function nextAction(health: Health, now: number): Action {
   if (health.serving) return health.nudgedAt === undefined ? { kind: 'reconnect' } : giveUp(health, 'a ZooKeeper server serves again but the session did not come back');
   if (down < Math.max(outageAfterMs, timeoutMs / 4)) return { kind: 'idle' };
   if (health.nudgedAt !== undefined && now - health.nudgedAt < nudgeGraceMs) return { kind: 'idle' };
-  if (now - health.askedAt < Math.max(askEveryMs, Math.min(down / 4, timeoutMs / 2)) * (1 + health.jitter)) return { kind: 'idle' };
+  // After a nudge the servers are asked again as soon as the library had its turn.
+  if (health.nudgedAt === undefined && now - health.askedAt < Math.max(askEveryMs, Math.min(down / 4, timeoutMs / 2)) * (1 + health.jitter)) return { kind: 'idle' };
   return { kind: 'askServers', timeoutMs: askServersTimeoutMs };
 }
 
