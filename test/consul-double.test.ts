@@ -274,3 +274,30 @@ t.test('unknown paths and methods', async (t) => {
   t.equal((await consulCall(double.url, 'GET', '/nope')).status, 404);
   t.equal((await consulCall(double.url, 'GET', '/session/create')).status, 405);
 });
+
+t.test('without a cluster leader: KV, sessions and health answer 500 "No cluster leader", the agent answers, no session expires; a new leader restarts the TTLs', async (t) => {
+  const double = await startDouble(t);
+  const id = await createSession(double.url, { TTL: '1s', Behavior: 'delete', LockDelay: '0s', Checks: [] });
+  t.same((await consulCall(double.url, 'PUT', `/kv/${key('a/b')}?acquire=${id}`, { body: 'x' })).json, true);
+  t.equal((await consulCall(double.url, 'PUT', '/agent/service/register', { body: { Name: 'web', ID: 'web-1', Check: { TTL: '1s' } } })).status, 200);
+  double.loseLeader();
+  for (const [method, path] of [['PUT', `/session/renew/${id}`], ['GET', `/kv/${key('a/b')}`], ['PUT', '/session/create'], ['GET', '/health/service/web']] as const) {
+    const answer = await consulCall(double.url, method, path);
+    t.same([answer.status, answer.text], [500, 'rpc error making call: No cluster leader'], `${method} ${path}`);
+  }
+  t.equal((await consulCall(double.url, 'PUT', '/agent/check/pass/service:web-1')).status, 200, "the agent's own endpoints answer");
+  t.equal((await consulCall(double.url, 'GET', `/kv/${key('a/b')}?stale`)).status, 200, 'a stale read is served');
+  await sleep(2500); // the time is the subject: past the session's TTL and grace
+  double.electLeader();
+  t.equal((await consulCall(double.url, 'GET', `/kv/${key('a/b')}`)).status, 200, 'the session outlived the leaderless time: its key is there');
+  t.equal((await consulCall(double.url, 'PUT', `/session/renew/${id}`)).status, 200, 'and it renews');
+});
+
+t.test('tokens rotated while running: the new one is taken, the old one is "ACL not found"', async (t) => {
+  const double = await startDouble(t, { minTtlMs: 0, tokens: { old: ['key:write'] } });
+  t.equal((await consulCall(double.url, 'PUT', `/kv/${key('k')}`, { body: 'v', token: 'old' })).status, 200);
+  double.setTokens({ new: ['key:write'] });
+  const refused = await consulCall(double.url, 'PUT', `/kv/${key('k')}`, { body: 'v', token: 'old' });
+  t.same([refused.status, refused.text], [403, 'ACL not found']);
+  t.equal((await consulCall(double.url, 'PUT', `/kv/${key('k')}`, { body: 'v', token: 'new' })).status, 200);
+});

@@ -184,10 +184,10 @@ t.test('a wrong ACL token: the app runs but is not Ready, nile status says why i
   const probe = await pod.execInPod(['nile', 'probe'], 10_000);
   t.same([probe.code, /^not ready: registering \(consul-kv: consul: 403 ACL not found/.test(probe.stdout)], [1, true], `the app passes its probe, but unregistered the pod is not Ready: ${probe.stdout.trim()}`);
   t.notOk(pod.ready, 'the kubelet has not marked it Ready');
-  t.match(status, [{ backend: 'consul-kv', state: 'error', registered: false, lastError: /403.*ACL not found/ }], 'nile status --json: the backend state and the refusal');
+  t.match(status, [{ backend: 'consul-kv', state: 'refused', registered: false, lastError: /403.*ACL not found/ }], 'nile status --json: the backend state and the refusal');
   t.comment(`nile status: ${JSON.stringify(status)}`);
   const text = await pod.execInPod(['nile', 'status'], 10_000);
-  t.match(text.stdout, /^registry consul-kv: error \(last error: consul: 403 ACL not found on PUT \/v1\/session\/create\)$/m, 'nile status says it in one line');
+  t.match(text.stdout, /^registry consul-kv: refused \(last error: consul: 403 ACL not found on PUT \/v1\/session\/create\)$/m, 'nile status says it in one line');
   t.same(served(reader.heldAt(Date.now())), [], 'nothing registered');
   t.ok(
     pod.nile.logs.some((l) => l.msg === 'registry update failed; retrying' && /403/.test(String(l.error))),

@@ -9,6 +9,7 @@ import {
 } from './helpers/upsync.js';
 import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
 import { zk as zkLibrary } from '../src/registry/zookeeper-client.js';
+import { nudgeGraceMs } from '../src/registry/zookeeper-health.js';
 import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
 import { Observer } from './helpers/zookeeper-observer.js';
 import { sleep } from './helpers/wait.js';
@@ -116,7 +117,9 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
 
   // Fails today: the servers refuse the old session ("client has seen zxid 0x… our last zxid is 0x…") and nile opens a
   // new one only when its watchdog gives up on the old, 4/3 of the session timeout after the disconnect.
-  await t.test('ZooKeeper restarted without its data: the node is created again within 2 s of ZooKeeper answering', async (t) => {
+  // Within 2 s, and the turn nile gives the library through the servers with the old session first (nudgeGraceMs): a
+  // rolling restart must not cost every pod its session, which a give-up at the first serving server did.
+  await t.test('ZooKeeper restarted without its data: the node is created again within 2 s (and a nudge) of ZooKeeper answering', async (t) => {
     const stoppedAt = Date.now();
     await zk.restart(0, { wipe: true });
     const answering = Date.now();
@@ -126,7 +129,7 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
     const backAt = await observer.until(node, (stat) => stat !== null, WATCHDOG_MS + 2000);
     if (backAt === undefined) throw new Error(`the node was not made again within ${WATCHDOG_MS + 2000} ms of ZooKeeper answering`);
     measured('ZooKeeper answering again → node back (data lost)', backAt - answering);
-    t.ok(backAt - answering <= 2000, `node back within 2 s of ZooKeeper answering (${backAt - answering} ms; ${backAt - stoppedAt} ms after ZooKeeper was stopped)`);
+    t.ok(backAt - answering <= 2000 + nudgeGraceMs, `node back within 2 s and a nudge of ZooKeeper answering (${backAt - answering} ms; ${backAt - stoppedAt} ms after ZooKeeper was stopped)`);
     t.ok(backAt - stoppedAt <= WATCHDOG_MS + 1500, 'and at the latest when the watchdog starts a new session');
     t.equal(await observer.data(node), DATA_UP, 'with the upsync data');
     await reader.waitServed(address, 2000 + reader.lagMs, backAt);
@@ -158,10 +161,10 @@ t.test('ZooKeeper down when the pod starts: the app runs, the pod is not Ready u
   t.match(probe.stdout, /^not ready: registering \(zookeeper.*\) \(http 200 /, `the probe says it is registering: ${probe.stdout.trim()}`);
   t.notOk(pod.ready, 'the kubelet has not marked it Ready');
   let status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 10_000);
-  t.match(status, [{ backend: 'zookeeper', state: 'error', registered: false, lastError: /ZooKeeper/ }], 'nile status --json: the backend state and last error');
+  t.match(status, [{ backend: 'zookeeper', state: 'unreachable', registered: false, lastError: /ZooKeeper/ }], 'nile status --json: the backend state and last error');
   t.comment(`status while ZooKeeper is down: ${JSON.stringify(status)}`);
   const text = await pod.execInPod(['nile', 'status'], 10_000);
-  t.match(text.stdout, /^registry zookeeper: error \(last error: .*ZooKeeper.*\)$/m, 'nile status says it in one line');
+  t.match(text.stdout, /^registry zookeeper: unreachable \(last error: .*ZooKeeper.*\)$/m, 'nile status says it in one line');
 
   await zk.start();
   const answering = Date.now();
@@ -241,4 +244,36 @@ t.test('a ZooKeeper that took the connection while starting: registered within 2
   const registered = await reader.waitServed(address, WATCHDOG_MS + 2000, serving);
   measured('ZooKeeper serving after a stalled handshake → node registered', registered.at - serving);
   t.ok(registered.at - serving <= 2000 + reader.lagMs, `registered within 2 s (and upsync's next read) of the server serving (${registered.at - serving} ms)`);
+});
+
+// Failed before: once the watchdog had given up on the first session, the probe said "ZooKeeper session was replaced"
+// though no session ever existed; nile doctor said "nothing found (app ready)", exit 0, for a pod that is not Ready;
+// TERM waited 3 s to deregister a node that was never registered.
+t.test('a ZooKeeper never reached (an unresolvable name): probe, status and doctor say so, TERM does not wait for it', { skip: zookeeperMissing() }, async (t) => {
+  const { pod } = await registeredPod(t, 'zk-never', 'zk-0.zk.nile-test.invalid:2181');
+  await pod.nile.waitPhase('ready', 30_000);
+  const gaveUp = await pod.nile.waitLog((l) => / trying a new session$/.test(l.msg), 'the watchdog to give up on the first session', WATCHDOG_MS + 5000);
+  t.match(gaveUp.msg, /^no ZooKeeper server of zk-0\.zk\.nile-test\.invalid:2181 answered/, `the log says no server answered: ${gaveUp.msg}`);
+  await pod.waitEvent('probes after the new session', (e) => e.type === 'Probe', 10_000, gaveUp.time + 2000);
+  const probes = pod.eventsOf('Probe').map((e) => e.output ?? '');
+  t.notOk(probes.some((line) => /session was replaced/.test(line)), 'no probe speaks of a session that never was');
+  t.notOk(pod.eventsOf('Probe').some((e) => e.ok), 'no probe passed: never Ready');
+  t.match(probes[probes.length - 1], /^not ready: registering \(zookeeper: no ZooKeeper server of zk-0\.zk\.nile-test\.invalid:2181 answered/, 'the probe says why');
+
+  const status = await pod.execInPod(['nile', 'status'], 10_000);
+  t.match(status.stdout, /^not ready: registering/, 'nile status starts with the verdict');
+  t.match(status.stdout, /^registry zookeeper: unreachable \(last error: no ZooKeeper server/m, 'and its registry line says unreachable');
+  const doctor = await pod.execInPod(['nile', 'doctor'], 30_000);
+  t.equal(doctor.code, 1, 'nile doctor exits 1 for a pod that is not Ready');
+  t.match(doctor.stdout, /the pod is not Ready: registering \(zookeeper/, `and says why: ${doctor.stdout}`);
+  t.match(doctor.stdout, /zookeeper does not answer: the instance is not registered, so the pod is not Ready \[registry-unreachable\]/, 'with the registry finding');
+
+  const termAt = Date.now();
+  const exited = await pod.deletePod();
+  t.equal(exited.code, 143, 'the app ended by TERM');
+  const deregistered = await pod.nile.waitLog((l) => l.msg === 'prestop: deregistered', 'the deregistration step', 1000);
+  t.notMatch(String(deregistered.detail), /not confirmed/, `nothing was registered, so nothing to wait for: ${deregistered.detail} in ${deregistered.ms} ms`);
+  measured('pod deleted → exited (prestop wait included), registry never reached', exited.at - termAt);
+  const term = pod.eventsOf('TERM')[0];
+  if (term) measured('TERM to PID 1 → exited, registry never reached', exited.at - term.at);
 });

@@ -2,6 +2,7 @@
 // removal, heartbeats across the TTL, lost sessions and forgotten services coming back, a restarted Consul,
 // and ACL tokens that never reach a log line or an error.
 
+import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
@@ -9,6 +10,8 @@ import type { Log } from '../src/log.js';
 import type { Backend, Desired, Instance } from '../src/registry/backend.js';
 import { createConsulKvBackend } from '../src/registry/consul-kv.js';
 import { createConsulServiceBackend } from '../src/registry/consul-service.js';
+import { Reconciler } from '../src/registry/reconciler.js';
+import { registering } from '../src/agent/verdict.js';
 import { consulCall } from './consul-double/client.js';
 import { ConsulDouble, type ConsulDoubleOptions } from './consul-double/index.js';
 import { eventually, sleep } from './helpers/wait.js';
@@ -69,8 +72,8 @@ async function readKey(url: string, token?: string): Promise<{ value: Record<str
   return { value: JSON.parse(Buffer.from(entry.Value, 'base64').toString('utf8')), session: entry.Session };
 }
 
-async function passingInstances(url: string): Promise<string[]> {
-  const answer = await consulCall(url, 'GET', '/health/service/demo-web?passing');
+async function passingInstances(url: string, token?: string): Promise<string[]> {
+  const answer = await consulCall(url, 'GET', '/health/service/demo-web?passing', { token });
   return answer.json.map((e: { Service: { ID: string } }) => e.Service.ID);
 }
 
@@ -330,3 +333,66 @@ t.test('an unreachable Consul is a rejected apply, not a crash', async (t) => {
   await t.rejects(backend.apply(ready), { message: /^consul: .*ECONNREFUSED.* on PUT \/v1\/session\/create$/ });
   t.match(backend.status(), { state: 'error' });
 });
+
+/** A reconciler over `backend`, holding the registration of a ready app; torn down with the test. */
+async function registeredBy(t: Teardown, backend: Backend): Promise<Reconciler> {
+  const reconciler = new Reconciler([backend], pino({ level: 'silent' }), { backoff: { baseMs: 50, capMs: 200 } });
+  t.teardown(() => reconciler.close());
+  reconciler.want(ready);
+  if (!(await reconciler.settled(5000))) throw new Error(`not registered: ${reconciler.pending(ready)}`);
+  return reconciler;
+}
+
+// Failed before: the backend read its token file once, so the heartbeat kept sending the deleted token (403) and the
+// registration died with its session.
+for (const mode of ['kv', 'service'] as const) {
+  t.test(`${mode}: a token rotated while running is read at its next use; the registration never lapses`, async (t) => {
+    const [before, after] = ['token-before-rotation', 'token-after-rotation'];
+    const rights = ['key:write', 'session:write', 'service:write'];
+    const double = await startDouble(t, { tokens: { [before]: rights } });
+    const dir = t.testdir({ token: `${before}\n` });
+    const { log, text } = capturedLog();
+    const backend = backendFor(t, mode, double.url, { tokenFile: `${dir}/token`, log });
+    await registeredBy(t, backend);
+    writeFileSync(`${dir}/token`, `${after}\n`);
+    double.setTokens({ [after]: rights });
+    await sleep(3 * TTL_MS); // the time is the subject: several heartbeats and more than a session's grace
+    t.match(backend.status(), { state: 'registered', registered: true }, 'still registered');
+    if (mode === 'kv') t.ok(await readKey(double.url, after), 'the key is held');
+    else t.same(await passingInstances(double.url, after), [SERVICE_ID], 'the service passes');
+    t.notMatch(text(), /403/, 'no call went out with the deleted token');
+  });
+}
+
+// Consul without a leader answers 500 "No cluster leader" to what needs one; its sessions do not expire meanwhile.
+t.test('kv: no cluster leader for a while: the pod stays Ready, the status says unreachable, the same session holds the key again', async (t) => {
+  const double = await startDouble(t);
+  const backend = backendFor(t, 'kv', double.url);
+  const reconciler = await registeredBy(t, backend);
+  const held = await readKey(double.url);
+  double.loseLeader();
+  t.ok(await eventually(async () => backend.status().state === 'unreachable', 3 * TTL_MS), 'the heartbeat finds no leader');
+  t.match(backend.status(), { registered: true, lastError: /500 rpc error making call: No cluster leader/ }, 'and says so');
+  t.equal(registering(reconciler, 'ready'), null, 'Ready is kept');
+  await sleep(3 * TTL_MS); // the time is the subject: longer than the session's TTL and grace
+  double.electLeader();
+  t.ok(await eventually(async () => backend.status().state === 'registered', 3 * TTL_MS), 'registered again once a leader is elected');
+  t.same(await readKey(double.url), held, 'the same session holds the same value: nothing was lost');
+  t.equal(registering(reconciler, 'ready'), null);
+});
+
+for (const mode of ['kv', 'service'] as const) {
+  t.test(`${mode}: an agent restart loses the registration; while the agent is down the pod stays Ready; it comes back by itself`, async (t) => {
+    const double = await startDouble(t);
+    const backend = backendFor(t, mode, double.url);
+    const reconciler = await registeredBy(t, backend);
+    const restarting = double.restart(4 * TTL_MS);
+    t.ok(await eventually(async () => backend.status().state === 'unreachable', 3 * TTL_MS), 'the heartbeat finds the agent gone');
+    t.match(reconciler.status(), [{ state: 'unreachable', lastError: /ECONNREFUSED/ }], 'the status says why');
+    t.equal(registering(reconciler, 'ready'), null, 'Ready is kept');
+    await restarting;
+    const back = mode === 'kv' ? async () => (await readKey(double.url)) !== undefined : async () => (await passingInstances(double.url)).includes(SERVICE_ID);
+    t.ok(await eventually(back, 3 * TTL_MS), 'registered again once the agent answers');
+    t.ok(await reconciler.settled(5000), 'and the reconciler holds it');
+  });
+}

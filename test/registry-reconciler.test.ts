@@ -4,7 +4,9 @@ import type { Log } from '../src/log.js';
 import type { Backend, BackendStatus, Desired } from '../src/registry/backend.js';
 import { backoffDelay } from '../src/registry/backoff.js';
 import { describeDesired, drifted, finished, newSlot, nextStep, Reconciler, retargeted, sameDesired, started } from '../src/registry/reconciler.js';
-import { sleep } from './helpers/wait.js';
+import { registering } from '../src/agent/verdict.js';
+import { RegistryRefused } from '../src/registry/backend.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const present: Desired = { present: true, down: false };
 const down: Desired = { present: true, down: true };
@@ -17,6 +19,8 @@ class FakeBackend implements Backend {
   failNext = 0;
   hangNext = 0;
   throwNext = 0;
+  refuse = false; // failures are refusals, not an unreachable registry
+  reached = true;
   gate: Promise<void> | undefined;
   closed = false;
   private readonly listeners: (() => void)[] = [];
@@ -56,11 +60,17 @@ class FakeBackend implements Backend {
     if (this.gate) await this.gate;
     if (this.failNext > 0) {
       this.failNext--;
-      throw new Error('registry down');
+      throw this.refuse ? new RegistryRefused('registry refused') : new Error('registry down');
     }
     this.holds = desired;
   }
 }
+
+/** Wait until `backend` was asked `more` times again: the reconciler has been through its failures. */
+const triedAgain = (backend: FakeBackend, more: number) => {
+  const target = backend.calls.length + more;
+  return waitFor(`${more} more applies`, () => backend.calls.length >= target, 2000, { everyMs: 5 });
+};
 
 function capturedLog(): { log: Log; lines: () => Record<string, unknown>[] } {
   const raw: string[] = [];
@@ -270,4 +280,58 @@ t.test('pending names the backends that do not hold the registration yet, with t
   consul.failNext = 0;
   t.ok(await r.settled(2000));
   t.equal(r.pending(present), null, 'null once every backend holds it');
+});
+
+// A registry outage must not empty the fleet: Ready needs the registration once after the app becomes ready,
+// and a registry that stops answering after that leaves readiness alone.
+t.test('once registered, a registry that stops answering keeps readiness; a new time ready needs it again', async (t) => {
+  const backend = new FakeBackend('zookeeper');
+  const r = reconciler([backend]);
+  r.want(present);
+  t.ok(await r.settled(1000));
+  t.equal(registering(r, 'ready'), null, 'registered: nothing to wait for');
+  backend.failNext = Infinity;
+  backend.holds = undefined;
+  backend.drift();
+  await triedAgain(backend, 2);
+  t.equal(registering(r, 'ready'), null, 'the registry stopped answering: still nothing to wait for');
+  t.match(r.status(), [{ backend: 'zookeeper', registered: false, state: 'unreachable', lastError: 'registry down', lost: { reason: 'unreachable' } }], 'the status says it is lost and why');
+  r.want(down);
+  r.want(present);
+  t.equal(registering(r, 'ready'), 'zookeeper: registry down', 'ready again after not ready: registered again first');
+  backend.failNext = 0;
+  t.ok(await r.settled(1000));
+  t.equal(registering(r, 'ready'), null, 'back by itself when the registry answers');
+  t.notOk(r.status()[0].lost, 'and no longer lost');
+});
+
+t.test('a registry that refuses before the first registration holds readiness back; after it, readiness stays and the status says refused', async (t) => {
+  const backend = new FakeBackend('consul-kv');
+  backend.refuse = true;
+  backend.failNext = Infinity;
+  const r = reconciler([backend]);
+  r.want(present);
+  await triedAgain(backend, 2);
+  t.equal(registering(r, 'ready'), 'consul-kv: registry refused', 'never registered: not Ready');
+  t.match(r.status(), [{ state: 'refused' }]);
+  backend.failNext = 0;
+  t.ok(await r.settled(1000));
+  backend.failNext = Infinity;
+  backend.drift();
+  await triedAgain(backend, 1);
+  t.equal(registering(r, 'ready'), null, 'registered before: Ready stays');
+  t.match(r.status(), [{ state: 'refused', lost: { reason: 'refused' } }]);
+});
+
+t.test('leaving a registry that was never reached does not wait for it', async (t) => {
+  const backend = new FakeBackend('zookeeper');
+  backend.reached = false;
+  backend.failNext = Infinity;
+  const r = reconciler([backend]);
+  r.want(present);
+  await triedAgain(backend, 1);
+  r.want(absent);
+  const at = Date.now();
+  t.ok(await r.settled(3000), 'nothing of this run can be in a registry it never reached');
+  t.ok(Date.now() - at < 100, `settled at once (${Date.now() - at} ms)`);
 });

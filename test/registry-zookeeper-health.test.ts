@@ -1,7 +1,7 @@
 // The ZooKeeper session's health as pure functions, without a server or a process: what the watchdog does when.
 
 import t from 'tap';
-import { acted, connected, describeHealth, disconnected, nextAction, opened, outageAfterMs, probed, serversAnswered, type Health } from '../src/registry/zookeeper-health.js';
+import { acted, connected, describeHealth, disconnected, nextAction, nudgeGraceMs, opened, askEveryMs, outageAfterMs, probed, serversAnswered, type Health } from '../src/registry/zookeeper-health.js';
 
 const T = 4000; // session timeout, ms
 
@@ -49,9 +49,19 @@ t.test('disconnected: patient through a leader election, then asks the servers',
   const asking = acted(down, ask, 10_000 + waitFor);
   t.same(nextAction(asking, 10_000 + waitFor + 1), { kind: 'idle' }, 'one question at a time');
   const silent = serversAnswered(asking, asking.session, false);
-  t.same(nextAction(silent, 10_000 + waitFor + 1), { kind: 'askServers', timeoutMs: 500 }, 'no server serves: ask again');
+  t.same(nextAction(silent, 10_000 + waitFor + 1), { kind: 'idle' }, 'no server serves: not asked again at once');
+  t.same(nextAction(silent, 10_000 + waitFor + askEveryMs), { kind: 'askServers', timeoutMs: 500 }, 'but a second later');
+  const late = { ...silent, jitter: 0.5 };
+  t.same(nextAction(late, 10_000 + waitFor + askEveryMs), { kind: 'idle' }, "a session's jitter spreads the asking over 1–2 s");
+  t.same(nextAction(late, 10_000 + waitFor + askEveryMs * 1.5), { kind: 'askServers', timeoutMs: 500 });
   const serving = serversAnswered(asking, asking.session, true);
-  t.same(nextAction(serving, 10_000 + waitFor + 1), { kind: 'newSession', why: 'a ZooKeeper server serves again but the session did not come back', firstReport: true });
+  const nudge = nextAction(serving, 10_000 + waitFor + 1);
+  t.same(nudge, { kind: 'reconnect' }, 'a server serves: the others are tried with the same session first (a rolling restart)');
+  const nudged = acted(serving, nudge, 10_000 + waitFor + 1);
+  t.same(nextAction(nudged, 10_000 + waitFor + nudgeGraceMs), { kind: 'idle' }, 'the library gets its turn through the servers');
+  const again = acted(nudged, { kind: 'askServers', timeoutMs: 500 }, 10_000 + waitFor + nudgeGraceMs + 1);
+  const stillServing = serversAnswered(again, again.session, true);
+  t.same(nextAction(stillServing, 10_000 + waitFor + nudgeGraceMs + 2), { kind: 'newSession', why: 'a ZooKeeper server serves again but the session did not come back', firstReport: true }, 'still not back: refused, a new session');
 });
 
 t.test('disconnected past 4/3 of the session timeout: the servers dropped it, a new session', async (t) => {
@@ -59,6 +69,9 @@ t.test('disconnected past 4/3 of the session timeout: the servers dropped it, a 
   const edge = 10_000 + (T * 4) / 3;
   t.not(nextAction(down, edge).kind, 'newSession');
   t.same(nextAction(down, edge + 1), { kind: 'newSession', why: 'no ZooKeeper server answered within the session timeout', firstReport: true });
+  const jittered = { ...down, jitter: 0.8 };
+  t.not(nextAction(jittered, edge + 1).kind, 'newSession', "a session's jitter puts its give-up later");
+  t.equal(nextAction(jittered, edge + (0.8 * T) / 4 + 1).kind, 'newSession', 'by up to a quarter of the timeout');
   t.same(nextAction({ ...down, probing: 'servers' }, edge + 1), { kind: 'idle' }, 'not while a probe is out');
 });
 

@@ -87,7 +87,7 @@ t.test('a server answering nonsense costs an error and a reconnect, never the pr
   const reg = registrar(t, `127.0.0.1:${nonsense.port}`);
   reg.reconciler.want(present);
   t.equal(await reg.reconciler.settled(2500), false);
-  t.match(reg.reconciler.status(), [{ state: 'error', registered: false, lastError: /did not answer/ }], 'the apply failed within its budget');
+  t.match(reg.reconciler.status(), [{ state: 'unreachable', registered: false, lastError: /did not answer/ }], 'the apply failed within its budget');
   t.match(reg.logText(), /ZooKeeper reply not understood; reconnecting/);
 });
 
@@ -245,7 +245,7 @@ t.test('ZooKeeper standalone', { skip }, async (t) => {
     reg.reconciler.want(present);
     t.equal(await reg.reconciler.settled(2500), false, 'not settled while ZooKeeper is down');
     const [status] = reg.reconciler.status();
-    t.match(status, { state: 'error', registered: false, lastError: /no ZooKeeper server/ }, 'the failure is bounded and told');
+    t.match(status, { state: 'unreachable', registered: false, lastError: /no ZooKeeper server/ }, 'the failure is bounded and told');
     await servers.start();
     const ready = Date.now();
     const observer = await observe(t, connect);
@@ -298,7 +298,7 @@ t.test('ZooKeeper standalone', { skip }, async (t) => {
     const reg = registrar(t, connect, { digestFile: '/nonexistent/nile-digest' });
     reg.reconciler.want(present);
     t.equal(await reg.reconciler.settled(500), false);
-    t.match(reg.reconciler.status(), [{ state: 'error', lastError: /cannot read ZooKeeper digestFile \/nonexistent\/nile-digest: ENOENT/ }]);
+    t.match(reg.reconciler.status(), [{ state: 'unreachable', lastError: /cannot read ZooKeeper digestFile \/nonexistent\/nile-digest: ENOENT/ }]);
   });
 });
 

@@ -2,6 +2,7 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { Serving } from '../calls/serving.js';
 import type { Handlers } from '../control/server.js';
 import type { Finding, Verdict } from '../control/protocol.cjs';
+import { readinessFindings } from '../doctor/readiness.js';
 import type { MemoryWatch } from '../memory/watch.js';
 import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import type { PreviousEnd } from '../record/previous.js';
@@ -10,7 +11,7 @@ import type { Reconciler } from '../registry/reconciler.js';
 import type { ServiceInfo } from '../runit/service.js';
 import { privilegeFindings } from '../doctor/privileges.js';
 import { serviceLine, statusOf, statusText } from './status.js';
-import { registering, servicesOnlyVerdict, verdict, type Waiting } from './verdict.js';
+import { registering, registryOutage, servicesOnlyVerdict, verdict, type Waiting } from './verdict.js';
 
 export interface Parts {
   app: AppSupervisor;
@@ -27,7 +28,8 @@ export interface Parts {
 
 /** What a ready app still waits for: the online calls, then its registration. */
 function waiting({ app, serving, registration }: Pick<Parts, 'app' | 'serving' | 'registration'>): Waiting {
-  return { goingOnline: serving.goingOnline(), registering: registering(registration(), app.state.phase) };
+  const phase = app.state.phase;
+  return { goingOnline: serving.goingOnline(), registering: registering(registration(), phase), registryOutage: registryOutage(registration(), phase) };
 }
 
 /** The readiness verdict: what `nile probe` prints, and the metrics' nile_app_ready. */
@@ -47,7 +49,11 @@ export function controlHandlers(parts: Parts): Handlers {
       const status = redact.value(statusOf(app, readiness(parts), traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
       return form === 'text' ? { ok: true, text: statusText(status) } : status;
     },
-    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value([...(await scene.now()), ...privilegeFindings(services().map(serviceLine))]) }),
+    doctor: async () => {
+      const found = await scene.now();
+      const held = readinessFindings(readiness(parts), traffic.draining, registration()?.status() ?? [], found.length > 0);
+      return { ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value([...found, ...held, ...privilegeFindings(services().map(serviceLine))]) };
+    },
     prestop: async () => {
       await traffic.start('prestop');
       return { ok: true, done: true };

@@ -55,12 +55,17 @@ function memoryLine(m: MemoryStatus): string {
   return `memory: ${mib(m.usageBytes)} of ${mib(m.limitBytes)} (${share})${m.above ? `: WARNING above ${Math.round(m.warnAt * 100)} % of the limit since ${m.warnedAt}` : ''}`;
 }
 
+function registryLine(r: BackendStatus, now: number): string {
+  const lost = r.lost ? `, registration lost for ${Math.round((now - r.lost.since) / 1000)}s (Ready kept; retrying)` : '';
+  return `registry ${r.backend}: ${r.state}${lost}${r.lastError ? ` (last error: ${r.lastError})` : ''}`;
+}
+
 /** `nile status` as a person reads it: rendered here, so the native front door and the Node client print the same. */
 export function statusText(s: Status, now = Date.now()): string {
   const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}${svc.note ? `: ${svc.note}` : ''}`);
-  for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
+  for (const r of s.registry) lines.push(registryLine(r, now));
   if (s.memory) lines.push(memoryLine(s.memory));
   if (s.previous) lines.push(s.previous.line);
   for (const c of s.calls) lines.push(`${c.kind} call ${c.name}: ${c.ok ? 'ok' : 'failed'}: ${c.detail} at ${c.at} (${c.ms}ms)`);

@@ -13,15 +13,21 @@ export function servicesOnlyVerdict(draining: boolean): Verdict {
 export interface Waiting {
   goingOnline?: string | null; // why the online calls are not done yet
   registering?: string | null; // what the registration still lacks
+  registryOutage?: string | null; // registered once, lost since: said, but it does not take readiness
 }
 
 /**
- * What the registration still lacks for a ready app to be Ready, or null when it is in place.
- * `registration`: null when no registry is configured, undefined while its clients load.
+ * What the registration still lacks for a ready app to be Ready, or null once it was put in place since the app
+ * became ready. `registration`: null when no registry is configured, undefined while its clients load.
  */
 export function registering(registration: Pick<Reconciler, 'pending'> | null | undefined, phase: Phase): string | null {
   if (phase !== 'ready' || registration === null) return null;
   return registration === undefined ? 'loading the registry clients' : registration.pending({ present: true, down: false });
+}
+
+/** A registration lost after it was put in place (a registry outage): the pod stays Ready and says so. */
+export function registryOutage(registration: Pick<Reconciler, 'outage'> | null | undefined, phase: Phase): string | null {
+  return phase === 'ready' && registration ? registration.outage() : null;
 }
 
 /**
@@ -35,6 +41,7 @@ export function verdict(state: AppState, report: FailureReport | null, draining:
     case 'ready':
       if (waiting.goingOnline) return { ready: false, reason: `not ready: going online (${waiting.goingOnline})` };
       if (waiting.registering) return { ready: false, reason: `not ready: registering (${waiting.registering})${probe}` };
+      if (waiting.registryOutage) return { ready: true, reason: `ready${probe}; registration lost (${waiting.registryOutage}): Ready kept, retrying` };
       return { ready: true, reason: `ready${probe}` };
     case 'starting':
       return { ready: false, reason: `not ready: starting for ${seconds(now - (state.startedAt ?? now))}${probe}` };

@@ -43,6 +43,11 @@ export async function serveMetrics(config: Config['metrics'], sources: Sources, 
     g.reset();
     for (const b of sources.registry()) g.set({ backend: b.backend }, b.registered ? 1 : 0);
   }, ['backend']);
+  // Registered since the app became ready and not held now: the pod stays Ready through a registry outage, this says it.
+  gauge('nile_registration_lost', 'The registration put in place since the app became ready is not held now (1), by why: unreachable or refused.', (g) => {
+    g.reset();
+    for (const b of sources.registry()) if (b.lost) g.set({ backend: b.backend, reason: b.lost.reason }, 1);
+  }, ['backend', 'reason']);
   counter('nile_calls_total', 'Online and offline calls made, by call name and result.', ['kind', 'name', 'result'], (c) => {
     for (const [key, n] of serving.counts) {
       const [kind, name, result] = key.split('\0');

@@ -19,10 +19,18 @@ export interface BackendStatus {
   registered: boolean;
   lastError?: string;
   since: number; // ms epoch of the last state change
+  lost?: { reason: 'unreachable' | 'refused'; since: number }; // registered since the app became ready, not held now
+}
+
+/** The registry answered and said no (credentials, ACL, another owner of the entry): not an outage, and it says so. */
+export class RegistryRefused extends Error {
+  override name = 'RegistryRefused';
 }
 
 export interface Backend {
   readonly name: string;
+  /** The registry answered this run at least once: before that nothing of this run can be in it. */
+  readonly reached: boolean;
   /** Make the registry hold `desired`. Resolves once it does; rejects on failure (the caller retries). Safe to call again at any time. */
   apply(desired: Desired): Promise<void>;
   /** Called when the backend sees the registry drift from what was applied (session lost, node deleted, agent restarted). */

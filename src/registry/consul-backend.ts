@@ -1,8 +1,8 @@
 // What both Consul backends share: the life of a registration kept alive by a heartbeat inside its TTL.
 
 import type { Log } from '../log.js';
-import type { Backend, BackendStatus, Desired, Instance } from './backend.js';
-import { ConsulApi, readToken, requestTimeoutMs } from './consul-api.js';
+import { RegistryRefused, type Backend, type BackendStatus, type Desired, type Instance } from './backend.js';
+import { ConsulApi, ConsulError, readToken, requestTimeoutMs } from './consul-api.js';
 
 export interface ConsulOptions {
   url: string;
@@ -19,11 +19,13 @@ export interface ConsulOptions {
  */
 export abstract class ConsulBackend implements Backend {
   abstract readonly name: string;
+  reached = false;
   protected readonly log: Log;
-  private api?: ConsulApi;
+  private api?: { client: ConsulApi; token: string | undefined };
   private desired: Desired = { present: false };
   private held = false;
   private heartbeatTimer?: NodeJS.Timeout;
+  private heartbeats = 0; // which run of heartbeats is on; a beat of a stopped run schedules none
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: (() => void)[] = [];
   private current: BackendStatus;
@@ -49,9 +51,10 @@ export abstract class ConsulBackend implements Backend {
       try {
         if (desired.present) await this.hold(desired.down);
         else await this.release();
+        this.reached = true;
       } catch (err) {
         this.setState('error', this.held, (err as Error).message);
-        throw err;
+        throw this.answered(err);
       }
     });
   }
@@ -68,16 +71,17 @@ export abstract class ConsulBackend implements Backend {
     this.closed = true;
     this.stopHeartbeat();
     await this.queue;
-    this.api?.close();
+    this.api?.client.close();
   }
 
-  /** The client, created on first use so that the token file is read when registration starts. */
+  /** The client with the token the file holds now: read at each use, so a token rotated while running is taken up. */
   protected consul(): ConsulApi {
-    if (!this.api) {
-      const token = readToken(this.options.tokenFile);
-      this.api = new ConsulApi(this.options.url, token, requestTimeoutMs(this.options.ttlMs));
+    const token = readToken(this.options.tokenFile);
+    if (!this.api || this.api.token !== token) {
+      this.api?.client.close();
+      this.api = { client: new ConsulApi(this.options.url, token, requestTimeoutMs(this.options.ttlMs)), token };
     }
-    return this.api;
+    return this.api.client;
   }
 
   private async hold(down: boolean): Promise<void> {
@@ -97,13 +101,21 @@ export abstract class ConsulBackend implements Backend {
 
   private startHeartbeat(): void {
     if (this.heartbeatTimer || this.closed) return;
-    this.heartbeatTimer = setInterval(() => void this.serial(() => this.beat()), Math.max(1, this.options.ttlMs / 3));
-    this.heartbeatTimer.unref();
+    // Each beat 1/4–1/3 of the TTL after the last (well inside it), drawn anew: a fleet registered together (after an
+    // agent restart, a rollout) does not renew in step.
+    const run = ++this.heartbeats;
+    const next = (): void => {
+      const delayMs = (this.options.ttlMs / 12) * (3 + Math.random());
+      this.heartbeatTimer = setTimeout(() => void this.serial(() => this.beat()).finally(() => run === this.heartbeats && next()), delayMs);
+      this.heartbeatTimer.unref();
+    };
+    next();
   }
 
   private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    this.heartbeats++;
   }
 
   private async beat(): Promise<void> {
@@ -111,12 +123,23 @@ export abstract class ConsulBackend implements Backend {
     if (!desired.present || !this.held || this.closed) return;
     try {
       const lost = await this.heartbeat(desired.down);
+      this.reached = true;
       if (lost) this.lost(lost);
       else this.stillHeld(desired.down);
     } catch (err) {
+      // Still held until the TTL says otherwise: the status says Consul does not answer (or refuses), not that it is gone.
+      const failure = this.answered(err);
       this.warnOnce(err as Error);
-      this.setState('error', this.held, (err as Error).message);
+      this.setState(failure instanceof RegistryRefused ? 'refused' : 'unreachable', this.held, (err as Error).message);
     }
+  }
+
+  /** Notes that Consul answered, when it did; a 401 or 403 is Consul saying no (the token, its ACL), not an outage. */
+  private answered(err: unknown): unknown {
+    if (err instanceof RegistryRefused) this.reached = true;
+    if (!(err instanceof ConsulError) || err.status === undefined) return err;
+    this.reached = true;
+    return err.status === 401 || err.status === 403 ? new RegistryRefused(err.message) : err;
   }
 
   private lost(what: string): void {
@@ -128,7 +151,7 @@ export abstract class ConsulBackend implements Backend {
 
   private stillHeld(down: boolean): void {
     this.lastWarning = '';
-    if (this.current.state === 'error') this.setState(down ? 'down' : 'registered', true);
+    if (['error', 'unreachable', 'refused'].includes(this.current.state)) this.setState(down ? 'down' : 'registered', true);
   }
 
   private notifyDrift(): void {

@@ -1,7 +1,7 @@
 // Consul `mode: kv`: the upsync JSON at `<prefix>/<upstream>/<ip>:<port>`, locked by a TTL session with
 // Behavior delete, so the key disappears by itself when nile stops renewing it.
 
-import { upsyncValue, type Backend } from './backend.js';
+import { RegistryRefused, upsyncValue, type Backend } from './backend.js';
 import { formatDuration } from '../config/duration.js';
 import { ConsulError } from './consul-api.js';
 import { ConsulBackend, type ConsulOptions } from './consul-backend.js';
@@ -80,7 +80,7 @@ class ConsulKvBackend extends ConsulBackend {
       await this.consul().call(`DELETE /v1/kv/${this.key}`, (c) => c.kv.del({ key: this.key, cas: entry.ModifyIndex }));
       if (await this.acquire(value)) return;
     }
-    throw new ConsulError(`consul: cannot lock ${this.key}: ${entry?.Session ? `held by session ${entry.Session}` : 'it is in its lock-delay'}`);
+    throw new RegistryRefused(`consul: cannot lock ${this.key}: ${entry?.Session ? `held by session ${entry.Session}` : 'it is in its lock-delay'}`);
   }
 
   private async ensureSession(): Promise<string> {

@@ -1,8 +1,10 @@
 // Registration as a reconciler: "the registry should hold this" against "each backend holds that".
 // Lost sessions, restarted registries and races all end the same way: apply the desired state again until it holds.
+// Readiness asks whether the registration was confirmed since it was last wanted, not whether it holds this instant:
+// once registered, a registry outage shows in the status and the logs, and does not take the pod out of Service.
 
 import type { Log } from '../log.js';
-import type { Backend, BackendStatus, Desired } from './backend.js';
+import { RegistryRefused, type Backend, type BackendStatus, type Desired } from './backend.js';
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js';
 import { messageOf } from '../errors.js';
 
@@ -15,6 +17,9 @@ export interface Slot {
   failures: number; // consecutive failed applies
   retryAt: number; // ms epoch before which no apply starts
   lastError: string | undefined;
+  refused: boolean; // the last failure was the registry saying no, not failing to answer
+  failingSince: number | undefined; // ms epoch of the first failure of the current run of failures
+  confirmed: Desired | undefined; // held at least once since it was last wanted; drift and failures keep it
 }
 
 export type Step = { kind: 'idle' } | { kind: 'apply' } | { kind: 'wait'; ms: number };
@@ -25,10 +30,11 @@ export interface Outcome {
   epoch: number;
   desired: Desired;
   error?: string;
+  refused?: boolean;
 }
 
 export function newSlot(): Slot {
-  return { applied: undefined, busy: false, attempt: 0, epoch: 0, failures: 0, retryAt: 0, lastError: undefined };
+  return { applied: undefined, busy: false, attempt: 0, epoch: 0, failures: 0, retryAt: 0, lastError: undefined, refused: false, failingSince: undefined, confirmed: undefined };
 }
 
 export function sameDesired(a: Desired | undefined, b: Desired | undefined): boolean {
@@ -53,10 +59,11 @@ export function finished(slot: Slot, outcome: Outcome, now: number, policy: Back
   if (!slot.busy || outcome.attempt !== slot.attempt) return slot;
   if (outcome.error === undefined) {
     const applied = outcome.epoch === slot.epoch ? outcome.desired : undefined;
-    return { ...slot, busy: false, applied, failures: 0, retryAt: 0, lastError: undefined };
+    return { ...slot, busy: false, applied, failures: 0, retryAt: 0, lastError: undefined, refused: false, failingSince: undefined, confirmed: applied ?? slot.confirmed };
   }
   const failures = slot.failures + 1;
-  return { ...slot, busy: false, applied: undefined, failures, retryAt: now + backoffDelay(failures, policy, random), lastError: outcome.error };
+  const failingSince = slot.failingSince ?? now;
+  return { ...slot, busy: false, applied: undefined, failures, retryAt: now + backoffDelay(failures, policy, random), lastError: outcome.error, refused: outcome.refused === true, failingSince };
 }
 
 /** The backend saw the registry move away from what it applied: apply again, now. */
@@ -64,9 +71,22 @@ export function drifted(slot: Slot): Slot {
   return { ...slot, applied: undefined, epoch: slot.epoch + 1, retryAt: 0 };
 }
 
-/** A new desired state is tried at once; the failure count stays, so a dead registry is still retried slowly. */
+/** A new desired state is tried at once and must be confirmed anew; the failure count stays, so a dead registry is still retried slowly. */
 export function retargeted(slot: Slot): Slot {
-  return { ...slot, retryAt: 0 };
+  return { ...slot, retryAt: 0, confirmed: undefined };
+}
+
+/** What is wrong with one backend now, in the status's words: undefined while it answers. */
+export function trouble(slot: Slot): 'unreachable' | 'refused' | undefined {
+  if (slot.lastError === undefined) return undefined;
+  return slot.refused ? 'refused' : 'unreachable';
+}
+
+/** The registration `desired` was confirmed and is not held now: since when, and why. */
+export function lost(slot: Slot, desired: Desired): { reason: 'unreachable' | 'refused'; since: number } | undefined {
+  const reason = trouble(slot);
+  if (!desired.present || reason === undefined || !sameDesired(slot.confirmed, desired)) return undefined;
+  return { reason, since: slot.failingSince ?? Date.now() };
 }
 
 export function describeDesired(desired: Desired | undefined): string {
@@ -131,18 +151,34 @@ export class Reconciler {
     });
   }
 
-  /** Null while every backend holds `desired`; else which do not yet, with their last error. */
+  /**
+   * Null once every backend confirmed `desired` since it was last wanted; else which have not yet, with their last
+   * error. A registry that stops answering after that does not bring it back: see `status`.
+   */
   pending(desired: Desired): string | null {
-    const behind = this.backends.flatMap((backend, i) => (sameDesired(this.slots[i].applied, desired) ? [] : [{ name: backend.name, error: this.slots[i].lastError }]));
+    const behind = this.backends.flatMap((backend, i) => (sameDesired(this.slots[i].confirmed, desired) && sameDesired(desired, this.desired) ? [] : [{ name: backend.name, error: this.slots[i].lastError }]));
     if (behind.length === 0) return null;
     return behind.map((b) => (b.error ? `${b.name}: ${b.error}` : b.name)).join(', ');
+  }
+
+  /** The backends whose confirmed registration is lost now (an outage, a refusal), for the probe's line; null when none. */
+  outage(): string | null {
+    const now = Date.now();
+    const lines = this.backends.flatMap((backend, i) => {
+      const gone = lost(this.slots[i], this.desired);
+      return gone ? [`${backend.name} ${gone.reason} for ${Math.round((now - gone.since) / 1000)}s`] : [];
+    });
+    return lines.length ? lines.join(', ') : null;
   }
 
   status(): BackendStatus[] {
     return this.backends.map((backend, i) => {
       const own = statusOf(backend);
-      const lastError = this.slots[i].lastError;
-      return lastError === undefined ? own : { ...own, lastError };
+      const slot = this.slots[i];
+      const reason = trouble(slot);
+      if (reason === undefined) return own;
+      const gone = lost(slot, this.desired);
+      return { ...own, state: reason, lastError: slot.lastError, ...(gone ? { lost: gone } : {}) };
     });
   }
 
@@ -201,9 +237,9 @@ export class Reconciler {
     const { attempt, epoch } = this.slots[i];
     const timeoutMs = this.opts.applyTimeoutMs ?? 30_000;
     const timer = setTimeout(() => this.finish(i, { attempt, epoch, desired, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    applyQuietly(this.backends[i], desired).then((error) => {
+    applyQuietly(this.backends[i], desired).then((failure) => {
       clearTimeout(timer);
-      this.finish(i, error === undefined ? { attempt, epoch, desired } : { attempt, epoch, desired, error });
+      this.finish(i, { attempt, epoch, desired, ...failure });
     });
   }
 
@@ -227,13 +263,17 @@ export class Reconciler {
       return;
     }
     const fields = { backend, want: state, error: outcome.error, failures: after.failures, retryInMs: after.retryAt - Date.now() };
+    const gone = lost(after, this.desired);
     // One warning per kind of failure; the retries of a long outage go to debug.
-    if (after.failures === 1 || outcome.error !== before.lastError) this.log.warn(fields, 'registry update failed; retrying');
-    else this.log.debug(fields, 'registry update failed again');
+    if (after.failures > 1 && outcome.error === before.lastError) this.log.debug(fields, 'registry update failed again');
+    else if (gone?.reason === 'refused') this.log.error(fields, 'the registry refuses the registration it held; the pod stays Ready, retrying');
+    else if (gone) this.log.warn(fields, 'registration lost: the registry does not answer; the pod stays Ready, retrying until it does');
+    else this.log.warn(fields, 'registry update failed; retrying');
   }
 
+  // Out of a registry it never reached, nothing of this run is in it: leaving does not wait for it.
   private isSettled(): boolean {
-    return this.slots.every((slot) => sameDesired(slot.applied, this.desired));
+    return this.slots.every((slot, i) => sameDesired(slot.applied, this.desired) || (!this.desired.present && !this.backends[i].reached));
   }
 
   private notify(): void {
@@ -246,13 +286,13 @@ export class Reconciler {
   }
 }
 
-/** Resolves with the error message of a failed apply, or undefined; a backend that throws synchronously is a failure too. */
-async function applyQuietly(backend: Backend, desired: Desired): Promise<string | undefined> {
+/** Resolves with how an apply failed, or nothing; a backend that throws synchronously is a failure too. */
+async function applyQuietly(backend: Backend, desired: Desired): Promise<{ error?: string; refused?: boolean }> {
   try {
     await backend.apply(desired);
-    return undefined;
+    return {};
   } catch (err) {
-    return messageOf(err);
+    return { error: messageOf(err), refused: err instanceof RegistryRefused };
   }
 }
 

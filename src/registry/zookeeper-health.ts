@@ -16,13 +16,16 @@ export interface Health {
   stalled: boolean; // connected, but a liveness probe got no answer in time
   serving: boolean; // disconnected, but a server says it serves clients
   outageReported: boolean; // the give-up of this outage was logged already; until the next connect
+  nudgedAt: number | undefined; // disconnected while a server serves: when the connection was dropped to try the others
+  askedAt: number; // ms epoch the servers were last asked
+  jitter: number; // in [0, 1), drawn per session: a fleet that lost the ensemble together does not act in step
 }
 
 export type Action =
   | { kind: 'idle' }
   | { kind: 'probe'; timeoutMs: number } // does the connected session still answer (an `exists /`)?
   | { kind: 'askServers'; timeoutMs: number } // does any server serve clients (the `srvr` four-letter word)?
-  | { kind: 'reconnect' } // drop the TCP connection; the library reconnects with the same session
+  | { kind: 'reconnect' } // drop the TCP connection; the library reconnects with the same session (to the next server)
   | { kind: 'newSession'; why: string; firstReport: boolean }; // only a new session gets through
 
 /** A quick beat, so an outage's end is noticed at once; liveness probes go out only every quarter session timeout. */
@@ -30,9 +33,18 @@ export const watchdogBeatMs = 250;
 // Longer than a leader election takes, so a session survives one.
 export const outageAfterMs = 1500;
 const askServersTimeoutMs = 500;
+// After a nudge, the library's turn through the other servers (a spin delay, a connect on each) before giving up.
+export const nudgeGraceMs = 750;
+// The servers are asked every 1–2 s (by the session's jitter), less often as an outage goes on (a quarter of its length
+// so far, up to half the session timeout), never every beat: a thousand sessions in an outage would otherwise open
+// twelve thousand connections a second to a three-server ensemble.
+export const askEveryMs = 1000;
 
-/** A session just opened: not connected yet. The outage it belongs to stays reported, a probe still out stays out. */
-export function opened(previous: Health | undefined, sessionTimeoutMs: number, now: number): Health {
+/**
+ * A session just opened: not connected yet. The outage it belongs to stays reported, a probe still out stays out.
+ * `jitter` (in [0, 1)) spreads what a fleet of sessions does after one outage: asking the servers, giving up.
+ */
+export function opened(previous: Health | undefined, sessionTimeoutMs: number, now: number, jitter = 0): Health {
   return {
     session: (previous?.session ?? 0) + 1,
     sessionTimeoutMs,
@@ -43,11 +55,14 @@ export function opened(previous: Health | undefined, sessionTimeoutMs: number, n
     stalled: false,
     serving: false,
     outageReported: previous?.outageReported ?? false,
+    nudgedAt: undefined,
+    askedAt: previous?.askedAt ?? 0,
+    jitter,
   };
 }
 
 export function connected(health: Health, sessionTimeoutMs: number, now: number): Health {
-  return { ...health, sessionTimeoutMs, connected: true, since: now, stalled: false, serving: false, outageReported: false };
+  return { ...health, sessionTimeoutMs, connected: true, since: now, stalled: false, serving: false, outageReported: false, nudgedAt: undefined };
 }
 
 export function disconnected(health: Health, now: number): Health {
@@ -63,12 +78,17 @@ export function nextAction(health: Health, now: number): Action {
     if (now - health.lastProbe < timeoutMs / 4) return { kind: 'idle' };
     return { kind: 'probe', timeoutMs: Math.max(100, Math.floor(timeoutMs / 4)) };
   }
-  // Disconnected: once the servers have surely dropped the session, or as soon as one serves again after a real
-  // outage while ours still does not come back (refused, or a stuck handshake), only a new session gets through.
+  // Disconnected: once the servers have surely dropped the session, only a new session gets through. While a server
+  // serves, the connection may be stuck on one that does not (a member starting, in a rolling restart): the others
+  // are tried with the same session first; only if it still does not come back (refused) is it given up.
   const down = now - health.since;
-  if (down > (timeoutMs * 4) / 3) return giveUp(health, 'no ZooKeeper server answered within the session timeout');
-  if (health.serving) return giveUp(health, 'a ZooKeeper server serves again but the session did not come back');
+  // Past 4/3 of the timeout, and up to a quarter more by the jitter: a fleet's new sessions do not all come at once.
+  if (down > (timeoutMs * 4) / 3 + (health.jitter * timeoutMs) / 4) return giveUp(health, 'no ZooKeeper server answered within the session timeout');
+  if (health.serving) return health.nudgedAt === undefined ? { kind: 'reconnect' } : giveUp(health, 'a ZooKeeper server serves again but the session did not come back');
   if (down < Math.max(outageAfterMs, timeoutMs / 4)) return { kind: 'idle' };
+  if (health.nudgedAt !== undefined && now - health.nudgedAt < nudgeGraceMs) return { kind: 'idle' };
+  // After a nudge the servers are asked again as soon as the library had its turn.
+  if (health.nudgedAt === undefined && now - health.askedAt < Math.max(askEveryMs, Math.min(down / 4, timeoutMs / 2)) * (1 + health.jitter)) return { kind: 'idle' };
   return { kind: 'askServers', timeoutMs: askServersTimeoutMs };
 }
 
@@ -78,9 +98,9 @@ export function acted(health: Health, action: Action, now: number): Health {
     case 'probe':
       return { ...health, probing: 'liveness', lastProbe: now };
     case 'askServers':
-      return { ...health, probing: 'servers' };
+      return { ...health, probing: 'servers', askedAt: now };
     case 'reconnect':
-      return { ...health, stalled: false };
+      return health.connected ? { ...health, stalled: false } : { ...health, serving: false, nudgedAt: now };
     case 'newSession':
       return { ...health, outageReported: true };
     case 'idle':
@@ -105,6 +125,7 @@ export function describeHealth(health: Health, now: number): string {
   if (health.probing) parts.push(`probing ${health.probing}`);
   if (health.stalled) parts.push('stalled');
   if (health.serving) parts.push('a server serves');
+  if (health.nudgedAt !== undefined) parts.push('nudged');
   if (health.outageReported) parts.push('outage reported');
   return parts.join(', ');
 }

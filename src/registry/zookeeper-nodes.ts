@@ -2,6 +2,7 @@
 // Each library call goes through `Calls`, which waits for the session and keeps to the apply's deadline.
 
 import type { Log } from '../log.js';
+import { RegistryRefused } from './backend.js';
 import { codeOf, zk, type Acls, type Stat, type ZkClient, type ZkEvent, type ZkException } from './zookeeper-client.js';
 
 /** One apply's use of the session: its client and ACLs, and calls bounded by the apply's deadline. */
@@ -38,7 +39,8 @@ export async function ensurePresent(calls: Calls, node: InstanceNode, data: Buff
       return;
     }
   }
-  throw new Error(`${node.path} kept changing while nile registered it`);
+  // Another owner keeps taking the node (two instances configured with one address:port): ZooKeeper is not down.
+  throw new RegistryRefused(`${node.path} kept changing while nile registered it`);
 }
 
 /** The node is gone; `version` -1 removes whatever is there. */

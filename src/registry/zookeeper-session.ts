@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type { Log } from '../log.js';
 import { messageOf } from '../errors.js';
+import { RegistryRefused } from './backend.js';
 import { aclsFor, call, dispose, dropConnection, guard, TimeoutError, zk, type Acls, type ZkClient } from './zookeeper-client.js';
 import { acted, connected, describeHealth, disconnected, nextAction, opened, probed, serversAnswered, watchdogBeatMs, type Action, type Health } from './zookeeper-health.js';
 import { anyServerServing } from './zookeeper-servers.js';
@@ -31,6 +32,8 @@ export class ZooKeeperSession {
   private health: Health | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private closed = false;
+  private everConnected = false;
+  private endedBy: Error | undefined; // why the last session ended, told to the calls that waited on it
   private readonly changeWaiters = new Set<() => void>();
 
   constructor(
@@ -40,6 +43,11 @@ export class ZooKeeperSession {
 
   get connected(): boolean {
     return this.health?.connected === true && this.client !== undefined;
+  }
+
+  /** A server took a session of this backend once: only then can anything of this run be in ZooKeeper. */
+  get reached(): boolean {
+    return this.everConnected;
   }
 
   /** The current session's client and ACLs, opening a session when there is none. Throws when the digestFile is unusable. */
@@ -53,7 +61,7 @@ export class ZooKeeperSession {
   async connectedBy(client: ZkClient, deadline: number): Promise<boolean> {
     while (!(this.connected && this.client === client)) {
       if (this.closed) throw new Error('ZooKeeper backend closed');
-      if (this.client !== client) throw new Error('ZooKeeper session was replaced');
+      if (this.client !== client) throw this.endedBy ?? new Error('ZooKeeper session was replaced');
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await this.nextChange(left);
@@ -69,12 +77,16 @@ export class ZooKeeperSession {
     this.client = undefined;
     if (this.health) this.health = disconnected(this.health, Date.now());
     this.changed();
-    if (client) await dispose(client, 1000);
+    // A client that never reached a server has no session to close: nothing to wait for.
+    if (client) await dispose(client, this.everConnected ? 1000 : 0);
   }
 
   private open(): ZkClient {
     const credentials = this.readCredentials();
-    const client = zk.createClient(this.opts.hosts, { sessionTimeout: this.opts.sessionTimeoutMs, spinDelay: 250, retries: 0 });
+    // The pause between servers varies per client, so a fleet does not reconnect in step: 250–500 ms, or 1–2 s for a
+    // session opened during an outage (a thousand clients would otherwise knock on a quorum-less ensemble 3,000 times a second).
+    const spinDelay = this.health?.outageReported ? 1000 + Math.round(Math.random() * 1000) : 250 + Math.round(Math.random() * 250);
+    const client = zk.createClient(this.opts.hosts, { sessionTimeout: this.opts.sessionTimeoutMs, spinDelay, retries: 0 });
     guard(client, this.opts.log);
     client.on('connected', () => this.onConnected(client));
     client.on('disconnected', () => this.onDisconnected(client));
@@ -83,7 +95,7 @@ export class ZooKeeperSession {
     // Kept by the client and sent again on every reconnect of this session.
     if (credentials) client.addAuthInfo('digest', Buffer.from(credentials));
     this.acls = aclsFor(credentials);
-    this.health = opened(this.health, client.getSessionTimeout(), Date.now());
+    this.health = opened(this.health, client.getSessionTimeout(), Date.now(), Math.random());
     client.connect();
     this.startWatchdog();
     return client;
@@ -105,6 +117,8 @@ export class ZooKeeperSession {
   private onConnected(client: ZkClient): void {
     if (client !== this.client || !this.health) return;
     this.health = connected(this.health, client.getSessionTimeout(), Date.now());
+    this.everConnected = true;
+    this.endedBy = undefined;
     this.opts.log.info({ session: client.getSessionId().toString('hex') }, 'connected to ZooKeeper');
     this.changed();
     this.listener.drift();
@@ -120,6 +134,7 @@ export class ZooKeeperSession {
   private onExpired(client: ZkClient): void {
     if (client !== this.client) return;
     this.opts.log.warn('ZooKeeper session expired; starting a new session');
+    this.endedBy = new Error('the ZooKeeper session expired');
     this.renew();
   }
 
@@ -127,6 +142,7 @@ export class ZooKeeperSession {
     if (client !== this.client) return;
     // No new session at once: the next apply opens one, paced by the reconciler's backoff.
     this.opts.log.warn('ZooKeeper refused the credentials');
+    this.endedBy = new RegistryRefused('ZooKeeper refused the credentials');
     this.end();
     this.listener.ended('ZooKeeper refused the credentials');
     this.changed();
@@ -187,13 +203,17 @@ export class ZooKeeperSession {
         void anyServerServing(this.opts.hosts, action.timeoutMs).then((serving) => this.answered(serversAnswered, session, serving));
         return;
       case 'reconnect':
-        log.warn('ZooKeeper connection stopped answering; reconnecting');
+        if (health.connected) log.warn('ZooKeeper connection stopped answering; reconnecting');
+        else log.info('a ZooKeeper server serves but the session is not back yet; trying the servers again with it');
         dropConnection(client);
         return;
       case 'newSession': {
         const fields = { health: describeHealth(health, Date.now()) };
-        if (action.firstReport) log.warn(fields, `${action.why}; trying a new session`);
-        else log.debug(fields, `${action.why}; trying a new session`);
+        // Without a session yet, no server answered: the calls that waited say that, not that a session was replaced.
+        const why = this.everConnected ? action.why : `no ZooKeeper server of ${this.opts.hosts} answered`;
+        if (action.firstReport) log.warn(fields, `${why}; trying a new session`);
+        else log.debug(fields, `${why}; trying a new session`);
+        this.endedBy = new Error(why);
         this.renew();
         return;
       }

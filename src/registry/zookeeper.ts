@@ -2,9 +2,9 @@
 // The session and its health live in zookeeper-session.ts, the node operations in zookeeper-nodes.ts.
 
 import type { Log } from '../log.js';
-import { upsyncValue, type Backend, type BackendStatus, type Desired, type Instance } from './backend.js';
+import { RegistryRefused, upsyncValue, type Backend, type BackendStatus, type Desired, type Instance } from './backend.js';
 import { messageOf } from '../errors.js';
-import { call, joinPath, splitConnect, TimeoutError } from './zookeeper-client.js';
+import { call, codeOf, joinPath, splitConnect, TimeoutError, zk } from './zookeeper-client.js';
 import { ensurePresent, removeNode, type Calls, type InstanceNode } from './zookeeper-nodes.js';
 import { ZooKeeperSession } from './zookeeper-session.js';
 
@@ -66,6 +66,10 @@ export class ZooKeeperBackend implements Backend {
     this.driftListeners.push(listener);
   }
 
+  get reached(): boolean {
+    return this.session.reached;
+  }
+
   status(): BackendStatus {
     return { backend: this.name, state: this.state, registered: this.held?.present === true, lastError: this.lastError, since: this.since };
   }
@@ -87,7 +91,8 @@ export class ZooKeeperBackend implements Backend {
     } catch (err) {
       this.held = undefined;
       this.lastError = messageOf(err);
-      throw err;
+      // NO_AUTH: the node or a parent is another identity's (a conflicting owner, a wrong digest): ZooKeeper says no.
+      throw codeOf(err) === zk.Exception.NO_AUTH ? new RegistryRefused(`ZooKeeper refused: ${this.lastError}`) : err;
     } finally {
       this.refresh();
     }

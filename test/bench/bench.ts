@@ -17,6 +17,7 @@ import { probeRows } from './rows/probe.js';
 import { reapRows } from './rows/reap.js';
 import { registrationRows } from './rows/registration.js';
 import { scaleRows } from './rows/registration-scale.js';
+import { fleetRows } from './rows/registration-fleet.js';
 import { sigtermRows } from './rows/sigterm.js';
 import { startRows } from './rows/start.js';
 
@@ -33,6 +34,7 @@ const order: Record<string, Part> = {
   output: outputRows,
   registration: registrationRows,
   scale: scaleRows,
+  fleet: fleetRows,
   container: containerRows,
   reap: reapRows,
 };
@@ -102,7 +104,7 @@ async function main(): Promise<number> {
   process.stdout.write(`${conditions.cpus} CPUs, node ${conditions.node}, load average ${load(loadBefore)} before, ${load(conditions.loadAfter)} after; ${conditions.seconds} s\n`);
   process.stdout.write(`1-min load average as each part began: ${parts.map((p) => `${p.name} ${p.loadBefore.toFixed(1)}`).join(', ')}\n`);
   process.stdout.write(`JSON: ${selected.out}\n`);
-  process.stdout.write('Re-run: make bench (or, once built: node dist/test/bench/bench.js [--only idle,doctor,probe,start,sigterm,output,registration,scale,container,reap] [--quick] [--out FILE])\n');
+  process.stdout.write('Re-run: make bench (or, once built: node dist/test/bench/bench.js [--only idle,doctor,probe,start,sigterm,output,registration,scale,fleet,container,reap] [--quick] [--out FILE])\n');
   return rows.some((r) => r.note?.startsWith('failed:')) ? 1 : 0;
 }
 

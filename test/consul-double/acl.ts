@@ -13,8 +13,14 @@ const ANONYMOUS_ACCESSOR = '00000000-0000-0000-0000-000000000002';
 export class Acl {
   private readonly accessors = new Map<string, string>();
 
-  constructor(private readonly tokens?: Record<string, Rules>) {
-    for (const secret of Object.keys(tokens ?? {})) this.accessors.set(secret, randomUUID());
+  constructor(private tokens?: Record<string, Rules>) {
+    this.replace(tokens);
+  }
+
+  /** The tokens an operator has now: a rotation creates the new one and deletes the old. */
+  replace(tokens: Record<string, Rules> | undefined): void {
+    this.tokens = tokens;
+    for (const secret of Object.keys(tokens ?? {})) if (!this.accessors.has(secret)) this.accessors.set(secret, randomUUID());
   }
 
   authorize(token: string, right: Right, resource: string): void {

@@ -4,6 +4,10 @@
 // agent services with TTL checks (service:<ID>, expiry to critical, DeregisterCriticalServiceAfter), catalog and
 // health (?passing), and ACL tokens. Not served: ?raw, ?dc/?ns, consistency modes, hash-based blocking, HTTP/TCP/script
 // checks, the ACL management endpoints. restart() loses all state, as an agent and servers without persistence do.
+// loseLeader() is the servers without quorum: whatever needs a leader (KV, sessions, catalog and health reads that are
+// not ?stale) answers 500 "rpc error making call: No cluster leader" and no session expires; the agent's own endpoints
+// keep answering from its local state. electLeader() ends it, and the new leader starts every session's TTL afresh.
+// setTokens() rotates the ACL tokens while running.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,6 +42,9 @@ export class ConsulDouble {
   private boundPort = 0;
   private readonly acl: Acl;
   private readonly timings: WorldTimings;
+  private leaderless = false;
+  /** When each request came, for the load a fleet puts on it. */
+  readonly requestsAt: number[] = [];
 
   private constructor(options: ConsulDoubleOptions) {
     this.timings = {
@@ -72,6 +79,22 @@ export class ConsulDouble {
     await this.listen(this.boundPort);
   }
 
+  /** The servers lose quorum: no leader until electLeader(). */
+  loseLeader(): void {
+    this.leaderless = true;
+    this.world.sessions.pause();
+  }
+
+  electLeader(): void {
+    this.leaderless = false;
+    this.world.sessions.resetTimers();
+  }
+
+  /** Replaces the ACL tokens (a rotation: the new one created, the old one deleted). */
+  setTokens(tokens: Record<string, Rules>): void {
+    this.acl.replace(tokens);
+  }
+
   /** Closes the port and every open connection, held blocking queries included. */
   async stop(): Promise<void> {
     this.world.dispose();
@@ -93,10 +116,12 @@ export class ConsulDouble {
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.requestsAt.push(Date.now());
     const world = this.world;
     try {
       const call = await readCall(req);
       const { route, params } = match(call);
+      if (this.leaderless && needsLeader(call)) return sendError(res, 500, 'rpc error making call: No cluster leader');
       this.acl.authorize(call.token, route.right, route.resource?.(call) ?? params[params.length - 1] ?? '');
       sendReply(res, await route.handle(world, call, params));
     } catch (err) {
@@ -105,6 +130,11 @@ export class ConsulDouble {
       else sendError(res, 500, (err as Error).message);
     }
   }
+}
+
+// The agent answers its own endpoints from local state; a ?stale read is served by any server.
+function needsLeader(call: Call): boolean {
+  return !call.path.startsWith('/agent/') && !(call.method === 'GET' && call.query.has('stale'));
 }
 
 function match(call: Call): { route: Route; params: string[] } {

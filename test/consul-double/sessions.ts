@@ -110,8 +110,18 @@ export class Sessions {
   }
 
   dispose(): void {
-    for (const session of this.live.values()) clearTimeout(session.timer);
+    this.pause();
     this.live.clear();
+  }
+
+  /** No leader runs the TTL timers: no session expires until one is elected. */
+  pause(): void {
+    for (const session of this.live.values()) clearTimeout(session.timer);
+  }
+
+  /** A new leader starts every session's TTL timer afresh (Consul's initializeSessionTimers). */
+  resetTimers(): void {
+    for (const id of this.live.keys()) this.arm(id);
   }
 
   private arm(id: string): void {

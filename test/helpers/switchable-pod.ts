@@ -57,6 +57,7 @@ export interface RegistryStatus {
   state: string;
   registered: boolean;
   lastError?: string;
+  lost?: { reason: string; since: number }; // registered since the app became ready, not held now
 }
 
 export async function registryStatus(pod: Kubelet): Promise<RegistryStatus[]> {

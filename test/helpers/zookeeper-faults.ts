@@ -81,8 +81,10 @@ function nonsenseReply(xid: number): Buffer {
   return reply;
 }
 
-/** A TCP proxy whose connections can be frozen (open but silent both ways, as after a lost route) or held at the door. */
+/** A TCP proxy whose connections can be frozen (open but silent both ways, as after a lost route) or held at the door; it notes when each connection came and each request frame (length-prefixed, client to server) passed. */
 export class FreezableProxy {
+  readonly connectsAt: number[] = [];
+  readonly requestsAt: number[] = [];
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
   private readonly waiting = new Set<net.Socket>();
   private holding = false;
@@ -132,7 +134,28 @@ export class FreezableProxy {
   }
 
   private accept(downstream: net.Socket): void {
+    this.connectsAt.push(Date.now());
     downstream.on('error', () => undefined);
+    let pending = 0; // bytes of the current frame still to come
+    let header = Buffer.alloc(0);
+    downstream.on('data', (chunk: Buffer) => {
+      let at = 0;
+      while (at < chunk.length) {
+        if (pending > 0) {
+          const take = Math.min(pending, chunk.length - at);
+          pending -= take;
+          at += take;
+          continue;
+        }
+        const need = 4 - header.length;
+        header = Buffer.concat([header, chunk.subarray(at, at + need)]);
+        at += Math.min(need, chunk.length - at);
+        if (header.length < 4) return;
+        pending = header.readInt32BE(0);
+        header = Buffer.alloc(0);
+        this.requestsAt.push(Date.now());
+      }
+    });
     if (!this.holding) return this.bridge(downstream);
     downstream.pause();
     this.waiting.add(downstream);

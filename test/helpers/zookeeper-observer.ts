@@ -1,8 +1,16 @@
 // A plain ZooKeeper client for tests, to look at what the servers hold (nodes, data, ACLs) and to
 // wait, by watch, for a node to change.
 
-import { call, codeOf, type Stat, type ZkAcl, type ZkClient, zk } from '../../src/registry/zookeeper-client.js';
+import { call, codeOf, type Stat, type ZkAcl, type ZkClient, type ZkException, zk } from '../../src/registry/zookeeper-client.js';
 import { settlesWithin, sleep } from './wait.js';
+
+/** One look at a node: who holds it (the owner session, hex), or null when it is not there. */
+export interface NodeSample {
+  at: number;
+  owner: string | null;
+}
+
+type ListingClient = ZkClient & { getChildren(path: string, done: (error: ZkException | null, children: string[]) => void): void };
 
 /** A plain client that looks at what the servers hold; every call is bounded. */
 export class Observer {
@@ -37,6 +45,38 @@ export class Observer {
   async data(node: string): Promise<string> {
     const value = await call<Buffer>('getData', Date.now() + 5000, (done) => this.raw.getData(node, (error, data) => done(error, data)));
     return value ? value.toString() : '';
+  }
+
+  children(node: string): Promise<string[]> {
+    return call<string[]>('getChildren', Date.now() + 5000, (done) => (this.raw as ListingClient).getChildren(node, (error, names) => done(error, names)));
+  }
+
+  /**
+   * Looks at `node` every `everyMs` until `stop()` (at most `forMs`), resolving with what it saw: a node that vanished
+   * even for a moment, or changed owner, shows. Looks that fail (this client reconnecting) are left out.
+   */
+  sample(node: string, everyMs = 50, forMs = 120_000): { stop(): Promise<NodeSample[]> } {
+    const samples: NodeSample[] = [];
+    let stopped = false;
+    const deadline = Date.now() + forMs;
+    const loop = (async () => {
+      while (!stopped && Date.now() < deadline) {
+        try {
+          const stat = await call<Stat | null>('exists', Date.now() + 1000, (done) => this.raw.exists(node, done));
+          samples.push({ at: Date.now(), owner: stat ? stat.ephemeralOwner.toString('hex') : null });
+        } catch {
+          // Not an answer about the node.
+        }
+        await sleep(everyMs);
+      }
+    })();
+    return {
+      stop: async () => {
+        stopped = true;
+        await loop;
+        return samples;
+      },
+    };
   }
 
   acl(node: string): Promise<ZkAcl[]> {

@@ -124,6 +124,17 @@ export class ZooKeeperServers {
     await waitFor(`ZooKeeper ${member.id} to serve`, serves, timeoutMs, { everyMs: 50, context: () => `see ${this.logFile(member)}` });
   }
 
+  /** Index of the member holding a client connection of `session` (hex, as the client reports it), if any. */
+  async memberHolding(session: string): Promise<number | undefined> {
+    const wanted = BigInt(`0x${session}`);
+    for (let i = 0; i < this.members.length; i++) {
+      if (!this.members[i].proc) continue;
+      const sids = [...(await fourLetters(this.members[i].clientPort, 'cons')).matchAll(/sid=0x([0-9a-f]+)/g)].map((m) => BigInt(`0x${m[1]}`));
+      if (sids.includes(wanted)) return i;
+    }
+    return undefined;
+  }
+
   /** Stop every member and remove the data; for t.teardown. */
   async destroy(): Promise<void> {
     await this.stop();
