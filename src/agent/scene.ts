@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Finding } from '../control/protocol.cjs';
 import type { MemoryReading } from '../memory/reading.js';
 import { oomKillCount } from '../doctor/oom.js';
+import type { ScriptRun } from '../app/jvm.js';
 
 export interface Scene {
   config: Config;
@@ -12,10 +13,11 @@ export interface Scene {
   output: string[]; // the app's latest output lines
   oomBaseline?: number; // the cgroup's OOM kill count when the app was last started
   memoryReadings?: MemoryReading[]; // the memory watch's last readings while the app last ran
+  startScript?: ScriptRun | null; // the running app's start script, when it runs java as a child
 }
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
-export async function examineScene({ config, report, output, oomBaseline, memoryReadings }: Scene): Promise<Finding[]> {
+export async function examineScene({ config, report, output, oomBaseline, memoryReadings, startScript }: Scene): Promise<Finding[]> {
   const [{ diagnose }, { classpathOf }] = await Promise.all([import('../doctor/diagnose.js'), import('../doctor/classpath/command.js')]);
   const exit = report?.exit;
   const dump = report?.threadDumpFile ? await readFile(report.threadDumpFile, 'utf8').catch(() => undefined) : undefined;
@@ -33,6 +35,9 @@ export async function examineScene({ config, report, output, oomBaseline, memory
     timedOut: report?.kind === 'timeout',
     probes: report?.probes,
     threadDump: dump,
+    startScript: report?.startScript ?? startScript ?? undefined,
+    jvmEnded: report?.jvmEnded,
+    command,
   });
 }
 
@@ -42,7 +47,7 @@ export async function examineScene({ config, report, output, oomBaseline, memory
  */
 export function headlineFinding(findings: Finding[] | undefined): Finding | undefined {
   const first = findings?.[0];
-  if (!first || first.level || ['exit-status', 'exit-signal', 'doctor-error', 'spawn-error'].includes(first.cause)) return undefined;
+  if (!first || first.level || ['exit-status', 'exit-signal', 'jvm-ended', 'start-script', 'doctor-error', 'spawn-error'].includes(first.cause)) return undefined;
   return first;
 }
 
@@ -62,6 +67,9 @@ export function watchScene(config: Config, app: AppSupervisor, memory: () => Mem
   });
   app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings }));
   return {
-    now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings }),
+    now: () => {
+      if (running) app.jvms(); // the script and its JVM as they are now
+      return examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings, startScript: app.startScript });
+    },
   };
 }

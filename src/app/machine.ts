@@ -16,6 +16,7 @@ export interface Failure {
   exit: Exit | null;
   error?: string; // a spawn error, in a sentence
   status?: number; // a spawn error's status, as a shell gives it: 127 not found, 126 cannot execute
+  jvmEnded?: number; // the JVM that ended under a start script which then exited 0: a crash all the same
 }
 
 export interface AppState {
@@ -46,7 +47,7 @@ export type Event =
   | { type: 'boot'; at: number }
   | { type: 'spawned'; pid: number; at: number }
   | { type: 'spawnFailed'; error: string; status: number; at: number }
-  | { type: 'exited'; exit: Exit; at: number }
+  | { type: 'exited'; exit: Exit; at: number; jvmEnded?: number }
   | { type: 'probe'; ok: boolean; detail: string; at: number }
   | { type: 'timer'; timer: Timer; at: number }
   | { type: 'shutdown'; signal?: Signal; at: number } // signal: what the app gets instead of stopSignal
@@ -84,6 +85,7 @@ export function stateLine(s: AppState): string {
 /** The status PID 1 exits with: the app's code, 128+N when it died of signal N, a shell's 127 or 126 when its last start never ran. */
 export function exitStatus(exit: Exit | null, failure: Failure | null = null): number {
   if (failure?.kind === 'spawn') return failure.status ?? 127;
+  if (failure?.jvmEnded !== undefined && exit?.code === 0) return 1; // the script hid how its JVM ended, not a success
   if (!exit) return 0;
   if (exit.code !== null) return exit.code;
   return 128 + (constants.signals[`SIG${exit.signal}` as NodeJS.Signals] ?? 0);
@@ -160,13 +162,14 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       }
       const asked = s.userStop;
       s.userStop = false;
+      const jvmEnded = event.jvmEnded !== undefined ? { jvmEnded: event.jvmEnded } : {};
       if (s.phase === 'starting' && !asked) {
-        fail({ kind: 'exited', at: event.at, startedAt: s.startedAt, exit: event.exit });
+        fail({ kind: 'exited', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded });
         break;
       }
       if (s.phase === 'failed' && !asked) break; // a timed-out start that was left running has now ended
       if ((s.phase === 'ready' || s.phase === 'notReady') && !asked) {
-        s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit };
+        s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded };
         effects.push({ type: 'failed', failure: s.failure });
       }
       const again = s.want === 'up' && !s.once && (asked || policy.restart === 'always');

@@ -3,6 +3,7 @@ import type { Finding } from '../control/protocol.cjs';
 import type { ProbeAnswer } from '../doctor/probe.js';
 import { writeOwnFile } from '../run-dir.js';
 import type { Exit } from '../runit/letters.js';
+import type { ScriptRun } from './jvm.js';
 import type { Failure } from './machine.js';
 
 export type { ProbeAnswer };
@@ -19,6 +20,8 @@ export interface FailureReport {
   command: string[];
   lastOutput: string[];
   threadDumpFile?: string; // the whole thread dump of a timed-out start, in runDir
+  jvmEnded?: number; // the JVM that ended under the start script before the script exited 0
+  startScript?: ScriptRun; // the app was a script that ran the JVM as its child
   probes?: ProbeAnswer[]; // the probe's last answers before the failure, oldest first
   findings?: Finding[];
 }
@@ -33,35 +36,40 @@ export function seconds(ms: number): string {
   return m < 60 ? `${m}m${Math.round((ms % 60_000) / 1000)}s` : `${Math.floor(m / 60)}h${m % 60}m`;
 }
 
+/** What became of the thread dump of a timed-out start, as the reason says it. */
+export const dumpTaken = 'thread dump taken';
+
 function exitText(exit: Exit | null): string {
   if (!exit) return 'ended';
   return exit.code !== null ? `exited with status ${exit.code}` : `was killed by signal ${exit.signal}`;
 }
 
-/** One line: what happened, for the probe's event line and the log. */
-export function reasonOf(failure: Failure, startTimeout: number): string {
+/** One line: what happened, for the probe's event line and the log; `dump` says what became of a timed-out start's thread dump. */
+export function reasonOf(failure: Failure, startTimeout: number, dump = dumpTaken): string {
   const after = failure.startedAt !== null ? ` after ${seconds(failure.at - failure.startedAt)}` : '';
+  const script = failure.jvmEnded !== undefined ? `its JVM (pid ${failure.jvmEnded}) ended under the start script, which then ` : null;
   switch (failure.kind) {
     case 'exited':
-      return `startup failed: app ${exitText(failure.exit)}${after}`;
+      return `startup failed: ${script ?? 'app '}${exitText(failure.exit)}${after}`;
     case 'timeout':
-      return `startup failed: not ready within ${seconds(startTimeout)} (thread dump taken, app left running)`;
+      return `startup failed: not ready within ${seconds(startTimeout)} (${dump}, app left running)`;
     case 'spawn':
       return `startup failed: cannot start app: ${failure.error}`;
     case 'crashed':
-      return `app crashed: ${exitText(failure.exit)}${after} running`;
+      return `app crashed: ${script ?? ''}${exitText(failure.exit)}${after} running`;
   }
 }
 
-export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[], probes: ProbeAnswer[] = []): FailureReport {
+export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[], probes: ProbeAnswer[] = [], dump = dumpTaken): FailureReport {
   return {
     kind: failure.kind,
-    reason: reasonOf(failure, startTimeout),
+    reason: reasonOf(failure, startTimeout, dump),
     at: new Date(failure.at).toISOString(),
     startedAt: failure.startedAt !== null ? new Date(failure.startedAt).toISOString() : null,
     afterMs: failure.startedAt !== null ? failure.at - failure.startedAt : null,
     exit: failure.exit,
     ...(failure.error ? { error: failure.error } : {}),
+    ...(failure.jvmEnded !== undefined ? { jvmEnded: failure.jvmEnded } : {}),
     command,
     lastOutput,
     ...(probes.length ? { probes } : {}),

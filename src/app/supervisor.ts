@@ -7,9 +7,11 @@ import { errorText } from '../errors.js';
 import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
-import { buildReport, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
-import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
+import { buildReport, dumpTaken, reasonOf, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
+import { alive, appRun, groupOf, stopLeftovers, type AppRun } from './leftovers.js';
+import { isJvm, programName, scriptRunOf, type ScriptRun } from './jvm.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
+import type { Exit } from '../runit/letters.js';
 import { openOwnFile, writeOwnFile } from '../run-dir.js';
 
 // A dump of thousands of threads takes a while to print; it is over once the output is quiet. An app
@@ -18,6 +20,11 @@ const threadDumpWaitMs = 15_000;
 const threadDumpQuietMs = 500;
 const threadDumpFirstMs = 3000;
 const keptProbes = 5;
+const treePollMs = 50;
+
+// Signals that ask the JVM for something (a thread dump, a reload) go to the JVM behind a start script,
+// whose shell would die of them; the others stop, pause or resume the app's whole process group.
+const askTheJvm = new Set<Signal>(['QUIT', 'HUP', 'USR1', 'USR2', 'ALRM']);
 
 type Examine = (report: FailureReport) => Promise<FailureReport['findings']>;
 
@@ -36,6 +43,9 @@ export class AppSupervisor {
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
   private lastRun: AppRun | null = null;
+  /** The start script of this run and the JVMs seen under it, when the app runs java as a child. */
+  startScript: ScriptRun | null = null;
+  private dumpNote = dumpTaken;
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
   private examine: Examine | null = null;
@@ -112,7 +122,8 @@ export class AppSupervisor {
         this.dumping = this.threadDump();
         return;
       case 'failed': {
-        this.report = this.redact.value(buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes));
+        const report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes, this.dumpNote);
+        this.report = this.redact.value(this.startScript ? { ...report, startScript: this.startScript } : report);
         this.saveReport();
         this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
         return void this.examineReport(this.report);
@@ -138,12 +149,47 @@ export class AppSupervisor {
       child.once('error', (err) => this.spawnFailed(err));
       return;
     }
-    this.lastRun = appRun(pid);
+    const run = appRun(pid);
+    this.lastRun = run;
+    this.startScript = null;
     child.on('error', (err) => this.log.warn({ pid, err: errorText(err) }, 'app process error'));
     this.log.info({ pid, command: this.config.app.command }, 'app started');
     this.probes = [];
     queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
-    onExit(child, drained, (exit) => this.dispatch({ type: 'exited', exit, at: Date.now() }));
+    onExit(child, drained, (exit) => void this.ended(run, exit));
+  }
+
+  /**
+   * The app's process has exited. On a stop, what the stop signal reached (a start script's JVM running
+   * its shutdown hooks) is waited for before the app counts as stopped; a JVM that ended under a
+   * script that then exits 0 makes the exit a crash.
+   */
+  private async ended(run: AppRun, exit: Exit): Promise<void> {
+    const stopping = this.state.userStop || this.state.phase === 'stopping';
+    if (stopping) await this.treeGone(run);
+    const script = this.startScript;
+    const jvmEnded = !stopping && exit.code === 0 && script && !script.jvms.some(alive) ? script.jvms.at(-1) : undefined;
+    this.dispatch({ type: 'exited', exit, at: Date.now(), ...(jvmEnded !== undefined ? { jvmEnded } : {}) });
+  }
+
+  // The app's process group and the JVMs seen under it; KILL comes with the stop's own timer.
+  private async treeGone(run: AppRun): Promise<void> {
+    const left = () => [...new Set([...groupOf(run), ...(this.startScript?.jvms.filter(alive) ?? [])])];
+    const deadline = Date.now() + this.config.app.stopTimeout + threadDumpFirstMs;
+    let pids = left();
+    if (pids.length > 0) this.log.info({ pids }, 'app exited; waiting for the processes its stop signal reached');
+    while (pids.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, treePollMs));
+      pids = left();
+    }
+  }
+
+  /** The JVMs behind the app when it is a start script (none when the app is the JVM itself); remembered for the run. */
+  jvms(): number[] {
+    const pid = this.state.pid;
+    const found = pid === null ? null : scriptRunOf(pid);
+    if (found) this.startScript = { ...found, jvms: [...new Set([...(this.startScript?.jvms ?? []), ...found.jvms])] };
+    return found?.jvms ?? [];
   }
 
   /** What the last run of the app left behind is stopped first (nothing before the first start). */
@@ -164,10 +210,20 @@ export class AppSupervisor {
   private kill(signal: Signal): void {
     const pid = this.state.pid;
     if (pid === null) return;
-    try {
-      process.kill(pid, `SIG${signal}`);
-    } catch (err) {
-      this.log.warn({ pid, signal, err: errorText(err) }, 'signal not delivered');
+    const jvms = this.jvms();
+    if (jvms.length > 0 && askTheJvm.has(signal)) return this.send(jvms, signal);
+    // A JVM seen under the script is signalled too when it has left the group (or the shell is gone).
+    const group = -pid;
+    this.send([group, ...(this.startScript?.jvms.filter(alive) ?? [])], signal);
+  }
+
+  private send(targets: number[], signal: Signal): void {
+    for (const target of targets) {
+      try {
+        process.kill(target, `SIG${signal}`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ pid: target, signal, err: errorText(err) }, 'signal not delivered');
+      }
     }
   }
 
@@ -179,7 +235,14 @@ export class AppSupervisor {
   // SIGQUIT makes the JVM print every thread's stack to stdout: all of it goes to its own file, which
   // the report names (a dump of thousands of threads is megabytes, more than the output tail keeps).
   private async threadDump(): Promise<void> {
-    if (this.state.pid === null) return;
+    const pid = this.state.pid;
+    if (pid === null) return;
+    const jvms = isJvm(pid) ? [pid] : this.jvms();
+    if (jvms.length === 0) {
+      this.dumpNote = `no thread dump: no JVM found behind the app (pid ${pid}, ${programName(pid) || 'gone'})`;
+      return void this.log.warn({ pid }, this.dumpNote);
+    }
+    this.dumpNote = dumpTaken;
     const file = threadDumpFile(this.config.runDir);
     let fd: number;
     try {
@@ -188,8 +251,9 @@ export class AppSupervisor {
       return void this.log.error({ file, err: errorText(err) }, 'cannot write the thread dump');
     }
     this.tail.startCapture(fd);
+    let captured = 0;
     try {
-      this.kill('QUIT');
+      this.send(jvms, 'QUIT');
       const asked = Date.now();
       let seen = 0;
       let quietSince = asked;
@@ -202,14 +266,25 @@ export class AppSupervisor {
         } else if (Date.now() - quietSince >= (seen > 0 ? threadDumpQuietMs : threadDumpFirstMs)) break;
       }
     } finally {
-      this.tail.stopCapture();
+      captured = this.tail.stopCapture();
       closeSync(fd);
     }
+    if (captured === 0) return this.noDump(`no thread dump: the JVM (pid ${jvms.join(', ')}) printed nothing on SIGQUIT`);
     this.redactFile(file);
     if (this.report) {
       this.report.threadDumpFile = file;
       this.saveReport();
     }
+  }
+
+  // The reason must not claim a dump that was not captured.
+  private noDump(note: string): void {
+    this.dumpNote = note;
+    this.log.warn({ file: threadDumpFile(this.config.runDir) }, note);
+    const failure = this.state.failure;
+    if (!this.report || failure?.kind !== 'timeout') return;
+    this.report.reason = this.redact.text(reasonOf(failure, this.config.app.startTimeout, note));
+    this.saveReport();
   }
 
   // A thread's name or a frame may carry a secret the config knows: the kept dump is an output too.
@@ -261,6 +336,7 @@ export class AppSupervisor {
   async runProbe(): Promise<void> {
     if (this.probing || this.state.pid === null) return;
     this.probing = true;
+    this.jvms(); // a JVM that ends under its script between two probes has been seen
     let result;
     try {
       result = await this.prober();
