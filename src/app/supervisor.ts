@@ -21,6 +21,7 @@ const threadDumpQuietMs = 500;
 const threadDumpFirstMs = 3000;
 const keptProbes = 5;
 const treePollMs = 50;
+const afterKillMs = 5000; // KILL comes at stopTimeout; the kernel's cleanup of a large JVM is given this long
 
 // Signals that ask the JVM for something (a thread dump, a reload) go to the JVM behind a start script,
 // whose shell would die of them; the others stop, pause or resume the app's whole process group.
@@ -175,7 +176,7 @@ export class AppSupervisor {
   // The app's process group and the JVMs seen under it; KILL comes with the stop's own timer.
   private async treeGone(run: AppRun): Promise<void> {
     const left = () => [...new Set([...groupOf(run), ...(this.startScript?.jvms.filter(alive) ?? [])])];
-    const deadline = Date.now() + this.config.app.stopTimeout + threadDumpFirstMs;
+    const deadline = Date.now() + this.config.app.stopTimeout + afterKillMs;
     let pids = left();
     if (pids.length > 0) this.log.info({ pids }, 'app exited; waiting for the processes its stop signal reached');
     while (pids.length > 0 && Date.now() < deadline) {
@@ -211,7 +212,7 @@ export class AppSupervisor {
     const pid = this.state.pid;
     if (pid === null) return;
     const jvms = this.jvms();
-    if (jvms.length > 0 && askTheJvm.has(signal)) return this.send(jvms, signal);
+    if (askTheJvm.has(signal)) return this.send(jvms.length > 0 ? jvms : [pid], signal);
     // A JVM seen under the script is signalled too when it has left the group (or the shell is gone).
     const group = -pid;
     this.send([group, ...(this.startScript?.jvms.filter(alive) ?? [])], signal);
