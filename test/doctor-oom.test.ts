@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { findMemoryCgroup } from '../src/doctor/cgroup.js';
+import { findMemoryCgroup, memoryCgroupAt } from '../src/cgroup/find.js';
+import { readMemoryState } from '../src/cgroup/memory.js';
 import { diagnose } from '../src/doctor/diagnose.js';
-import { oomKillCount, oomKillFinding, readMemoryState } from '../src/doctor/oom.js';
+import { oomKillCount, oomKillFinding } from '../src/doctor/oom.js';
 import { compileDoctorFixtures } from './helpers/jars.js';
 import { memoryCgroup, removeCgroup } from './helpers/cgroup.js';
 
@@ -48,9 +49,9 @@ t.test('cgroup v1: a limit set on a parent is the one in force', async (t) => {
     'memory.max_usage_in_bytes': '536870912\n',
     'memory.failcnt': '31\n',
   });
-  const state = await readMemoryState(cg);
-  t.same(state, { cgroup: { version: 1, dir: cg }, oomKills: 1, limitBytes: 536870912, peakBytes: 536870912, failCount: 31 });
-  t.equal(await readMemoryState(dir), undefined, 'a directory that is no memory cgroup');
+  const state = readMemoryState(memoryCgroupAt(cg)!);
+  t.same(state, { cgroup: { version: 1, dir: cg }, oomKills: 1, limitBytes: 536870912, peakBytes: 536870912, atLimit: 31 });
+  t.equal(memoryCgroupAt(dir), undefined, 'a directory that is no memory cgroup');
 });
 
 t.test('the own cgroup is found from /proc/<pid>/cgroup and mountinfo, also when a container sees only its own', async (t) => {

@@ -341,3 +341,21 @@ t.test('the state prints in one line, as runsv prints its own; a shutdown is run
   const once = feed(initialState(t0), [control('d', t0), control('o', t0 + 10)]).state;
   t.equal(stateLine(once), 'starting, want down (once), 0 restarts');
 });
+
+t.test('hold at boot: failed without a spawn, with the reason; sv up starts it; SIGTERM exits 0', async (t) => {
+  const hold: Event = { type: 'hold', reason: 'the previous container was killed while the app was starting', at: t0 };
+  const held = transition(initialState(t0), hold, policy);
+  t.equal(held.state.phase, 'failed');
+  t.equal(spawns(held.effects), 0, 'nothing is spawned');
+  t.same(failures(held.effects), [{ kind: 'held', at: t0, startedAt: null, exit: null, error: 'the previous container was killed while the app was starting' }]);
+  t.equal(held.state.want, 'up', 'want up: it is held, not taken down');
+
+  const up = transition(held.state, control('u', t0 + 5000), policy);
+  t.equal(up.state.phase, 'starting', 'sv up starts it');
+  t.equal(spawns(up.effects), 1);
+  t.equal(up.state.failure, null);
+
+  t.same(exits(transition(held.state, shutdown(t0 + 5000), policy).effects), [0], 'SIGTERM while held: exit 0');
+  t.equal(transition(startingApp(), hold, policy).state.phase, 'starting', 'only at boot: a started app is not held');
+  t.equal(feed(initialState(t0), [control('d', t0), hold]).state.phase, 'down', 'nor one wanted down');
+});

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
-import { readLimit, readUsage } from '../src/memory/reading.js';
+import { readLimit, readUsage } from '../src/cgroup/memory.js';
 import { MemoryWatch } from '../src/memory/watch.js';
 import { sleep } from './helpers/wait.js';
 

@@ -6,7 +6,10 @@ import { openControlSocket } from '../control/server.js';
 import type { Finding } from '../control/protocol.cjs';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
+import type { MemoryReading } from '../memory/reading.js';
 import { MemoryWatch } from '../memory/watch.js';
+import type { RecordKeeper } from '../record/keeper.js';
+import type { PreviousEnd } from '../record/previous.js';
 import { metricsIfEnabled } from '../metrics/enabled.js';
 import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { redactorFor } from '../redact.js';
@@ -24,6 +27,8 @@ interface Parts {
   scene: { now(): Promise<Finding[]> };
   serving: Serving;
   held: Held; // filled in here as each part comes up
+  record: RecordKeeper; // the container's record in runDir, which keeps the memory readings
+  previous: PreviousEnd | null; // how the previous container of the pod ended
 }
 
 /**
@@ -31,7 +36,7 @@ interface Parts {
  * `starting`), then at once its supervise directory, the registry clients and sshd with the runit
  * services; then the memory watch and the metrics. `close()` stops them in reverse.
  */
-export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, scene, serving, held }: Parts): Promise<{ close(): Promise<void> }> {
+export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, scene, serving, held, record, previous }: Parts): Promise<{ close(): Promise<void> }> {
   const parts: ControlParts = {
     app,
     hasApp,
@@ -42,6 +47,7 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
     serving,
     memory: () => held.memory,
     redact: redactorFor(config),
+    previous,
   };
   const control = await openControlSocket(config.runDir, controlHandlers(parts), log);
   const [supervise, registration, started] = await Promise.all([
@@ -52,7 +58,8 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
   held.registration = registration;
   held.side = started;
   held.memory = await MemoryWatch.start(config, log);
-  held.metrics = await metricsIfEnabled(config.metrics, { app, ready: () => readiness(parts).ready, registry: () => registration?.status() ?? [], serving, memory: () => held.memory }, log);
+  keepReadings(held.memory, record);
+  held.metrics = await metricsIfEnabled(config.metrics, { app, ready: () => readiness(parts).ready, registry: () => registration?.status() ?? [], serving, memory: () => held.memory, previous }, log);
   return {
     async close() {
       held.memory?.stop();
@@ -84,6 +91,14 @@ function appControl(app: AppSupervisor, traffic: OutOfTraffic, serving: Serving)
     if ((letter === 'd' || letter === 'x') && serving.inService) return void serving.goOffline().then(() => app.control(letter));
     app.control(letter);
   };
+}
+
+// Each memory reading goes into the record, the one taken at the watch's start too.
+function keepReadings(memory: MemoryWatch | null, record: RecordKeeper): void {
+  if (!memory) return;
+  const keep = (reading: MemoryReading) => record.reading(reading, memory.cgroup.dir);
+  if (memory.last) keep(memory.last);
+  memory.onReading(keep);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

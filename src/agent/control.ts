@@ -4,6 +4,7 @@ import type { Handlers } from '../control/server.js';
 import type { Finding, Verdict } from '../control/protocol.cjs';
 import type { MemoryWatch } from '../memory/watch.js';
 import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
+import type { PreviousEnd } from '../record/previous.js';
 import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { ServiceInfo } from '../runit/service.js';
@@ -20,6 +21,7 @@ export interface Parts {
   serving: Serving;
   memory: () => MemoryWatch | null;
   redact: Redactor;
+  previous: PreviousEnd | null; // how the previous container of the pod ended
 }
 
 /** What a ready app still waits for: the online calls, then its registration. */
@@ -35,12 +37,12 @@ export function readiness(parts: Pick<Parts, 'app' | 'hasApp' | 'traffic' | 'ser
 
 /** What the control socket answers: the fast commands' verbs, each one line of the agent's state. */
 export function controlHandlers(parts: Parts): Handlers {
-  const { app, traffic, services, registration, scene, serving, memory, redact } = parts;
+  const { app, traffic, services, registration, scene, serving, memory, redact, previous } = parts;
   return {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
     status: (form) => {
-      const around = { ...waiting(parts), calls: serving.results(), memory: memory()?.status() ?? null };
+      const around = { ...waiting(parts), calls: serving.results(), memory: memory()?.status() ?? null, previous };
       const status = redact.value(statusOf(app, traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
       return form === 'text' ? { ok: true, text: statusText(status) } : status;
     },

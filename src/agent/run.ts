@@ -10,11 +10,14 @@ import { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { proberFor, type Prober, type ProbeObserver } from '../probe/prober.js';
 import { registryConfigured } from '../registry/backend.js';
 import type { Reconciler } from '../registry/reconciler.js';
+import { keepRecord } from '../record/keeper.js';
+import { previousContainer } from '../record/boot.js';
 import { watchScene } from './scene.js';
 import type { SideServices } from './services.js';
 
 /**
- * PID 1, the story in one screen: take the duties, start the app, then bring up beside it what
+ * PID 1, the story in one screen: take the duties, start the app (or hold it back when the previous
+ * container was killed while it started; the record in runDir says), then bring up beside it what
  * answers for it (control socket, supervise directory), the registry clients the config names, sshd
  * and the runit services, the memory watch and the metrics; wait; stop the rest. Only the first part
  * is loaded before the app starts.
@@ -24,18 +27,22 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
   const held: Held = { registration: registryConfigured(config) ? undefined : null, side: null, memory: null, metrics: null };
   const app = new AppSupervisor(config, log, proberWhenLoaded(config.probe, (kind, ok, ms) => held.metrics?.probed(kind, ok, ms)));
-  const scene = watchScene(config, app, () => held.memory?.readings ?? []);
+  const start = hasApp ? previousContainer(config.runDir, log) : { hold: false as const, previous: null };
+  const record = keepRecord(config, app, log, start.hold ? start.previous.evidence : null);
+  const scene = watchScene(config, app, () => held.memory?.readings ?? [], start.previous);
   // The online calls when the app becomes ready, before it is registered; the offline calls when it leaves.
   const serving = new Serving(config, log);
   app.onChange((state) => serving.follow(state));
   const traffic = new OutOfTraffic(config.prestop, () => held.registration ?? null, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady', serving);
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
-  if (hasApp) app.boot();
+  if (start.hold) app.holdBack(start.reason, start.previous.evidence.output);
+  else if (hasApp) app.boot();
   const { bringUpBeside } = await import('./beside.js');
-  const beside = await bringUpBeside(config, log, { app, hasApp, traffic, scene, serving, held });
+  const beside = await bringUpBeside(config, log, { app, hasApp, traffic, scene, serving, held, record, previous: start.previous });
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   const code = await app.exited;
   await beside.close();
+  record.ended(code);
   duties.stop();
   log.info({ code }, 'nile exiting with the app status');
   return code;

@@ -6,6 +6,8 @@ import type { Finding } from '../control/protocol.cjs';
 import type { MemoryReading } from '../memory/reading.js';
 import { oomKillCount } from '../doctor/oom.js';
 import type { ScriptRun } from '../app/jvm.js';
+import type { PreviousEnd } from '../record/previous.js';
+import { recordFile } from '../record/record.js';
 
 export interface Scene {
   config: Config;
@@ -14,10 +16,11 @@ export interface Scene {
   oomBaseline?: number; // the cgroup's OOM kill count when the app was last started
   memoryReadings?: MemoryReading[]; // the memory watch's last readings while the app last ran
   startScript?: ScriptRun | null; // the running app's start script, when it runs java as a child
+  previous?: PreviousEnd | null; // how the previous container of the pod ended
 }
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
-export async function examineScene({ config, report, output, oomBaseline, memoryReadings, startScript }: Scene): Promise<Finding[]> {
+export async function examineScene({ config, report, output, oomBaseline, memoryReadings, startScript, previous }: Scene): Promise<Finding[]> {
   const [{ diagnose }, { classpathOf }] = await Promise.all([import('../doctor/diagnose.js'), import('../doctor/classpath/command.js')]);
   const exit = report?.exit;
   const dump = report?.threadDumpFile ? await readFile(report.threadDumpFile, 'utf8').catch(() => undefined) : undefined;
@@ -38,6 +41,7 @@ export async function examineScene({ config, report, output, oomBaseline, memory
     startScript: report?.startScript ?? startScript ?? undefined,
     jvmEnded: report?.jvmEnded,
     command,
+    previous: previous ? { end: previous, recordFile: recordFile(config.runDir), warnAt: config.memory.warnAt, held: report?.kind === 'held' } : undefined,
   });
 }
 
@@ -47,7 +51,7 @@ export async function examineScene({ config, report, output, oomBaseline, memory
  */
 export function headlineFinding(findings: Finding[] | undefined): Finding | undefined {
   const first = findings?.[0];
-  if (!first || first.level || ['exit-status', 'exit-signal', 'jvm-ended', 'start-script', 'doctor-error', 'spawn-error'].includes(first.cause)) return undefined;
+  if (!first || first.level || ['exit-status', 'exit-signal', 'jvm-ended', 'start-script', 'doctor-error', 'spawn-error', 'container-killed', 'container-oom-killed'].includes(first.cause)) return undefined;
   return first;
 }
 
@@ -55,7 +59,7 @@ export function headlineFinding(findings: Finding[] | undefined): Finding | unde
  * Keeps what the doctor needs about the app (the OOM kill count at each start) and puts the
  * doctor's findings into every failure report. `now()` examines the live scene for `nile doctor`.
  */
-export function watchScene(config: Config, app: AppSupervisor, memory: () => MemoryReading[]): { now(): Promise<Finding[]> } {
+export function watchScene(config: Config, app: AppSupervisor, memory: () => MemoryReading[], previous: PreviousEnd | null = null): { now(): Promise<Finding[]> } {
   let oomBaseline: number | undefined;
   let memoryReadings: MemoryReading[] = []; // taken when the app ended: later ones show the memory it freed
   let running = false;
@@ -65,11 +69,11 @@ export function watchScene(config: Config, app: AppSupervisor, memory: () => Mem
     if (running && state.pid === null) memoryReadings = [...memory()];
     running = state.pid !== null;
   });
-  app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings }));
+  app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings, previous }));
   return {
     now: () => {
       if (running) app.jvms(); // the script and its JVM as they are now
-      return examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings, startScript: app.startScript });
+      return examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings, startScript: app.startScript, previous });
     },
   };
 }

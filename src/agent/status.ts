@@ -2,6 +2,7 @@ import { shownWant } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { CallResult } from '../calls/call.js';
 import type { MemoryStatus } from '../memory/watch.js';
+import { previousLine, type PreviousEnd } from '../record/previous.js';
 import type { BackendStatus } from '../registry/backend.js';
 import type { ServiceLine, Status } from '../control/protocol.cjs';
 import { verdict, type Waiting } from './verdict.js';
@@ -15,6 +16,7 @@ export function serviceLine(info: ServiceLine): ServiceLine {
 export interface Around extends Waiting {
   calls?: CallResult[];
   memory?: MemoryStatus | null;
+  previous?: PreviousEnd | null; // how the previous container of the pod ended
 }
 
 /** Everything `nile status` shows, as one JSON-able object. */
@@ -40,6 +42,7 @@ export function statusOf(app: AppSupervisor, out: { since: number; by: string } 
     registry,
     calls: (around.calls ?? []).map(({ kind, name, ok, detail, at, ms }) => ({ kind, name, ok, detail, at: new Date(at).toISOString(), ms })),
     memory: around.memory ?? null,
+    previous: around.previous ? { how: around.previous.how, phase: around.previous.phase, at: around.previous.at, line: previousLine(around.previous) } : null,
     lastFailure: app.report,
   };
 }
@@ -61,6 +64,7 @@ export function statusText(s: Status, now = Date.now()): string {
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
   for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
   if (s.memory) lines.push(memoryLine(s.memory));
+  if (s.previous) lines.push(s.previous.line);
   for (const c of s.calls) lines.push(`${c.kind} call ${c.name}: ${c.ok ? 'ok' : 'failed'}: ${c.detail} at ${c.at} (${c.ms}ms)`);
   const f = s.lastFailure;
   if (f) {

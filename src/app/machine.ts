@@ -10,11 +10,11 @@ export type Timer = 'start' | 'restart' | 'kill';
 
 /** Why the app is not serving: kept until the next start. */
 export interface Failure {
-  kind: 'exited' | 'timeout' | 'spawn' | 'crashed';
+  kind: 'exited' | 'timeout' | 'spawn' | 'crashed' | 'held';
   at: number;
   startedAt: number | null;
   exit: Exit | null;
-  error?: string; // a spawn error, in a sentence
+  error?: string; // a spawn error, or why the start was held back, in a sentence
   status?: number; // a spawn error's status, as a shell gives it: 127 not found, 126 cannot execute
   jvmEnded?: number; // the JVM that ended under a start script which then exited 0: a crash all the same
 }
@@ -45,6 +45,7 @@ export interface Policy {
 
 export type Event =
   | { type: 'boot'; at: number }
+  | { type: 'hold'; reason: string; at: number } // at boot, instead of starting: the operator's `sv up` starts it
   | { type: 'spawned'; pid: number; at: number }
   | { type: 'spawnFailed'; error: string; status: number; at: number }
   | { type: 'exited'; exit: Exit; at: number; jvmEnded?: number }
@@ -130,6 +131,10 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
   switch (event.type) {
     case 'boot':
       if (s.want === 'up' && s.pid === null) start();
+      break;
+
+    case 'hold':
+      if (s.phase === 'down' && s.pid === null && s.want === 'up') fail({ kind: 'held', at: event.at, startedAt: null, exit: null, error: event.reason });
       break;
 
     case 'spawned':

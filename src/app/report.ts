@@ -57,6 +57,8 @@ export function reasonOf(failure: Failure, startTimeout: number, dump = dumpTake
       return `startup failed: cannot start app: ${failure.error}`;
     case 'crashed':
       return `app crashed: ${script ?? ''}${exitText(failure.exit)}${after} running`;
+    case 'held':
+      return failure.error ?? 'the start was held back';
   }
 }
 

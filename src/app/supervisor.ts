@@ -76,6 +76,12 @@ export class AppSupervisor {
     this.dispatch({ type: 'boot', at: Date.now() });
   }
 
+  /** Instead of boot: the app is not started (`sv up` starts it); the output kept from its last run is its last output here. */
+  holdBack(reason: string, keptOutput: string[]): void {
+    if (keptOutput.length) this.tail.push(Buffer.from(keptOutput.join('\n') + '\n'));
+    this.dispatch({ type: 'hold', reason, at: Date.now() });
+  }
+
   shutdown(signal?: Signal): void {
     this.dispatch({ type: 'shutdown', signal, at: Date.now() });
   }

@@ -83,6 +83,7 @@ export interface Status {
   registry: BackendStatus[];
   calls: CallLine[];
   memory: MemoryStatus | null;
+  previous: { how: 'exited' | 'killed'; phase: Phase; at: string; line: string } | null; // how the previous container of the pod ended
   lastFailure: FailureReport | null;
 }
 

@@ -1,29 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { MemoryCgroup } from '../doctor/cgroup.js';
+import type { OomCounts } from '../cgroup/memory.js';
 
 /** One look at the container's memory. */
 export interface MemoryReading {
   at: number;
   usageBytes: number;
   limitBytes: number | null; // null: no limit
-}
-
-// v1 reports "no limit" as the largest page-aligned number it has.
-export const UNLIMITED = 2 ** 62;
-
-/** The cgroup's usage now: one small read (memory.current, or memory.usage_in_bytes on v1). */
-export function readUsage(cgroup: MemoryCgroup): number {
-  return Number(readFileSync(path.join(cgroup.dir, cgroup.version === 2 ? 'memory.current' : 'memory.usage_in_bytes'), 'utf8'));
-}
-
-/** The limit in force; on v1 one set on a parent cgroup binds too, and memory.stat says which. */
-export function readLimit(cgroup: MemoryCgroup): number | null {
-  const own = readFileSync(path.join(cgroup.dir, cgroup.version === 2 ? 'memory.max' : 'memory.limit_in_bytes'), 'utf8').trim();
-  if (cgroup.version === 2) return own === 'max' ? null : Number(own);
-  if (Number(own) < UNLIMITED) return Number(own);
-  const stat = /^hierarchical_memory_limit (\d+)$/m.exec(readFileSync(path.join(cgroup.dir, 'memory.stat'), 'utf8'));
-  return stat && Number(stat[1]) < UNLIMITED ? Number(stat[1]) : null;
+  counts?: OomCounts; // the cgroup's OOM counts at that moment
 }
 
 export const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;

@@ -1,8 +1,9 @@
-import { findMemoryCgroup, type MemoryCgroup } from '../doctor/cgroup.js';
+import { findMemoryCgroup, type MemoryCgroup } from '../cgroup/find.js';
+import { readLimit, readOomCounts, readUsage } from '../cgroup/memory.js';
 import type { Config } from '../config/schema.js';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
-import { describeReading, heapSettings, percent, readLimit, readUsage, type MemoryReading } from './reading.js';
+import { describeReading, heapSettings, percent, type MemoryReading } from './reading.js';
 
 const everyMs = 3000;
 const kept = 5; // the last readings, for the doctor after an OOM kill
@@ -25,9 +26,10 @@ export class MemoryWatch {
   private above = false;
   private warnedAt: number | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private readonly listeners: Array<(reading: MemoryReading) => void> = [];
 
   private constructor(
-    private readonly cgroup: MemoryCgroup,
+    readonly cgroup: MemoryCgroup,
     private readonly config: Config,
     private readonly log: Log,
   ) {}
@@ -41,6 +43,11 @@ export class MemoryWatch {
     watch.timer.unref();
     watch.read(); // a cgroup that cannot be read stops the watch here
     return watch.readings.length ? watch : null;
+  }
+
+  /** Called with each reading from now on (the record in runDir keeps them). */
+  onReading(listener: (reading: MemoryReading) => void): void {
+    this.listeners.push(listener);
   }
 
   stop(): void {
@@ -61,13 +68,14 @@ export class MemoryWatch {
     let reading: MemoryReading;
     try {
       // The limit too: a pod may be resized in place.
-      reading = { at: Date.now(), usageBytes: readUsage(this.cgroup), limitBytes: readLimit(this.cgroup) };
+      reading = { at: Date.now(), usageBytes: readUsage(this.cgroup), limitBytes: readLimit(this.cgroup), counts: readOomCounts(this.cgroup) };
     } catch (err) {
       this.log.warn({ cgroup: this.cgroup.dir, err: errorText(err) }, 'memory: the cgroup cannot be read; the memory watch stops');
       return this.stop();
     }
     this.readings.push(reading);
     if (this.readings.length > kept) this.readings.shift();
+    for (const listener of this.listeners) listener(reading);
     const share = reading.limitBytes ? reading.usageBytes / reading.limitBytes : 0;
     const { warnAt } = this.config.memory;
     if (share >= warnAt && !this.above) {

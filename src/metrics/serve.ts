@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import type { MemoryWatch } from '../memory/watch.js';
+import type { PreviousEnd } from '../record/previous.js';
 import type { BackendStatus } from '../registry/backend.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from './prom.js';
 
@@ -15,6 +16,7 @@ export interface Sources {
   registry: () => BackendStatus[];
   serving: Serving;
   memory: () => MemoryWatch | null;
+  previous: PreviousEnd | null; // how the previous container of the pod ended
 }
 
 export interface Metrics {
@@ -57,6 +59,10 @@ export async function serveMetrics(config: Config['metrics'], sources: Sources, 
     if (last) g.set(last.limitBytes ?? Infinity);
   });
   gauge('nile_container_memory_warning', 'Whether memory use is above memory.warnAt of the limit (1) or not (0).', (g) => g.set(sources.memory()?.status()?.above ? 1 : 0));
+  gauge('nile_previous_container_killed', "Whether the pod's previous container was killed (1, by the app's phase then: nile did not exit) or not (0).", (g) => {
+    if (sources.previous?.how === 'killed') g.set({ phase: sources.previous.phase }, 1);
+    else g.set(0);
+  }, ['phase']);
   gauge('nile_last_failure_timestamp_seconds', 'When the app last failed or crashed (Unix seconds; 0: never).', (g) => g.set(app.report ? Date.parse(app.report.at) / 1000 : 0));
   const probes = new Histogram({
     name: 'nile_probe_duration_seconds',

@@ -129,6 +129,7 @@ export interface ContainerSpec {
   memoryLimit?: string; // resources.limits.memory; the Deployment's by default
   env?: Record<string, string>;
   files?: Record<string, { content: string; mode?: number }>; // more files mounted read-only, by path in the container
+  volumes?: Record<string, string>; // host directories mounted read-write, by path in the container (a pod's emptyDir)
 }
 
 export interface Exited {
@@ -218,7 +219,7 @@ export class Container {
         noNewPrivileges: container.securityContext.allowPrivilegeEscalation === false,
         capabilities: { bounding: caps, effective: caps, permitted: caps },
       },
-      mounts: [...config.mounts, ...mounts],
+      mounts: [...config.mounts, ...mounts, ...Object.entries(this.spec.volumes ?? {}).map(([destination, source]) => ({ destination, type: 'bind', source, options: ['rbind', 'rw'] }))],
       linux: {
         ...config.linux,
         cgroupsPath: this.cgroupsPath,
@@ -262,9 +263,9 @@ export class Container {
     return collectExec(proc, this.execs, timeoutMs, () => killExecd(pidFile, proc)).finally(() => rmSync(pidFile, { force: true }));
   }
 
-  /** `runc kill`: the signal to PID 1. */
-  kill(signal: 'TERM' | 'KILL' | 'STOP' | 'CONT'): void {
-    spawnSync('runc', ['--root', runcRoot, 'kill', this.id, signal]);
+  /** `runc kill`: the signal to PID 1; `all`: to every process of the container at once, as a group OOM kill. */
+  kill(signal: 'TERM' | 'KILL' | 'STOP' | 'CONT', { all = false } = {}): void {
+    spawnSync('runc', ['--root', runcRoot, 'kill', ...(all ? ['--all'] : []), this.id, signal]);
   }
 
   /** nile's log events (its stderr, JSON lines). */

@@ -40,6 +40,11 @@ export function findMemoryCgroup(pid: number | 'self' = 'self', proc = '/proc'):
   return undefined;
 }
 
+/** The memory cgroup at `dir` when given, else this process's own. */
+export function memoryCgroup(dir?: string): MemoryCgroup | undefined {
+  return dir ? memoryCgroupAt(dir) : findMemoryCgroup();
+}
+
 export function memoryCgroupAt(dir: string): MemoryCgroup | undefined {
   if (existsSync(path.join(dir, 'memory.events'))) return { version: 2, dir };
   if (existsSync(path.join(dir, 'memory.oom_control'))) return { version: 1, dir };
@@ -75,6 +80,6 @@ function unescape(field: string): string {
 // A container may see its own cgroup mounted as the root while /proc says the full path.
 function resolveDir(mount: CgroupMount, cgroupPath: string): string {
   const relative = mount.root !== '/' && cgroupPath.startsWith(mount.root) ? cgroupPath.slice(mount.root.length) : cgroupPath;
-  const dir = path.join(mount.mountPoint, relative);
+  const dir = path.resolve(mount.mountPoint, `.${relative}`); // "/" is the mount point itself, without a trailing slash
   return existsSync(dir) ? dir : mount.mountPoint;
 }
