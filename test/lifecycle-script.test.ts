@@ -1,6 +1,6 @@
 // The app as many teams start it: `sh start.sh`, whose body runs `java …` as a child (no `exec`).
 // Each case runs under dash and bash with the fixture JVM.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -132,4 +132,20 @@ t.test('a start timeout with no JVM behind the app sends no QUIT and does not cl
   t.match(line, /no thread dump: no JVM found behind the app/, line);
   const [shellPid] = childrenOf(nile.hostPid()).filter((pid) => readComm(pid) === 'dash');
   t.ok(shellPid && alive(shellPid), 'the app is left running');
+});
+
+t.test('a process named java that prints nothing on SIGQUIT: the reason does not claim a thread dump', async (t) => {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-mute-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const java = path.join(dir, 'java'); // sleep under the JVM's name: found as the JVM, and QUIT ends it without a word
+  copyFileSync('/usr/bin/sleep', java);
+  const nile = scriptNile(t, 'dash', startScript(t, [`${java} 600`]), port, { startTimeout: '2s' });
+  const noDump = await nile.waitLog((l) => l.msg.startsWith('no thread dump'), 'the dump found empty', 30_000);
+  t.match(noDump.msg, /^no thread dump: the JVM \(pid \d+\) printed (nothing|none) on SIGQUIT/, 'the shell\'s "Quit" is no dump');
+  const report = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
+  t.notMatch(report.reason, /thread dump taken/, report.reason);
+  t.notOk(report.threadDumpFile, 'no dump file named');
+  const status = await nile.exec(['status']);
+  t.notMatch(status.stdout, /thread dump taken/, 'nor does nile status');
 });

@@ -27,6 +27,15 @@ const afterKillMs = 5000; // KILL comes at stopTimeout; the kernel's cleanup of 
 // whose shell would die of them; the others stop, pause or resume the app's whole process group.
 const askTheJvm = new Set<Signal>(['QUIT', 'HUP', 'USR1', 'USR2', 'ALRM']);
 
+// HotSpot's dump begins with this line; output without it (a shell's "Quit") is no thread dump.
+function holdsThreadDump(file: string): boolean {
+  try {
+    return readFileSync(file, 'latin1').includes('Full thread dump');
+  } catch {
+    return false;
+  }
+}
+
 type Examine = (report: FailureReport) => Promise<FailureReport['findings']>;
 
 /** Carries out the lifecycle machine's effects with a real process, timers and the prober. */
@@ -277,6 +286,7 @@ export class AppSupervisor {
       closeSync(fd);
     }
     if (captured === 0) return this.noDump(`no thread dump: the JVM (pid ${jvms.join(', ')}) printed nothing on SIGQUIT`);
+    if (!holdsThreadDump(file)) return this.noDump(`no thread dump: the JVM (pid ${jvms.join(', ')}) printed none on SIGQUIT (${captured} bytes of other output)`);
     this.redactFile(file);
     if (this.report) {
       this.report.threadDumpFile = file;
