@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 'use strict';
+// First, before any module: a SIGUSR1 listener keeps Node from opening its inspector on SIGUSR1.
+process.on('SIGUSR1', () => {});
+// The front door kept the pod's NODE_OPTIONS from nile's own Node: it is the app's (native/nile.c).
+if (process.env.NILE_NODE_OPTIONS !== undefined) process.env.NODE_OPTIONS = process.env.NILE_NODE_OPTIONS;
+delete process.env.NILE_NODE_OPTIONS;
 // probe, prestop and status go straight to their CommonJS client; everything else to the ESM main,
 // bundled into one file by `npm run build`.
 const argv = process.argv.slice(2);

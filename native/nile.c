@@ -2,6 +2,9 @@
 // socket without starting Node; everything else, and every case it does not understand, is handed
 // to Node with execv (same process, nothing stays around). Output and exit codes are those of
 // src/cli/probe.cts, prestop.cts and status.cts; the protocol is src/control/protocol.cts.
+// `nile run` is the exception: the front door stays as a small init over the Node agent, holding
+// the signals that come before the agent's handlers are in (Node's start would lose them, or
+// open its inspector on SIGUSR1), then forwarding them; it reaps orphans and exits with the agent.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <node_version.h>
 
 #define PROBE_TIMEOUT_MS 800          // probe.cts: agentTimeoutMs
 #define STATUS_TIMEOUT_MS 5000        // status.cts
@@ -441,7 +448,109 @@ static void write_all(int fd, const bytes *b) {
   }
 }
 
+// ---- the agent's start: Node behind a small init ----
+// The signals nile forwards to the app (src/pid1/signals.ts); any other is ignored, as PID 1 ignores it.
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+#define FORWARDED (sizeof forwarded / sizeof forwarded[0])
+static sigset_t held_signals, mask_at_start;
+
+static void hold_signals(void) {
+  sigemptyset(&held_signals);
+  for (size_t i = 0; i < FORWARDED; i++) sigaddset(&held_signals, forwarded[i]);
+  sigaddset(&held_signals, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &held_signals, &mask_at_start);
+}
+static void release_signals(void) { sigprocmask(SIG_SETMASK, &mask_at_start, NULL); }
+
+static int is_forwarded(int sig) {
+  for (size_t i = 0; i < FORWARDED; i++)
+    if (forwarded[i] == sig) return 1;
+  return 0;
+}
+
+// How the agent ended, as a shell says it: its status, or 128+N after signal N.
+static int exit_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 70; }
+
+// Reaps every child that has ended (the agent, and orphans re-parented to PID 1); the agent's status when it is one of them.
+static int reap_children(pid_t agent, int *agent_status) {
+  int status, ended = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+    if (pid == agent) *agent_status = status, ended = 1;
+  return ended;
+}
+
+// Signals that came before the agent's handlers: each kept once, in the order they came (the kernel
+// too keeps one of each pending signal); the agent gets them once it says its handlers are in.
+typedef struct { int sig[FORWARDED]; size_t n; } held;
+static void hold(held *h, int sig) {
+  for (size_t i = 0; i < h->n; i++)
+    if (h->sig[i] == sig) return;
+  if (h->n < FORWARDED) h->sig[h->n++] = sig;
+}
+
+// Forks the agent with the signals held; returns its exit status when it ends.
+static int supervise_agent(char **argv) {
+  int ready[2];
+  int sfd = signalfd(-1, &held_signals, SFD_CLOEXEC);
+  if (sfd < 0 || pipe2(ready, O_CLOEXEC) < 0) return fprintf(stderr, "nile: cannot start: %s\n", strerror(errno)), 70;
+  pid_t agent = fork();
+  if (agent < 0) return fprintf(stderr, "nile: cannot start node: %s\n", strerror(errno)), 70;
+  if (agent == 0) {
+    char fd[16];
+    close(ready[0]);
+    fcntl(ready[1], F_SETFD, 0);
+    snprintf(fd, sizeof fd, "%d", ready[1]);
+    setenv("NILE_SIGNALS_FD", fd, 1); // src/pid1/signals.ts closes it once its handlers are in
+    release_signals();
+    execvp("node", argv);
+    fprintf(stderr, "nile: cannot start node: %s\n", strerror(errno));
+    _exit(127);
+  }
+  close(ready[1]);
+  held early = {.n = 0};
+  int handlers_in = 0, status = 0;
+  for (;;) {
+    struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = handlers_in ? -1 : ready[0], .events = POLLIN}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fprintf(stderr, "nile: poll: %s\n", strerror(errno)), 70;
+    }
+    if (fds[1].revents) {
+      char byte;
+      if (read(ready[0], &byte, 1) <= 0) { // closed by the agent (or by its end): the handlers are in
+        handlers_in = 1;
+        close(ready[0]);
+        for (size_t i = 0; i < early.n; i++) kill(agent, early.sig[i]);
+      }
+    }
+    if (!(fds[0].revents & POLLIN)) continue;
+    struct signalfd_siginfo info;
+    if (read(sfd, &info, sizeof info) != sizeof info) continue;
+    int sig = (int)info.ssi_signo;
+    if (sig == SIGCHLD) {
+      if (reap_children(agent, &status)) return exit_status(status);
+    } else if (is_forwarded(sig)) {
+      if (handlers_in) kill(agent, sig);
+      else hold(&early, sig);
+    }
+  }
+}
+
 // ---- the commands ----
+// Node 22.14 and 23.7 take --disable-sigusr1: no inspector on SIGUSR1 at any instant, whoever sends it.
+#define NODE_HAS_DISABLE_SIGUSR1 (NODE_MAJOR_VERSION > 23 || (NODE_MAJOR_VERSION == 23 && NODE_MINOR_VERSION >= 7) || (NODE_MAJOR_VERSION == 22 && NODE_MINOR_VERSION >= 14))
+
+// NODE_OPTIONS in the pod's env is the app's: nile's own Node must not take it (`--inspect` there
+// would open the inspector in a root process). bin/nile.js gives it back to the app's env.
+static void keep_node_options_for_the_app(void) {
+  const char *options = getenv("NODE_OPTIONS");
+  unsetenv("NILE_NODE_OPTIONS");
+  if (!options) return;
+  setenv("NILE_NODE_OPTIONS", options, 1);
+  unsetenv("NODE_OPTIONS");
+}
+
 static void hand_to_node(void) {
   char exe[PATH_MAX], script[PATH_MAX + 32];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -459,12 +568,18 @@ static void hand_to_node(void) {
     // PID 1 (`nile`, `nile run`, `nile --config F`): an agent that idles between probes needs no
     // optimizing compiler; without it V8 leaves ~4 MiB of its code and zones untouched.
     int agent = !verb || !strcmp(verb, "run") || (verb[0] == '-' && strcmp(verb, "--help") && strcmp(verb, "-h") && strcmp(verb, "--version"));
-    char **argv = calloc((size_t)argc + 4, sizeof *argv);
+    char **argv = calloc((size_t)argc + 5, sizeof *argv);
     if (argv) {
       argv[n++] = "node";
+#if NODE_HAS_DISABLE_SIGUSR1
+      argv[n++] = "--disable-sigusr1";
+#endif
       if (agent) argv[n++] = "--no-opt", argv[n++] = "--no-sparkplug";
       argv[n++] = script;
       for (int i = 1; i < argc; i++) argv[n++] = args[i];
+      keep_node_options_for_the_app();
+      if (agent) exit(supervise_agent(argv));
+      release_signals();
       execvp("node", argv);
     }
   }
@@ -556,31 +671,130 @@ static int prestop(const char *file) {
   return 0;
 }
 
-// runDir as protocol.cts's runDirFromEnv finds it, joined with the socket's name as path.join would.
-static int socket_file(char *out, size_t size) {
-  const char *dir = getenv("NILE_RUNDIR");
-  if (!dir || !*dir) dir = "/run/nile";
+// ---- where the agent's control socket is ----
+#define MAX_CONFIG_BYTES (1 << 20) // as src/config/load.ts: a bigger file is refused (by Node, which says so)
+
+// A top-level `runDir:` of a nile.yaml: a plain or simply quoted scalar on its line. 1 found, 0 not
+// there, -1 anything else (unreadable, not a regular file, over 1 MiB, a form this does not read):
+// Node's to read.
+static int config_run_dir(const char *file, char *out, size_t size) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); // a FIFO must not hang us
+  struct stat st;
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_CONFIG_BYTES) return close(fd), -1;
+  char *text = malloc(MAX_CONFIG_BYTES + 1);
+  ssize_t got = 0, n = 1;
+  while (text && n > 0 && got <= MAX_CONFIG_BYTES) {
+    n = read(fd, text + got, (size_t)(MAX_CONFIG_BYTES + 1 - got));
+    if (n > 0) got += n;
+  }
+  close(fd);
+  if (!text || n < 0 || got > MAX_CONFIG_BYTES) return free(text), -1;
+  text[got] = 0;
+  int found = 0;
+  char *line = text;
+  if (!strncmp(line, "\xEF\xBB\xBF", 3)) line += 3;
+  if (*line == '{' || *line == '%') found = -1; // a flow mapping or a directive
+  for (char *next; line && found >= 0; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    size_t n = strlen(line);
+    if (n && line[n - 1] == '\r') line[--n] = 0;
+    if (!strncmp(line, "---", 3) && found) found = -1; // a second document
+    if (!strncmp(line, "\"runDir\"", 8) || !strncmp(line, "'runDir'", 8) || !strncmp(line, "runDir ", 7)) found = -1; // Node's to read
+    if (found < 0 || strncmp(line, "runDir:", 7) || (line[7] != ' ' && line[7] != 0)) continue;
+    if (found) found = -1; // a repeated key is an error Node reports
+    else {
+      char *v = line + 7, *end;
+      while (*v == ' ') v++;
+      if (*v == '"' || *v == '\'') {
+        end = strchr(v + 1, *v);
+        if (!end || memchr(v, '\\', (size_t)(end - v)) || end[1] == *v) found = -1;
+        else v++, *end++ = 0;
+      } else {
+        end = strstr(v, " #");
+        if (end) *end = 0;
+        end = v + strlen(v);
+        while (end > v && end[-1] == ' ') *--end = 0;
+        if (!*v || strchr("[{&*!|>%@`#~", *v) || strstr(v, ": ") || strchr(v, '\t') || !strcmp(v, "null")) found = -1;
+        end = NULL;
+      }
+      if (found == 0 && end) {
+        while (*end == ' ') end++;
+        if (*end && *end != '#') found = -1;
+      }
+      if (found == 0) found = snprintf(out, size, "%s", v) < (int)size ? 1 : -1;
+    }
+  }
+  free(text);
+  return found;
+}
+
+// The control socket in runDir, as src/run-dir-rule.cts trusts it: the directory is held open and
+// checked (ours, writable by no one else; in a volume root or we own that others may write, its
+// `private` directory), and the socket is reached through that descriptor, so a runDir swapped after
+// the check is never the one asked. 0: Node's to answer (it says why one is not trusted).
+static int socket_in(const char *dir, char *out, size_t size) {
   size_t n = strlen(dir);
   while (n > 1 && dir[n - 1] == '/') n--;
   if (strstr(dir, "/.") || strstr(dir, "//") || dir[0] == '.') return 0; // path.join would normalise it: Node's job
-  int wrote = snprintf(out, size, "%.*s/control.sock", (int)n, dir);
-  return wrote > 0 && (size_t)wrote < size && (size_t)wrote < sizeof(((struct sockaddr_un *)0)->sun_path);
+  char path[PATH_MAX];
+  if (n >= sizeof path) return 0;
+  memcpy(path, dir, n);
+  path[n] = 0;
+  uid_t me = geteuid();
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  if (fstat(fd, &st) < 0 || (st.st_uid != 0 && st.st_uid != me)) return close(fd), 0;
+  if (st.st_mode & 022) {
+    int own = openat(fd, "private", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(fd);
+    if (own < 0) return 0;
+    fd = own;
+    if (fstat(fd, &st) < 0) return close(fd), 0;
+  }
+  if (st.st_uid != me || (st.st_mode & 022)) return close(fd), 0;
+  int wrote = snprintf(out, size, "/proc/self/fd/%d/control.sock", fd);
+  return wrote > 0 && (size_t)wrote < size;
+}
+
+// The control socket as src/cli/locate.cts finds it: NILE_RUNDIR or /run/nile when its socket is
+// there and no --config is given, else the runDir of the config (--config F, NILE_CONFIG or
+// /etc/nile/nile.yaml; NILE_RUNDIR overrides it). 0: Node's to find.
+static int socket_file(const char *config_flag, char *out, size_t size) {
+  const char *env_dir = getenv("NILE_RUNDIR"), *config = config_flag;
+  char dir[PATH_MAX];
+  struct stat st;
+  if (getenv("NILE_RUN_DIR")) return 0;
+  if (env_dir && !*env_dir) env_dir = NULL;
+  if (!config_flag && socket_in(env_dir ? env_dir : "/run/nile", out, size) && stat(out, &st) == 0) return 1;
+  if (!config) config = getenv("NILE_CONFIG");
+  if (!config && stat("/etc/nile/nile.yaml", &st) == 0) config = "/etc/nile/nile.yaml";
+  int found = config ? config_run_dir(config, dir, sizeof dir) : 0;
+  if (found < 0) return 0;
+  return socket_in(env_dir ? env_dir : found ? dir : "/run/nile", out, size);
 }
 
 int main(int argc, char **argv) {
+  hold_signals(); // first: as PID 1, a signal with no handler and not held is lost
   args = argv;
   signal(SIGPIPE, SIG_IGN);
   const char *verb = argc > 1 ? argv[1] : "";
   int is_probe = !strcmp(verb, "probe"), is_status = !strcmp(verb, "status"), is_prestop = !strcmp(verb, "prestop");
   if (!is_probe && !is_status && !is_prestop) hand_to_node();
+  release_signals();
   int json = 0;
-  // --config (YAML), --help, and any flag Node would refuse with its usage: Node's to answer.
+  const char *config = NULL;
+  // --help, and any flag Node would refuse with its usage: Node's to answer.
   for (int i = 2; i < argc; i++) {
-    if (!is_prestop && !strcmp(argv[i], "--json")) json = 1;
+    const char *value = !strncmp(argv[i], "--config=", 9) ? argv[i] + 9 : !strcmp(argv[i], "--config") && i + 1 < argc ? argv[++i] : NULL;
+    if (value && !config && *value && *value != '-') config = value;
+    else if (!value && !is_prestop && !strcmp(argv[i], "--json")) json = 1;
     else hand_to_node();
   }
   char file[PATH_MAX];
-  if (!socket_file(file, sizeof file)) hand_to_node();
+  if (!socket_file(config, file, sizeof file)) hand_to_node();
   if (is_probe) return probe(file, json);
   if (is_status) return status(file, json);
   return prestop(file);

@@ -1,11 +1,13 @@
 // nile's one native module: the system calls Node does not offer. waitpid() of one pid and becoming
 // a child subreaper for PID 1; pipe2(), mkfifo() and flock() for runit's supervise directories; the
-// output tail and relay live in relay.c. Reaping one pid at a time (never waitpid(-1)) leaves the
-// children Node spawned to libuv.
+// signal mask Node leaves blocked; the output tail and relay live in relay.c. Reaping one pid at a
+// time (never waitpid(-1)) leaves the children Node spawned to libuv.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -119,6 +121,19 @@ static napi_value Pipe(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// unblockSignals(): the signals nile forwards, unblocked on this (the main) thread. Node started
+// with --disable-sigusr1 leaves SIGUSR1 blocked from its start: one sent meanwhile is delivered now.
+static napi_value UnblockSignals(napi_env env, napi_callback_info info) {
+  static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  sigset_t set;
+  (void)info;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
+  int err = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  if (err) throw_errno(env, "pthread_sigmask", err);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reap", NULL, Reap, NULL, NULL, NULL, napi_default, NULL},
@@ -126,6 +141,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"pipe", NULL, Pipe, NULL, NULL, NULL, napi_default, NULL},
       {"mkfifo", NULL, Mkfifo, NULL, NULL, NULL, napi_default, NULL},
       {"flock", NULL, Flock, NULL, NULL, NULL, napi_default, NULL},
+      {"unblockSignals", NULL, UnblockSignals, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   RelayInit(env, exports);

@@ -16,6 +16,8 @@ export interface Native {
   mkfifo(path: string, mode: number): void;
   /** flock(fd, LOCK_EX | LOCK_NB): true when locked, false when another open file description holds it. */
   flock(fd: number): boolean;
+  /** Unblocks TERM INT HUP QUIT USR1 USR2 on the main thread (Node with --disable-sigusr1 keeps USR1 blocked). */
+  unblockSignals(): void;
   /** A tail keeping at most keepBytes (1 to 2^28) of the most recent output; lives as long as the process. */
   tailOpen(keepBytes: number): number;
   /** The kept bytes, oldest first; reading does not consume them. */

@@ -17,6 +17,9 @@ t.test('the reason names the first call not done, its last answer and when it is
   ];
   t.equal(goingOnlineReason(pending, 8_500), 'gateway: 503, retrying in 2s');
   t.equal(goingOnlineReason([{ name: 'gateway', done: false, last: null, retryAt: null }], 0), 'gateway: calling');
+  t.equal(goingOnlineReason(pending, 10_400), 'gateway: 503, calling again', 'its retry time come: no "retrying in 0s"');
+  t.equal(goingOnlineReason(pending, 12_000), 'gateway: 503, calling again', 'nor a time in the past');
+  t.equal(goingOnlineReason(pending, 10_300), 'gateway: 503, retrying in 1s', 'a retry still ahead, however close, is at least 1s away');
   t.equal(goingOnlineReason([{ name: 'gateway', done: true, last: null, retryAt: null }], 0), null, 'all done: online');
 });
 

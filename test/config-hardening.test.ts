@@ -2,7 +2,9 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../src/config/load.js';
+import { parseDuration } from '../src/config/duration.js';
+import { leaves, loadConfig } from '../src/config/load.js';
+import { requireNative } from '../src/native.js';
 import { cleanEnv } from './helpers/nile.js';
 import { ROOT } from './helpers/paths.js';
 import { yamlFiles } from './helpers/yaml-files.js';
@@ -27,6 +29,11 @@ function refused(t: Test, result: ReturnType<typeof nile>, pattern: RegExp, what
   t.notMatch(result.stderr, /\n\s+at /, `${what}: no stack trace`);
   t.ok(result.ms < quickMs, `${what}: answered in ${result.ms}ms`);
 }
+
+// The documented maximum of every duration (README, Security): well inside a timer, with room for sums.
+const maxDuration = '24h';
+
+const errorsOf = (result: ReturnType<typeof loadConfig>) => (result.ok ? [] : result.errors);
 
 t.test('Kubernetes service links are ignored; a misspelt key still exits 2', async (t) => {
   const file = yamlFile('project: demo\n');
@@ -139,6 +146,12 @@ t.test('every verb parses its flags strictly; VERB --help prints that verb', asy
     t.equal(help.status, 0, `${verb} --help exits 0`);
     t.match(help.stdout, new RegExp(`^usage: nile ${verb === 'run' ? '\\[run\\]' : verb}`), `${verb} --help prints its usage`);
   }
+  const version = nile(['version', '--help']);
+  t.equal(version.status, 0, 'version --help exits 0');
+  t.match(version.stdout, /^usage: nile version/, 'version --help prints its usage, not the version');
+  t.match(nile(['version']).stdout, /^nile \d+\.\d+\.\d+/, 'version prints the version');
+  t.match(nile(['version', '--config', yamlFile('project: demo\n')]).stdout, /^nile \d+\.\d+\.\d+/, 'and takes --config as every verb');
+  refused(t, nile(['version', '--bogus']), /usage: nile version/, 'version --bogus');
 });
 
 t.test('nile sv takes --config like the other verbs', async (t) => {
@@ -146,4 +159,52 @@ t.test('nile sv takes --config like the other verbs', async (t) => {
   mkdirSync(path.join(runDir, 'service', 'app'), { recursive: true });
   const result = nile(['sv', '--config', yamlFile(`project: demo\nrunDir: ${runDir}\n`), 'status', 'app']);
   t.match(result.stdout + result.stderr, /app: unable to open supervise\/ok/, 'the service directory under the config file\'s runDir');
+});
+
+t.test('a value that goes into sshd_config cannot carry a second directive', async (t) => {
+  const injected = loadConfig({ file: yamlFile('project: demo\nsshd: {enabled: true, listen: "0.0.0.0\\nBanner /etc/shadow"}\n'), env: {} });
+  t.match(errorsOf(injected), [/^sshd\.listen: /], 'from the file');
+  t.ok(errorsOf(injected).every((e) => !e.includes('\n')), 'the error is one line');
+  const fromEnv = loadConfig({ env: { NILE_PROJECT: 'demo', NILE_SSHD_LISTEN: '127.0.0.1\nBanner /etc/shadow' } });
+  t.match(errorsOf(fromEnv), [/^sshd\.listen: /], 'from NILE_SSHD_LISTEN');
+  const keys = loadConfig({ env: { NILE_PROJECT: 'demo', NILE_SSHD_AUTHORIZEDKEYSFILE: '/k\rPermitEmptyPasswords yes' } });
+  t.match(errorsOf(keys), [/^sshd\.authorizedKeysFile: /], 'a carriage return too');
+  // The host keys sshd_config names live in runDir.
+  const runDir = loadConfig({ env: { NILE_PROJECT: 'demo', NILE_RUNDIR: '/run/nile\nBanner /etc/shadow' } });
+  t.match(errorsOf(runDir), [/^runDir: /], 'runDir');
+  t.match(errorsOf(loadConfig({ env: { NILE_PROJECT: 'demo', NILE_SSHD_LISTEN: '0.0.0.0 rdomain x' } })), [/^sshd\.listen: .*address/], 'one address, nothing after it');
+  for (const listen of ['0.0.0.0', '127.0.0.1', '::', 'fd00::1', 'localhost', 'ssh.pod.internal']) t.ok(loadConfig({ env: { NILE_PROJECT: 'demo', NILE_SSHD_LISTEN: listen } }).ok, `${listen} is an address`);
+  refused(t, nile(['config', '--config', yamlFile('project: demo\nsshd: {listen: "0.0.0.0\\nBanner /etc/shadow"}\n')]), /sshd\.listen: /, 'nile config');
+});
+
+t.test('single-line values refuse control characters; the multi-line ones keep them', async (t) => {
+  const bad = loadConfig({ env: { NILE_PROJECT: 'demo', NILE_REGISTRY_UPSTREAM: 'web\u0007', NILE_APP_WORKDIR: '/app\n' } });
+  t.match(errorsOf(bad).sort(), [/^app\.workdir: .*control character/, /^registry\.upstream: .*control character/]);
+  const body = loadConfig({ file: yamlFile('project: demo\nonline:\n  - {name: gw, url: "http://127.0.0.1:1/", body: "{\\n  \\"a\\": 1\\n}"}\n'), env: {} });
+  t.ok(body.ok, `a call body may span lines: ${errorsOf(body).join('; ')}`);
+});
+
+t.test('every duration is bounded below the 24.8 days Node timers hold', async (t) => {
+  t.ok(parseDuration(maxDuration)! < 2 ** 31 - 1, 'the maximum fits a timer');
+  const durations = leaves().filter((leaf) => leaf.spec.t === 'duration');
+  t.ok(durations.length >= 8, `${durations.length} duration keys`);
+  for (const { path: at } of durations) {
+    const name = 'NILE_' + at.map((p) => p.toUpperCase()).join('_');
+    const key = at.join('.');
+    const over = loadConfig({ env: { NILE_PROJECT: 'demo', [name]: '1000h' } });
+    t.same(errorsOf(over), [`${key}: at most ${maxDuration}, got 1000h`], `${key}: 1000h refused, naming the maximum`);
+    t.ok(loadConfig({ env: { NILE_PROJECT: 'demo', [name]: maxDuration } }).ok, `${key}: the maximum itself is fine`);
+  }
+  const call = loadConfig({ file: yamlFile('project: demo\noffline:\n  - {name: gw, url: "http://127.0.0.1:1/", timeout: 600h}\n'), env: {} });
+  t.match(errorsOf(call), [/^offline\[0\]\.timeout: at most /], 'the calls\' timeouts too');
+  refused(t, nile(['config', '--config', yamlFile('project: demo\napp: {startTimeout: 1000h}\n')]), /app\.startTimeout: at most 24h, got 1000h/, 'nile config');
+});
+
+t.test('the config file is a regular file read with a bound', async (t) => {
+  refused(t, nile(['config'], { NILE_CONFIG: '/dev/zero' }), /\/dev\/zero: cannot read: not a regular file \(a character device\)/, '/dev/zero');
+  const fifo = path.join(dir, 'fifo.yaml');
+  requireNative().mkfifo(fifo, 0o600);
+  refused(t, nile(['config', '--config', fifo]), /fifo\.yaml: cannot read: not a regular file \(a FIFO\)/, 'a FIFO');
+  refused(t, nile(['config', '--config', dir]), /not a regular file/, 'a directory');
+  refused(t, nile(['run', '--config', fifo, '--', 'true']), /fifo\.yaml: cannot read: not a regular file/, 'nile run');
 });

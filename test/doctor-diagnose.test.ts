@@ -59,6 +59,16 @@ t.test('the log files are read too, quoted with their path; a missing one is no 
   t.equal(findings[0]!.evidence[0], `${log}: 2024-05-02 ERROR Caused by: org.postgresql.util.PSQLException: Connection to db:5432 refused.`);
 });
 
+t.test('a line the app printed and also wrote to its log file is quoted once', async (t) => {
+  const line = 'Exception in thread "main" java.net.BindException: Address already in use';
+  const log = path.join(dir, 'tee.log');
+  await writeFile(log, `${line}\n\tat sun.nio.ch.Net.bind0(Native Method)\n`);
+  const findings = await diagnose({ exitCode: 1, outputLines: [line, '\tat sun.nio.ch.Net.bind0(Native Method)'], logFiles: [log], oomBaseline });
+  t.equal(findings[0]!.cause, 'port-in-use');
+  t.same(findings[0]!.evidence, [line], 'once, as the output has it');
+  t.equal(findings[0]!.source, 'output line 1');
+});
+
 t.test('an analysis that fails becomes a doctor-error finding, and the others still run', async (t) => {
   const notAFile = path.join(dir, 'a-directory.log');
   await mkdir(notAFile);

@@ -261,11 +261,13 @@ t.test('a JVM crash banner names the signal and the error report', async (t) => 
   t.ok(findings[0]!.evidence.includes('Problematic frame: C  [libnative.so+0x1b2c]  crash_here+0x1c'));
 });
 
-t.test('lines from log files are quoted with the file; the same line in output and log is quoted once per source', async (t) => {
+t.test('the same line in the output and a log file is quoted once, as the output has it; the count tells them all', async (t) => {
   const retry = '2024-05-02 10:00:00 WARN HikariPool-1 - Connection is not available: java.net.ConnectException: Connection refused';
   const { findings } = scanForPatterns([{ lines: Array(10).fill(retry) }, { name: '/var/log/app.log', lines: [retry] }]);
   t.equal(findings.length, 1);
-  t.same(findings[0]!.evidence, [retry, `/var/log/app.log: ${retry}`, '11 matching lines in all']);
+  t.same(findings[0]!.evidence, [retry, '11 matching lines in all']);
+  const fileOnly = scanForPatterns([{ lines: ['starting'] }, { name: '/var/log/app.log', lines: [retry] }]);
+  t.same(fileOnly.findings[0]!.evidence, [`/var/log/app.log: ${retry}`], 'a line only the file has is quoted with the file');
 });
 
 t.test('the table is open: a new row is all a new pattern needs', async (t) => {

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -33,6 +33,7 @@ const configCode: Array<[string, RegExp]> = [
   ['src/config/schema', /\/dist\/src\/config\/schema\.js$/],
   ['src/config/load', /\/dist\/src\/config\/load\.js$/],
   ['the bundle', /\/dist\/bundle\/main\.js$/],
+  ['the bundle\'s config', /\/dist\/bundle\/config\/load\.js$/],
 ];
 
 interface Recorded {
@@ -47,7 +48,12 @@ function recordingEnv(t: Test): { env: Record<string, string>; read: () => strin
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'modules');
   writeFileSync(file, '');
-  return { env: { NODE_OPTIONS: `--import=${recorder}`, MODULE_RECORD_FILE: file }, read: () => [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))] };
+  // The front door keeps NODE_OPTIONS from nile's own Node (native/nile.c): the `node` it runs records instead.
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, 'node'), `#!/bin/sh\nexec '${process.execPath}' --import=${recorder} "$@"\n`, { mode: 0o755 });
+  const env = { NODE_OPTIONS: `--import=${recorder}`, MODULE_RECORD_FILE: file, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  return { env, read: () => [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))] };
 }
 
 // `nile` as the kubelet runs it (the front door on PATH), or bin/nile.js under Node.
@@ -56,7 +62,7 @@ const command = (door: Door, args: string[]) => (door === 'native' ? [NILE_NATIV
 
 async function inPod(t: Test, pod: Kubelet, args: string[], door: Door = 'native'): Promise<Recorded> {
   const { env, read } = recordingEnv(t);
-  const run = await pod.execInPod(door === 'native' ? ['nile', ...args] : command(door, args), 15_000, env);
+  const run = await pod.execInPod(command(door, args), 15_000, env);
   return { code: run.code, stdout: run.stdout, stderr: run.stderr, modules: read() };
 }
 
@@ -99,8 +105,9 @@ t.test('probe, status and prestop against a running agent: the front door starts
     readinessProbe: null,
   });
   await pod.nile.waitPhase('ready', 15_000);
-  const agentArgv = readFileSync(`/proc/${pod.nile.hostPid()}/cmdline`, 'utf8').split('\0');
-  t.same(agentArgv.slice(1, 4), ['--no-opt', '--no-sparkplug', NILE_BIN], 'ENTRYPOINT nile: the front door became Node running bin/nile.js, without the optimizing compilers');
+  // The agent's command line is its title by now (src/pid1/title.ts): its maps show what it runs.
+  const agentMaps = readFileSync(`/proc/${pod.nile.agentHostPid()}/maps`, 'utf8');
+  t.match(agentMaps, /\/build\/Release\/nile_native\.node/, 'ENTRYPOINT nile: the front door runs the Node agent as its child');
 
   for (const args of [['probe'], ['probe', '--json'], ['status'], ['status', '--json']]) {
     const what = `nile ${args.join(' ')}`;
@@ -315,7 +322,7 @@ t.test('a control socket the caller may not open: the same not-ready line from b
   const agent = await fakeAgent(t, () => answerOf({ ready: true, reason: 'ready' }));
   chmodSync(agent.socket, 0o600); // as the agent makes it; the caller runs as nobody
   const run = await bothDoors(t, 'EACCES: nile probe', ['probe'], { NILE_RUNDIR: agent.runDir }, 65534);
-  t.same([run.code, run.stdout], [1, `not ready: the agent did not answer (connect EACCES ${agent.socket})\n`], 'not ready, saying why');
+  t.same([run.code, run.stdout], [1, `not ready: the agent did not answer (runDir ${agent.runDir} is root's and this runs as uid 65534: only nile's own user asks it)\n`], 'not ready, saying why');
   await bothDoors(t, 'EACCES: nile status', ['status'], { NILE_RUNDIR: agent.runDir }, 65534);
 });
 
@@ -332,4 +339,30 @@ t.test('the ESM main, run without bin/nile.js, routes the kubelet\'s verbs to th
     const run = spawnSync(process.execPath, [main, 'status'], { env, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
     t.same({ code: run.status, stdout: run.stdout, stderr: run.stderr }, { code: viaBin.status, stdout: viaBin.stdout, stderr: viaBin.stderr }, `${path.relative(ROOT, main)} status says what bin/nile.js says`);
   }
+});
+
+t.test('the front door finds the agent with --config F or NILE_CONFIG itself, and reads no config that is not a small regular file', async (t) => {
+  const verdictLine = { ready: true, reason: 'ready (http 200 /healthcheck in 2ms)' };
+  const agent = await fakeAgent(t, () => answerOf(verdictLine));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-config-door-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'nile.yaml');
+  writeFileSync(file, `# the pod's config\nproject: door\nrunDir: ${agent.runDir}   # on the emptyDir\napp:\n  command: [sleep, '1']\n`);
+  for (const [what, args, env] of [
+    ['nile probe --config F', ['probe', '--config', file], {}],
+    ['nile probe --config=F', ['probe', `--config=${file}`], {}],
+    ['NILE_CONFIG=F nile probe', ['probe'], { NILE_CONFIG: file }],
+    ['nile status --json --config F', ['status', '--json', '--config', file], {}],
+  ] as Array<[string, string[], Record<string, string>]>) {
+    const native = await bothDoors(t, what, args, env);
+    t.same(native.modules, [], `${what}: answered by the front door, no Node started`);
+  }
+  const quoted = path.join(dir, 'quoted.yaml');
+  writeFileSync(quoted, `project: door\nrunDir: "${agent.runDir}"\n`);
+  t.same((await onHost(t, ['probe', '--config', quoted], {}, 'native')).modules, [], 'a quoted runDir too');
+  const big = path.join(dir, 'big.yaml');
+  writeFileSync(big, `project: door\nrunDir: ${agent.runDir}\n# ${'x'.repeat(1024 * 1024)}\n`);
+  const refused = await onHost(t, ['probe', '--config', big], {}, 'native');
+  t.ok(refused.modules.some((m) => m.endsWith('/bin/nile.js')), 'a config over 1 MiB is not read by the front door: Node says why');
+  t.match(refused.stdout, /config is invalid: .*larger than 1 MiB/, `and Node refuses it (${refused.stdout.trim()})`);
 });

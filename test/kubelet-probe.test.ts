@@ -23,12 +23,16 @@ async function podWithApp(t: Test, name: string, exec?: string[]): Promise<{ pod
   return { pod, jvm };
 }
 
-const freeze = (pod: Kubelet) => process.kill(pod.hostPid(), 'SIGSTOP');
+// nile is the front door (PID 1, which reaps the exec probes' orphans) and the agent under it.
+const nilePids = (pod: Kubelet) => [pod.hostPid(), pod.nile.agentHostPid()];
+const freeze = (pod: Kubelet) => nilePids(pod).forEach((pid) => process.kill(pid, 'SIGSTOP'));
 function thaw(pod: Kubelet): void {
-  try {
-    process.kill(pod.hostPid(), 'SIGCONT');
-  } catch {
-    // gone already
+  for (const pid of nilePids(pod)) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // gone already
+    }
   }
 }
 
@@ -36,9 +40,9 @@ function thaw(pod: Kubelet): void {
 async function onlyNileAndJvm(t: Test, pod: Kubelet, jvm: number): Promise<void> {
   await pod.stopProbing();
   const left = await pod.waitFor('only nile and the JVM in the pod', () => {
-    const others = pod.podProcesses().filter((p) => p.pid !== pod.hostPid() && p.pid !== jvm);
+    const others = pod.podProcesses().filter((p) => !nilePids(pod).includes(p.pid) && p.pid !== jvm);
     return others.length === 0 ? [] : false;
-  }, 5000).catch(() => pod.podProcesses().filter((p) => p.pid !== pod.hostPid() && p.pid !== jvm));
+  }, 5000).catch(() => pod.podProcesses().filter((p) => !nilePids(pod).includes(p.pid) && p.pid !== jvm));
   t.same(left, [], 'no probe process and no zombie left in the pod');
 }
 

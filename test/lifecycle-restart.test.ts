@@ -1,7 +1,7 @@
 import t from 'tap';
-import { freePort } from './helpers/ports.js';
+import { freePort, serveHttp } from './helpers/ports.js';
 import { fixtureCommand, Nile } from './helpers/nile.js';
-import { sleep } from './helpers/wait.js';
+import { settlesWithin, sleep } from './helpers/wait.js';
 
 const startTimes = (nile: Nile) => nile.logs.filter((l) => l.msg === 'app started').map((l) => l.time);
 
@@ -34,15 +34,31 @@ t.test('a quick crash after ready waits out the rest of the second', async (t) =
   t.ok(nile.logs.filter((l) => l.msg.startsWith('app crashed: exited with status 4')).length >= 2, 'each crash reported with its status');
 });
 
-t.test('restart: never keeps a crashed app down', async (t) => {
-  const nile = new Nile({ config: { project: 'never', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.4; exit 5'], restart: 'never' }, probe: { interval: '100ms' } } });
+t.test('restart: never: an app that ends after it was ready ends nile with its status, after the offline calls', async (t) => {
+  const offline: number[] = [];
+  const gateway = await serveHttp(t, (req, res) => {
+    if (req.url === '/offline') offline.push(Date.now());
+    res.end();
+  });
+  const nile = new Nile({
+    config: { project: 'never', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.4; exit 0'], restart: 'never' }, probe: { interval: '100ms' }, offline: [{ name: 'gateway', url: `${gateway}/offline`, timeout: '2s' }] },
+  });
   t.teardown(() => nile.stop());
-  await nile.waitPhase('down', 10_000);
-  await sleep(1500);
+  if (!t.ok(await settlesWithin(nile.exited, 20_000), 'nile ends by itself')) return;
+  const ended = await nile.exited;
+  t.equal(ended.code, 0, 'nile exits by itself with the app\'s status 0, no TERM needed');
   t.equal(startTimes(nile).length, 1, 'not started again');
-  t.match((await nile.exec(['probe'])).stdout, /not ready: app is down after: app crashed: exited with status 5/);
-  nile.signal('SIGTERM');
-  t.equal((await nile.exited).code, 5, 'nile exits with the last status of the app');
+  const said = nile.logs.find((l) => /app exited with status 0/.test(l.msg));
+  t.match(said?.msg, /^app exited with status 0 after \d+\.\ds running \(restart: never: nile exits with its status\)$/, 'says what happened, not a crash');
+  t.notOk(nile.logs.some((l) => l.msg.startsWith('app crashed')), 'an exit 0 is no crash');
+  t.equal(offline.length, 1, 'out of traffic first: the offline call was made');
+  t.ok(offline[0]! <= ended.at, 'before nile exited');
+
+  const crash = new Nile({ config: { project: 'never', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.4; exit 5'], restart: 'never' }, probe: { interval: '100ms' } } });
+  t.teardown(() => crash.stop());
+  if (!t.ok(await settlesWithin(crash.exited, 20_000), 'nile ends by itself')) return;
+  t.equal((await crash.exited).code, 5, 'a crash: its status');
+  t.ok(crash.logs.some((l) => /^app crashed: exited with status 5 after .* \(restart: never: nile exits with its status\)$/.test(l.msg)));
 });
 
 t.test('a restart that then fails to start is a startup failure', async (t) => {

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from './helpers/ports.js';
-import { fixtureCommand, JAVA, Nile } from './helpers/nile.js';
+import { FIXTURE_JAR, fixtureCommand, JAVA, Nile } from './helpers/nile.js';
 import { alive } from './helpers/proc.js';
 import { sleep } from './helpers/wait.js';
 
@@ -88,6 +88,16 @@ t.test('never healthy: failed at startTimeout, thread dump in the report, JVM le
   t.ok(jvm && alive(jvm), 'and stays running');
   const probe = await nile.exec(['probe']);
   t.match(probe.stdout, /not ready: startup failed: not ready within 3\.0s \(thread dump taken, app left running\); the start timed out: the probe got http 503 \/healthcheck .*; main is blocked on a lock in App\.blockOnLock/);
+
+  // The kept JVM is then KILLed (the OOM killer, an operator): the scene says it is gone, and how.
+  process.kill(jvm!, 'SIGKILL');
+  await nile.waitLog((l) => /killed by signal KILL/.test(l.msg), 'the end of the kept JVM logged', 10_000);
+  const status = (await nile.exec(['status'])).stdout;
+  t.notMatch(status, /left running/, 'no longer said to be running');
+  t.match(status, /^not ready: startup failed: not ready within 3\.0s \(thread dump taken\); then the app was killed by signal KILL after \d/, status);
+  t.notMatch(status, /^\s+probe: /m, 'no probe line of a JVM that is gone');
+  const kept = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
+  t.match(kept, { kind: 'timeout', exit: { code: null, signal: 'KILL' }, threadDumpFile: report.threadDumpFile }, 'the report says how it ended and keeps its thread dump');
 });
 
 t.test('app.user, app.workdir and app.env are honoured', async (t) => {
@@ -101,4 +111,20 @@ t.test('app.user, app.workdir and app.env are honoured', async (t) => {
   t.teardown(() => nile.stop());
   const line = await nile.waitFor('the app printed its identity', () => nile.stdout.find((l) => l.startsWith('uid=')), 10_000);
   t.equal(line, 'uid=65534 gid=65534 cwd=/tmp greeting=hello world home=/nonexistent');
+});
+
+t.test('with app.user the JVM writes its heap dump where that user may write', async (t) => {
+  // runDir in a folder the app's user can reach, as /run/nile is: the test's own folder is private.
+  const runDir = `/run/nile-test-heap-${process.pid}`;
+  const nile = new Nile({ config: { project: 'heap', type: 'worker', runDir, app: { jar: FIXTURE_JAR, javaOpts: [...JAVA.slice(1), '-Xmx16m'], args: ['--fill-heap'], user: 'nobody' } } });
+  t.teardown(async () => {
+    await nile.stop();
+    for (const dir of [runDir, `${runDir}-heapdumps`]) rmSync(dir, { recursive: true, force: true });
+  });
+  const said = await nile.waitFor('the JVM on its heap dump', () => nile.stdout.find((l) => /^Heap dump file created|^Unable to create/.test(l)), 30_000);
+  t.match(said, /^Heap dump file created/, nile.stdout.slice(0, 4).join(' | '));
+  const file = /^Dumping heap to (\S+) \.\.\./.exec(nile.stdout.find((l) => l.startsWith('Dumping heap to ')) ?? '')?.[1];
+  t.ok(file && statSync(file).size > 0, `the dump is there: ${file}`);
+  t.equal(file && statSync(file).uid, 65534, "written as the app's user");
+  t.equal(statSync(path.dirname(file!)).mode & 0o777, 0o700, 'in a folder only that user (and root) may read');
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { exitStatus, initialState, shownWant, stateLine, transition, type AppState, type Effect, type Event, type Policy } from '../src/app/machine.js';
+import { reasonOf } from '../src/app/report.js';
 
 const t0 = 1_700_000_000_000;
 const policy: Policy = { restart: 'always', startTimeout: 300_000, stopTimeout: 30_000, stopSignal: 'TERM', minRunBetweenStarts: 1000 };
@@ -105,7 +106,10 @@ t.test('not ready within startTimeout: thread dump, failed (timeout), the JVM le
   const gone = transition(after.state, exited(t0 + 400_000, null, 'KILL'), policy);
   t.equal(gone.state.phase, 'failed', 'when the left-running JVM ends it is still a failure');
   t.equal(spawns(gone.effects), 0, 'and it is not restarted');
-  t.match(gone.state.failure, { kind: 'timeout' });
+  t.match(gone.state.failure, { kind: 'timeout', ended: { at: t0 + 400_000, exit: { code: null, signal: 'KILL' } } }, 'how the kept JVM ended is kept with the failure');
+  t.equal(gone.state.probe, null, 'no probe line of a JVM that is gone');
+  t.match(gone.effects.filter((e) => e.type === 'keptAppEnded'), [{ failure: { kind: 'timeout', ended: { exit: { signal: 'KILL' } } } }], 'the report is told');
+  t.same(exits(transition(gone.state, shutdown(t0 + 500_000), policy).effects), [137], 'a stop then exits with how it ended');
 });
 
 t.test('a crash after ready restarts at least minRunBetweenStarts after the last start', async (t) => {
@@ -130,13 +134,31 @@ t.test('a crash after ready restarts at least minRunBetweenStarts after the last
   t.equal(back.state.pid, 101);
 });
 
-t.test('a crash after ready with restart: never stays down', async (t) => {
-  const down = transition(readyApp(never), exited(t0 + 5000, 3), never);
-  t.equal(down.state.phase, 'down');
-  t.equal(spawns(down.effects), 0);
-  t.notOk(timerSet(down.effects, 'restart'));
-  const later = feed(down.state, [timer('restart', t0 + 6000), probe(true, t0 + 7000)], never);
-  t.equal(spawns(later.all), 0);
+t.test('restart: never: an app that ends after it was ready ends nile too, with its status (as tini)', async (t) => {
+  const clean = transition(readyApp(never), exited(t0 + 5000, 0), never);
+  t.equal(clean.state.phase, 'stopped');
+  t.equal(clean.state.want, 'exit');
+  t.same(exits(clean.effects), [0], 'exit 0: the app\'s own');
+  t.match(failures(clean.effects), [{ kind: 'crashed', exit: { code: 0 }, endsNile: true }], 'said, and kept in the report');
+  t.equal(spawns(clean.effects), 0);
+  t.notOk(timerSet(clean.effects, 'restart'));
+  t.same(exits(transition(readyApp(never), exited(t0 + 5000, 3), never).effects), [3], 'a crash: its status');
+  const sick = feed(readyApp(never), [probe(false, t0 + 3000), exited(t0 + 5000, null, 'KILL')], never);
+  t.same(exits(sick.all), [137], 'not ready when it died: 128 + KILL');
+  const later = feed(clean.state, [timer('restart', t0 + 6000), control('u', t0 + 6500), probe(true, t0 + 7000)], never);
+  t.equal(spawns(later.all), 0, 'nothing starts it again');
+
+  const always = transition(readyApp(), exited(t0 + 5000, 0), policy);
+  t.same(exits(always.effects), [], 'restart: always restarts it');
+  t.equal(always.state.phase, 'restarting');
+  t.match(failures(always.effects), [{ kind: 'crashed', exit: { code: 0 } }]);
+  t.notOk(failures(always.effects)[0]?.endsNile);
+  const asked = feed(readyApp(never), [control('d', t0 + 5000), exited(t0 + 5100, null, 'TERM')], never);
+  t.equal(asked.state.phase, 'down', 'sv down under restart: never stays down, nile stays up');
+  t.same(exits(asked.all), []);
+  const startFailure = transition(startingApp(), exited(t0 + 2000, 0), never);
+  t.equal(startFailure.state.phase, 'failed', 'a start failure keeps the scene');
+  t.same(exits(startFailure.effects), []);
 });
 
 t.test('a restart that exits before ready is a startup failure', async (t) => {
@@ -277,8 +299,8 @@ t.test('shutdown with no app exits at once with the last exit status', async (t)
   const nothingYet = transition(initialState(t0), shutdown(t0 + 1), policy);
   t.same(exits(nothingYet.effects), [0], '0 when it never ran');
 
-  const crashedDown = feed(readyApp(never), [exited(t0 + 5000, 3), shutdown(t0 + 6000)], never);
-  t.same(exits(crashedDown.steps[1]), [3]);
+  const crashedDown = feed(readyApp(), [control('d', t0 + 5000), exited(t0 + 5100, 3), shutdown(t0 + 6000)]);
+  t.same(exits(crashedDown.steps[2]), [3]);
 
   const failedBySignal = feed(startingApp(), [exited(t0 + 2000, null, 'KILL'), shutdown(t0 + 6000)]);
   t.same(exits(failedBySignal.steps[1]), [137]);
@@ -358,4 +380,13 @@ t.test('hold at boot: failed without a spawn, with the reason; sv up starts it; 
   t.same(exits(transition(held.state, shutdown(t0 + 5000), policy).effects), [0], 'SIGTERM while held: exit 0');
   t.equal(transition(startingApp(), hold, policy).state.phase, 'starting', 'only at boot: a started app is not held');
   t.equal(feed(initialState(t0), [control('d', t0), hold]).state.phase, 'down', 'nor one wanted down');
+});
+
+t.test('the failure says what happened: an exit 0 is no crash; a kept JVM that ended says how', async (t) => {
+  const base = { at: t0 + 5000, startedAt: t0 };
+  t.equal(reasonOf({ ...base, kind: 'crashed', exit: { code: 0, signal: null } }, 300_000), 'app exited with status 0 after 5.0s running');
+  t.equal(reasonOf({ ...base, kind: 'crashed', exit: { code: 3, signal: null }, endsNile: true }, 300_000), 'app crashed: exited with status 3 after 5.0s running (restart: never: nile exits with its status)');
+  t.equal(reasonOf({ ...base, kind: 'timeout', exit: null }, 300_000), 'startup failed: not ready within 5m0s (thread dump taken, app left running)');
+  const ended = { ...base, kind: 'timeout' as const, exit: null, ended: { exit: { code: null, signal: 'KILL' }, at: t0 + 302_000 } };
+  t.equal(reasonOf(ended, 300_000), 'startup failed: not ready within 5m0s (thread dump taken); then the app was killed by signal KILL after 5m2s');
 });

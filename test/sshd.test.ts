@@ -55,6 +55,15 @@ t.test('the config: keys only, as configured', async (t) => {
   t.notMatch(sshdConfig({ port: 22, authorizedKeysFile: 'x', hostKeys: [] }), /ListenAddress/, 'no listen address: all of them');
 });
 
+t.test('a value with a control character is never written into sshd_config', async (t) => {
+  const settings = { port: 2222, listen: '0.0.0.0', authorizedKeysFile: '/etc/nile/authorized_keys', hostKeys: ['/run/nile/ssh/a'] };
+  const injected = { listen: '0.0.0.0\nBanner /etc/shadow', authorizedKeysFile: '/k\rPermitEmptyPasswords yes', hostKeys: ['/run/nile\nBanner /etc/shadow/ssh/a'] };
+  for (const [key, value] of Object.entries(injected)) {
+    t.throws(() => sshdConfig({ ...settings, [key]: value }), { message: new RegExp(`^sshd_config: ${key === 'hostKeys' ? 'HostKey' : key === 'listen' ? 'ListenAddress' : 'AuthorizedKeysFile'} .*control character`) }, `${key}: refused`);
+  }
+  t.doesNotThrow(() => sshdConfig(settings));
+});
+
 t.test("the image's host keys are used when it has any", async (t) => {
   const dir = privateDir(t);
   mkdirSync(path.join(dir, 'etc'));

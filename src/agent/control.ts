@@ -8,6 +8,7 @@ import type { PreviousEnd } from '../record/previous.js';
 import type { Redactor } from '../redact.js';
 import type { Reconciler } from '../registry/reconciler.js';
 import type { ServiceInfo } from '../runit/service.js';
+import { privilegeFindings } from '../doctor/privileges.js';
 import { serviceLine, statusOf, statusText } from './status.js';
 import { registering, servicesOnlyVerdict, verdict, type Waiting } from './verdict.js';
 
@@ -42,11 +43,11 @@ export function controlHandlers(parts: Parts): Handlers {
     ping: () => ({ ok: true, pid: process.pid }),
     probe: () => ({ ok: true, ...readiness(parts) }),
     status: (form) => {
-      const around = { ...waiting(parts), calls: serving.results(), memory: memory()?.status() ?? null, previous };
-      const status = redact.value(statusOf(app, traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
+      const around = { calls: serving.results(), memory: memory()?.status() ?? null, previous };
+      const status = redact.value(statusOf(app, readiness(parts), traffic.out, services().map(serviceLine), registration()?.status() ?? [], Date.now(), around));
       return form === 'text' ? { ok: true, text: statusText(status) } : status;
     },
-    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value(await scene.now()) }),
+    doctor: async () => ({ ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value([...(await scene.now()), ...privilegeFindings(services().map(serviceLine))]) }),
     prestop: async () => {
       await traffic.start('prestop');
       return { ok: true, done: true };

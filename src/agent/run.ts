@@ -6,6 +6,7 @@ import type { MemoryWatch } from '../memory/watch.js';
 import type { Metrics } from '../metrics/serve.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
+import { showStateInTitle } from '../pid1/title.js';
 import { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { proberFor, type Prober, type ProbeObserver } from '../probe/prober.js';
 import { registryConfigured } from '../registry/backend.js';
@@ -35,12 +36,14 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   app.onChange((state) => serving.follow(state));
   const traffic = new OutOfTraffic(config.prestop, () => held.registration ?? null, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady', serving);
   handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
+  showStateInTitle(app);
   if (start.hold) app.holdBack(start.reason, start.previous.evidence.output);
   else if (hasApp) app.boot();
   const { bringUpBeside } = await import('./beside.js');
   const beside = await bringUpBeside(config, log, { app, hasApp, traffic, scene, serving, held, record, previous: start.previous });
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   const code = await app.exited;
+  await serving.goOffline(); // an app that ended by itself (restart: never) leaves traffic before nile goes
   await beside.close();
   record.ended(code);
   duties.stop();

@@ -4,28 +4,27 @@ import type { CallResult } from '../calls/call.js';
 import type { MemoryStatus } from '../memory/watch.js';
 import { previousLine, type PreviousEnd } from '../record/previous.js';
 import type { BackendStatus } from '../registry/backend.js';
-import type { ServiceLine, Status } from '../control/protocol.cjs';
-import { verdict, type Waiting } from './verdict.js';
+import type { ServiceLine, Status, Verdict } from '../control/protocol.cjs';
 
 /** One runit-style service as `nile status` lists it. */
 export function serviceLine(info: ServiceLine): ServiceLine {
-  return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want };
+  return { name: info.name, state: info.state, pid: info.pid, since: info.since, want: info.want, ...(info.note ? { note: info.note } : {}) };
 }
 
-/** What `nile status` shows beside the app: what it still waits for, the online and offline calls, the container's memory. */
-export interface Around extends Waiting {
+/** What `nile status` shows beside the app: the online and offline calls, the container's memory. */
+export interface Around {
   calls?: CallResult[];
   memory?: MemoryStatus | null;
   previous?: PreviousEnd | null; // how the previous container of the pod ended
 }
 
-/** Everything `nile status` shows, as one JSON-able object. */
-export function statusOf(app: AppSupervisor, out: { since: number; by: string } | null, services: ServiceLine[], registry: BackendStatus[], now = Date.now(), around: Around = {}): Status {
+/** Everything `nile status` shows, as one JSON-able object; `verdict` is what `nile probe` answers, word for word. */
+export function statusOf(app: AppSupervisor, verdict: Verdict, out: { since: number; by: string } | null, services: ServiceLine[], registry: BackendStatus[], now = Date.now(), around: Around = {}): Status {
   const s = app.state;
   return {
     ok: true,
     pid: process.pid,
-    verdict: verdict(s, app.report, out !== null, now, around),
+    verdict,
     draining: out && { since: new Date(out.since).toISOString(), by: out.by },
     app: {
       phase: s.phase,
@@ -61,7 +60,7 @@ function memoryLine(m: MemoryStatus): string {
 export function statusText(s: Status, now = Date.now()): string {
   const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid}${s.app.jvms?.length ? `, JVM pid ${s.app.jvms.join(', ')}` : ''})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
-  for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}`);
+  for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}${svc.note ? `: ${svc.note}` : ''}`);
   for (const r of s.registry) lines.push(`registry ${r.backend}: ${r.state}${r.lastError ? ` (last error: ${r.lastError})` : ''}`);
   if (s.memory) lines.push(memoryLine(s.memory));
   if (s.previous) lines.push(s.previous.line);

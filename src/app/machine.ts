@@ -17,6 +17,8 @@ export interface Failure {
   error?: string; // a spawn error, or why the start was held back, in a sentence
   status?: number; // a spawn error's status, as a shell gives it: 127 not found, 126 cannot execute
   jvmEnded?: number; // the JVM that ended under a start script which then exited 0: a crash all the same
+  ended?: { exit: Exit; at: number }; // how a timed-out start left running ended afterwards
+  endsNile?: boolean; // an app that ended after its start under `restart: never`: nile exits with its status
 }
 
 export interface AppState {
@@ -61,6 +63,7 @@ export type Effect =
   | { type: 'clearTimer'; timer: Timer }
   | { type: 'threadDump' }
   | { type: 'failed'; failure: Failure }
+  | { type: 'keptAppEnded'; failure: Failure } // the app a failed start left running has ended since
   | { type: 'exit'; code: number };
 
 export function initialState(at: number): AppState {
@@ -172,10 +175,26 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
         fail({ kind: 'exited', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded });
         break;
       }
-      if (s.phase === 'failed' && !asked) break; // a timed-out start that was left running has now ended
+      if (s.phase === 'failed' && !asked) {
+        // A timed-out start that was left running has now ended: the scene says it is gone, and how.
+        s.probe = null;
+        if (s.failure) {
+          s.failure = { ...s.failure, ended: { exit: event.exit, at: event.at } };
+          effects.push({ type: 'keptAppEnded', failure: s.failure });
+        }
+        break;
+      }
       if ((s.phase === 'ready' || s.phase === 'notReady') && !asked) {
-        s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded };
+        // With `restart: never` nile does as tini: the app's end is its own (out of traffic first, see run.ts).
+        const endsNile = policy.restart === 'never' && s.want === 'up' && !s.once;
+        s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded, ...(endsNile ? { endsNile } : {}) };
         effects.push({ type: 'failed', failure: s.failure });
+        if (endsNile) {
+          s.want = 'exit';
+          setPhase('stopped');
+          effects.push({ type: 'exit', code: exitStatus(event.exit, s.failure) });
+          break;
+        }
       }
       const again = s.want === 'up' && !s.once && (asked || policy.restart === 'always');
       if (again) {

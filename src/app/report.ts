@@ -17,6 +17,7 @@ export interface FailureReport {
   afterMs: number | null;
   exit: Exit | null;
   error?: string; // why a start never ran
+  endedAt?: string; // when the app a timed-out start left running ended (`exit` says how)
   command: string[];
   lastOutput: string[];
   threadDumpFile?: string; // the whole thread dump of a timed-out start, in runDir
@@ -46,20 +47,30 @@ function exitText(exit: Exit | null): string {
 
 /** One line: what happened, for the probe's event line and the log; `dump` says what became of a timed-out start's thread dump. */
 export function reasonOf(failure: Failure, startTimeout: number, dump = dumpTaken): string {
-  const after = failure.startedAt !== null ? ` after ${seconds(failure.at - failure.startedAt)}` : '';
+  const after = (at: number) => (failure.startedAt !== null ? ` after ${seconds(at - failure.startedAt)}` : '');
   const script = failure.jvmEnded !== undefined ? `its JVM (pid ${failure.jvmEnded}) ended under the start script, which then ` : null;
   switch (failure.kind) {
     case 'exited':
-      return `startup failed: ${script ?? 'app '}${exitText(failure.exit)}${after}`;
+      return `startup failed: ${script ?? 'app '}${exitText(failure.exit)}${after(failure.at)}`;
     case 'timeout':
+      if (failure.ended) return `startup failed: not ready within ${seconds(startTimeout)} (${dump}); then the app ${exitText(failure.ended.exit)}${after(failure.ended.at)}`;
       return `startup failed: not ready within ${seconds(startTimeout)} (${dump}, app left running)`;
     case 'spawn':
       return `startup failed: cannot start app: ${failure.error}`;
-    case 'crashed':
-      return `app crashed: ${script ?? ''}${exitText(failure.exit)}${after} running`;
+    case 'crashed': {
+      // An exit 0 is the app's own decision to end, not a crash; unless its JVM ended under a start script before.
+      const what = failure.exit?.code === 0 && !script ? `app ${exitText(failure.exit)}` : `app crashed: ${script ?? ''}${exitText(failure.exit)}`;
+      return `${what}${after(failure.at)} running${failure.endsNile ? ' (restart: never: nile exits with its status)' : ''}`;
+    }
     case 'held':
       return failure.error ?? 'the start was held back';
   }
+}
+
+/** The report of a timed-out start once the app it left running has ended: how, and when. */
+export function keptAppEnded(report: FailureReport, failure: Failure, startTimeout: number, dump = dumpTaken): FailureReport {
+  if (!failure.ended) return report;
+  return { ...report, reason: reasonOf(failure, startTimeout, dump), exit: failure.ended.exit, endedAt: new Date(failure.ended.at).toISOString() };
 }
 
 export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[], probes: ProbeAnswer[] = [], dump = dumpTaken): FailureReport {

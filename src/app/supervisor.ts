@@ -7,10 +7,11 @@ import { errorText } from '../errors.js';
 import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
-import { buildReport, dumpTaken, reasonOf, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
+import { buildReport, dumpTaken, keptAppEnded, reasonOf, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
 import { alive, appRun, groupOf, stopLeftovers, type AppRun } from './leftovers.js';
 import { isJvm, programName, scriptRunOf, type ScriptRun } from './jvm.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
+import { prepareHeapDumpDir } from './heap-dump.js';
 import type { Exit } from '../runit/letters.js';
 import { openOwnFile, writeOwnFile } from '../run-dir.js';
 
@@ -59,6 +60,7 @@ export class AppSupervisor {
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
   private examine: Examine | null = null;
+  private examining: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: Config,
@@ -142,15 +144,25 @@ export class AppSupervisor {
         this.report = this.redact.value(this.startScript ? { ...report, startScript: this.startScript } : report);
         this.saveReport();
         this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
-        return void this.examineReport(this.report);
+        this.examining = this.examineReport(this.report);
+        return;
       }
+      case 'keptAppEnded':
+        if (!this.report) return;
+        this.report = keptAppEnded(this.report, effect.failure, this.config.app.startTimeout, this.dumpNote);
+        this.saveReport();
+        this.log.warn({ kind: effect.failure.kind, exit: effect.failure.ended?.exit }, this.report.reason);
+        this.examining = this.examineReport(this.report); // how it ended is evidence too (an OOM kill, a signal)
+        return;
       case 'exit':
         this.stopProbing();
-        return void this.afterLeftovers().then(() => this.resolveExit(effect.code));
+        // The report of an app that ended nile (restart: never) is kept whole, findings included.
+        return void Promise.all([this.afterLeftovers(), this.examining]).then(() => this.resolveExit(effect.code));
     }
   }
 
   private spawn(): void {
+    prepareHeapDumpDir(this.config, this.log);
     const output = this.tail.streams();
     let child: ChildProcess;
     try {

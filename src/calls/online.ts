@@ -13,12 +13,13 @@ export interface Pending {
   retryAt: number | null; // ms epoch of the next try after a failure
 }
 
-/** "gateway: 503, retrying in 2s" for the first call not yet done; null once all are. */
+/** "gateway: 503, retrying in 2s" for the first call not yet done ("calling again" once its time has come); null once all are. */
 export function goingOnlineReason(pending: Pending[], now: number): string | null {
   const first = pending.find((p) => !p.done);
   if (!first) return null;
   if (!first.last || first.retryAt === null) return `${first.name}: calling`;
-  return `${first.name}: ${first.last.detail}, retrying in ${Math.max(0, Math.ceil((first.retryAt - now) / 1000))}s`;
+  if (first.retryAt <= now) return `${first.name}: ${first.last.detail}, calling again`;
+  return `${first.name}: ${first.last.detail}, retrying in ${Math.ceil((first.retryAt - now) / 1000)}s`;
 }
 
 /**

@@ -27,6 +27,7 @@ export const verbs = {
   },
   doctor: { usage: 'nile doctor [--json] [--config F]       say why the app failed, with the evidence', options: { ...config, ...json }, words: false, rest: false },
   config: { usage: 'nile config [--config F]                validate and print the effective config', options: config, words: false, rest: false },
+  version: { usage: 'nile version [--config F]               print nile\'s version', options: config, words: false, rest: false },
 } satisfies Record<string, Syntax>;
 
 export type Verb = keyof typeof verbs;
@@ -42,8 +43,7 @@ export const usage = `nile: init and supervisor for Java containers
 
 ${Object.values(verbs)
   .map((v) => `  ${v.usage}\n`)
-  .join('')}  nile version
-  nile VERB --help                         that verb's usage
+  .join('')}  nile VERB --help                         that verb's usage
 
 Config: /etc/nile/nile.yaml, --config F or NILE_CONFIG; every key also as NILE_<PATH>.
 `;

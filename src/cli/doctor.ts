@@ -10,36 +10,45 @@ export async function doctor(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const configFile = configFlag(parsed);
   let diagnosis: Diagnosis;
+  let unreachable: string | null = null;
   try {
     diagnosis = (await ask(await locateRunDir(configFile), 'doctor', 60_000)) as Diagnosis;
-  } catch {
+  } catch (err) {
+    unreachable = (err as Error).message;
     diagnosis = await withoutAgent(configFile);
   }
   const { phase, failed, lastOutput, findings } = diagnosis;
+  // Without the agent the running app is not examined: "nothing found" would say more than was seen.
+  if (unreachable) process.stderr.write(`nile doctor: could not reach the agent (${unreachable}); only what it left in runDir was examined\n`);
   if (parsed.flags.json) process.stdout.write(JSON.stringify({ phase, failed, findings, lastOutput }, null, 2) + '\n');
   else process.stdout.write(render(diagnosis));
-  return findings.length || failed ? 1 : 0;
+  return unreachable || findings.length || failed ? 1 : 0;
 }
+
+const noAgent = 'no agent answering';
 
 // The agent is gone: read the failure report it left and look at the jar and logs from here.
 async function withoutAgent(configFile?: string): Promise<Diagnosis> {
-  const phase = 'no agent answering';
-  const [{ loadConfig }, { examineScene }, { reportFile }, { redactorFor }] = await Promise.all([
+  const phase = noAgent;
+  const [{ loadConfig }, { examineScene }, { reportFile }, { redactorFor }, { findRunDir }] = await Promise.all([
     import('../config/load.js'),
     import('../agent/scene.js'),
     import('../app/report.js'),
     import('../redact.js'),
+    import('../run-dir-rule.cjs'),
   ]);
   const loaded = loadConfig({ file: configFile });
   if (!loaded.ok) return { phase, failed: false, lastOutput: [], findings: [{ cause: 'config-invalid', summary: 'the config is invalid', evidence: loaded.errors }] };
-  const file = reportFile(loaded.config.runDir);
-  const report = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+  const runDir = findRunDir(loaded.config.runDir); // a report another user could have written is not read
+  const file = 'io' in runDir ? reportFile(runDir.io) : null;
+  const report = file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
   const findings = redactorFor(loaded.config).value(await examineScene({ config: loaded.config, report, output: [] }));
   return { phase, failed: report !== null, lastOutput: report?.lastOutput?.slice(-20) ?? [], findings };
 }
 
 function render({ phase, failed, lastOutput, findings }: Diagnosis): string {
-  const lines = [findings.length === 0 ? `nothing found (app ${phase})` : `app ${phase}: ${findings.length} finding${findings.length > 1 ? 's' : ''}`];
+  const subject = phase === noAgent ? noAgent : `app ${phase}`;
+  const lines = [findings.length === 0 ? `nothing found (${subject})` : `${subject}: ${findings.length} finding${findings.length > 1 ? 's' : ''}`];
   findings.forEach((f, i) => lines.push(`${i + 1}. ${f.summary} [${f.cause}${f.level ? `, logged at ${f.level}` : ''}]`, ...(f.source ? [`     from ${f.source}`] : []), ...f.evidence.slice(0, 8).map((e) => `     ${e}`)));
   if (failed && lastOutput.length) lines.push('the app\'s last output:', ...lastOutput.map((l) => `  ${l}`));
   return lines.join('\n') + '\n';

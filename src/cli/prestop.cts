@@ -1,6 +1,6 @@
 import { ask } from '../control/client.cjs';
 import { configFlag, parseVerbArgs } from './args.cjs';
-import { locateRunDir } from './locate.cjs';
+import { loadConfigModule, locateRunDir } from './locate.cjs';
 
 // The kubelet kills the hook at the end of the grace period; the agent bounds its own budget.
 const hookTimeoutMs = 30 * 60_000;
@@ -21,7 +21,7 @@ export async function prestop(argv: string[]): Promise<number> {
 }
 
 async function waitWithoutAgent(configFile?: string): Promise<number> {
-  const { loadConfig } = await import('../config/load.js');
+  const { loadConfig } = await loadConfigModule();
   const loaded = loadConfig({ file: configFile });
   const wait = loaded.ok ? loaded.config.prestop.wait : 10_000;
   await new Promise((resolve) => setTimeout(resolve, wait));

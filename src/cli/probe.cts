@@ -1,7 +1,7 @@
 import { ask } from '../control/client.cjs';
 import type { Verdict } from '../control/protocol.cjs';
 import { configFlag, parseVerbArgs } from './args.cjs';
-import { locateRunDir } from './locate.cjs';
+import { importAgentModule, locateRunDir } from './locate.cjs';
 
 // The kubelet keeps at most 10 KiB of a probe's output; one short line is all it needs.
 const maxLine = 1024;
@@ -20,7 +20,7 @@ export async function probe(argv: string[]): Promise<number> {
     const code = (err as NodeJS.ErrnoException).code;
     verdict =
       code === 'ENOENT' || code === 'ECONNREFUSED'
-        ? await (await import('../probe/direct.js')).probeWithoutAgent(configFile)
+        ? await (await importAgentModule('probe/direct.js')).probeWithoutAgent(configFile)
         : { ready: false, reason: `not ready: the agent did not answer (${(err as Error).message})` };
   }
   const line = parsed.flags.json ? JSON.stringify({ ready: verdict.ready, reason: verdict.reason.slice(0, maxLine) }) : verdict.reason.slice(0, maxLine);

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { isIP, isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { isMap, parseDocument, visit } from 'yaml';
+import { defaultHeapDumpPath } from '../app/heap-dump.js';
 import { redactorFor } from '../redact.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, maxDurationMs, parseDuration } from './duration.js';
 import { schema, type Config, type Spec } from './schema.js';
 
 export const defaultConfigPath = '/etc/nile/nile.yaml';
@@ -23,7 +24,8 @@ const isObject = (v: unknown): v is Doc => typeof v === 'object' && v !== null &
 
 // Environment variables that are not config keys.
 // NILE_INVOCATION_ID marks the processes an app started (src/app/leftovers.ts): a nile run inside it sees it.
-const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL', 'NILE_INVOCATION_ID']);
+// NILE_SIGNALS_FD is the front door's, until the agent's signal handlers are in (src/pid1/signals.ts).
+const envNotKeys = new Set(['NILE_CONFIG', 'NILE_LOG_LEVEL', 'NILE_INVOCATION_ID', 'NILE_SIGNALS_FD']);
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 // Bounds that keep a hostile or broken file from costing more than a bad-config exit.
@@ -32,6 +34,9 @@ const maxStringLength = 4096;
 const maxAliasCount = 100;
 // The project names the upstream and lands in DNS-bound places: one DNS label (RFC 1123).
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const hostName = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+// A newline in a value written into a generated file (sshd_config) would start a directive of its own.
+const controlCharacter = /[\x00-\x1f\x7f]/;
 
 /**
  * The variables Kubernetes injects for a Service named `nile` or `nile-*` in the namespace
@@ -60,17 +65,8 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
 }
 
 function readYaml(file: string, errors: string[]): Doc {
-  let text: string;
-  try {
-    if (statSync(file).size > maxFileBytes) {
-      errors.push(`${file}: larger than 1 MiB; a nile.yaml is a few hundred lines`);
-      return {};
-    }
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    errors.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    return {};
-  }
+  const text = readBounded(file, errors);
+  if (text === null) return {};
   // yaml's own uniqueKeys check compares every key with every other: duplicates are found here instead.
   const parsed = parseDocument(text, { uniqueKeys: false });
   for (const e of parsed.errors) errors.push(`${file}: ${e.message.split('\n')[0]}`);
@@ -89,6 +85,46 @@ function readYaml(file: string, errors: string[]): Doc {
     return {};
   }
   return value;
+}
+
+/**
+ * The file's text, read from a regular file and never past the bound: a FIFO would block the read and
+ * a device such as /dev/zero never ends. Opened non-blocking, so that opening a FIFO does not wait for a writer.
+ */
+function readBounded(file: string, errors: string[]): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    errors.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return null;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return errors.push(`${file}: cannot read: not a regular file (${kindOf(stat)}); the config is a file of a few hundred lines`), null;
+    const buffer = Buffer.alloc(maxFileBytes + 1);
+    let length = 0;
+    let read: number;
+    do {
+      read = readSync(fd, buffer, length, buffer.length - length, null);
+      length += read;
+    } while (read > 0 && length < buffer.length);
+    if (length > maxFileBytes) return errors.push(`${file}: larger than 1 MiB; a nile.yaml is a few hundred lines`), null;
+    return buffer.toString('utf8', 0, length);
+  } catch (err) {
+    errors.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function kindOf(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isSocket()) return 'a socket';
+  return 'a block device';
 }
 
 /** Every leaf of the schema with its path, for environment names and printing. */
@@ -215,6 +251,11 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
     case 'string':
       if (typeof value !== 'string') return errors.push(`${at}: must be a string, got ${describe(value)}`), undefined;
       if (value.length > maxStringLength) return errors.push(`${at}: longer than ${maxStringLength} characters`), undefined;
+      if (!spec.lines && controlCharacter.test(value)) {
+        const found = controlCharacter.exec(value)!;
+        return errors.push(`${at}: must be one line without control characters, found ${describe(found[0])} at character ${found.index + 1}`), undefined;
+      }
+      if (spec.address && value && !isIP(value) && !hostName.test(value)) errors.push(`${at}: must be one IP address or host name, got ${describe(value)}`);
       if (spec.url && value && !/^https?:\/\/[^\s]+$/.test(value)) errors.push(`${at}: must be an http(s) URL, got ${describe(redactorFor(null).text(value))}`);
       if (spec.path && !/^\/\S*$/.test(value)) errors.push(`${at}: must be a path starting with /, got ${describe(value)}`);
       return value;
@@ -228,6 +269,7 @@ function validate(spec: Spec, value: unknown, path: string, errors: string[]): u
     case 'duration': {
       const ms = typeof value === 'string' ? parseDuration(value) : undefined;
       if (ms === undefined) return errors.push(`${at}: must be a duration such as 500ms, 10s or 5m, got ${describe(value)}`), undefined;
+      if (ms > maxDurationMs) return errors.push(`${at}: at most ${formatDuration(maxDurationMs)}, got ${String(value).trim()}`), undefined;
       return ms;
     }
     case 'enum':
@@ -258,7 +300,7 @@ function finish(config: Config, command: string[] | undefined, env: NodeJS.Proce
   registry.port ??= type === 'rpc' ? probe.tcp.port : probe.http.port;
   registry.upstream ||= config.project;
   registry.address ||= env.POD_IP || firstIPv4() || '127.0.0.1';
-  app.heapDumpPath ||= `${config.runDir}/heapdump.hprof`;
+  app.heapDumpPath ||= defaultHeapDumpPath(config.runDir, app.user);
   // `app.command: []` says there is no app: nile only supervises the services (runsvdir's job).
   if (command?.length) app.command = command;
   else if (app.command === undefined) {

@@ -1,7 +1,7 @@
 // The one description of nile.yaml: it drives validation, environment overrides, defaults and printing.
 
 export type Spec =
-  | { t: 'string'; def?: string; url?: boolean; path?: boolean }
+  | { t: 'string'; def?: string; url?: boolean; path?: boolean; lines?: boolean; address?: boolean }
   | { t: 'int'; def?: number; min?: number; max?: number }
   | { t: 'bool'; def?: boolean }
   | { t: 'duration'; def?: string }
@@ -14,6 +14,10 @@ export type Spec =
 
 // Each helper keeps its literal kind, so that `Config` below is derived from the schema itself.
 const str = (def?: string, url = false) => ({ t: 'string' as const, def, url });
+// Strings are one line without control characters, except text that may span lines (a call's body).
+const text = (def?: string) => ({ t: 'string' as const, def, lines: true });
+// A host name or IP address, written as is into a generated file (sshd_config's ListenAddress).
+const address = (def?: string) => ({ t: 'string' as const, def, address: true });
 const urlPath = (def: string) => ({ t: 'string' as const, def, path: true });
 const int = (def?: number, min = 0, max = 65535) => ({ t: 'int' as const, def, min, max });
 const bool = (def?: boolean) => ({ t: 'bool' as const, def });
@@ -27,7 +31,7 @@ const percent = (def?: string) => ({ t: 'percent' as const, def });
 
 const httpMethods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 // One online or offline call; headerFiles: header name → a file holding its value (a token), read at each call.
-const call = items({ name: str(), url: str(undefined, true), method: oneOf(httpMethods, 'POST'), headers: map(), headerFiles: map(), body: str(''), timeout: dur('5s') });
+const call = items({ name: str(), url: str(undefined, true), method: oneOf(httpMethods, 'POST'), headers: map(), headerFiles: map(), body: text(''), timeout: dur('5s') });
 
 export const projectTypes = ['web', 'rpc', 'worker'] as const;
 export const signalNames = ['TERM', 'INT', 'HUP', 'QUIT', 'USR1', 'USR2', 'KILL'] as const;
@@ -73,7 +77,7 @@ export const schema = obj({
     drain: obj({ url: str('', true), timeout: dur('60s'), interval: dur('1s') }),
     wait: dur('10s'),
   }),
-  sshd: obj({ enabled: bool(false), port: int(2222, 1), listen: str('0.0.0.0'), authorizedKeysFile: str('/etc/nile/authorized_keys') }),
+  sshd: obj({ enabled: bool(false), port: int(2222, 1), listen: address('0.0.0.0'), authorizedKeysFile: str('/etc/nile/authorized_keys') }),
   services: str(''), // a folder of runit service directories; none by default
   runDir: str('/run/nile'),
   metrics: obj({ port: int(0, 0), listen: str('0.0.0.0') }),

@@ -50,6 +50,7 @@ export interface ServiceLine {
   pid: number | null;
   since: number;
   want?: string;
+  note?: string; // why it does not run, e.g. the privilege it lacks
 }
 
 /** One online or offline call, as `nile status` lists it. */

@@ -25,6 +25,7 @@ interface Hit {
   match: RegExpExecArray;
   subject?: string;
   order: number; // position across all sources, output first
+  text: string; // the line as the app wrote it, trimmed at its end
   quote: string;
   context: string[];
   where: string; // the source and line: "output line 12", "/var/log/app.log line 3"
@@ -86,6 +87,7 @@ function findHits(sources: Source[], patterns: Pattern[]): Hit[] {
           match: m,
           subject: pattern.subject?.(m),
           order,
+          text: line.trimEnd(),
           quote: quote(source, line),
           context: (first && pattern.context?.(source.lines, at, m)) || [],
           where: `${source.name ?? 'output'} line ${at + 1}`,
@@ -130,7 +132,10 @@ function rank(group: Group): { lead: Hit; tier: number; order: number; fallback:
 }
 
 function toFinding(group: Group, lead: Hit): Finding {
-  const quotes = [...new Set(group.hits.map((h) => h.quote))];
+  // An app that prints a line and also logs it to a file says it twice: it is quoted once, as first seen.
+  const quoted = new Map<string, string>();
+  for (const hit of group.hits) if (!quoted.has(hit.text)) quoted.set(hit.text, hit.quote);
+  const quotes = [...quoted.values()];
   const context = [...new Set(group.hits.flatMap((h) => h.context))];
   const evidence = [...quotes.slice(0, MAX_QUOTES), ...context];
   if (group.hits.length > MAX_QUOTES) evidence.push(`${group.hits.length} matching lines in all`);

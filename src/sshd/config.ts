@@ -7,13 +7,23 @@ export interface SshdSettings {
   hostKeys: string[];
 }
 
+// A newline or carriage return in a value would end its line and start a directive of its own.
+const controlCharacter = /[\x00-\x1f\x7f]/;
+
+/** `Keyword value`, refused when the value could carry a second line. */
+function directive(keyword: string, value: string | number): string {
+  if (controlCharacter.test(String(value))) throw new Error(`sshd_config: ${keyword} ${JSON.stringify(String(value)).slice(0, 80)} holds a control character; not written`);
+  return `${keyword} ${value}`;
+}
+
+/** The whole file; throws rather than write a value with a control character in it. */
 export function sshdConfig(settings: SshdSettings): string {
   const lines = [
     '# Written by nile at every start: set sshd.* in nile.yaml instead of editing this file.',
-    `Port ${settings.port}`,
-    ...(settings.listen ? [`ListenAddress ${settings.listen}`] : []),
-    ...settings.hostKeys.map((key) => `HostKey ${key}`),
-    `AuthorizedKeysFile ${settings.authorizedKeysFile}`,
+    directive('Port', settings.port),
+    ...(settings.listen ? [directive('ListenAddress', settings.listen)] : []),
+    ...settings.hostKeys.map((key) => directive('HostKey', key)),
+    directive('AuthorizedKeysFile', settings.authorizedKeysFile),
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'PermitRootLogin prohibit-password',

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -20,6 +20,7 @@ export interface NileOptions {
   pid1?: boolean; // in a new PID namespace (default true), else a plain child (nile becomes a subreaper)
   cgroup?: string; // a cgroup v1 directory to start in, before anything is forked, like a pod's cgroup
   frontDoor?: boolean; // started as the image's ENTRYPOINT: the native front door, which execs Node
+  user?: { uid: number; gid: number; groups?: number[] }; // nile and its execs as this user (runAsUser, runAsGroup, fsGroup)
 }
 
 type Maybe<T> = T | undefined | false | null;
@@ -51,7 +52,8 @@ export class Nile {
     config.app ??= {};
     config.app.workdir ??= this.dir;
     writeFileSync(this.configFile, stringify(config));
-    const nile = options.frontDoor ? [NILE_NATIVE] : [process.execPath, NILE_BIN];
+    if (options.user) chmodSync(this.dir, 0o755); // the config is read as that user
+    const nile = [...this.asUser(), ...(options.frontDoor ? [NILE_NATIVE] : [process.execPath, NILE_BIN])];
     const argv = [...nile, 'run', '--config', this.configFile, ...(options.args ?? [])];
     const env = { ...cleanEnv(), NILE_LOG_LEVEL: 'debug', ...options.env };
     let command = options.pid1 === false ? argv : ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...argv];
@@ -84,6 +86,19 @@ export class Nile {
     const kids = childrenOf(this.proc.pid!);
     if (kids.length !== 1) throw new Error(`unshare has ${kids.length} children`);
     return kids[0];
+  }
+
+  /**
+   * The agent's pid as the host sees it: through the front door, Node runs as the child of the
+   * front door, which stays as init (native/nile.c); otherwise nile's own pid.
+   */
+  agentHostPid(): number {
+    const pid = this.hostPid();
+    if (!this.options.frontDoor) return pid;
+    const node = realpathSync(process.execPath);
+    const agent = childrenOf(pid).find((kid) => exeOf(kid) === node);
+    if (agent === undefined) throw new Error('the front door runs no agent');
+    return agent;
   }
 
   /** Resolves with the first value `check` returns that is not undefined/false; rejects after timeoutMs. */
@@ -120,7 +135,17 @@ export class Nile {
   /** Runs a nile command inside the container (nsenter into its namespaces), like an exec probe. */
   exec(args: string[], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<ExecResult> {
     const pid1 = this.options.pid1 === false ? null : this.hostPid();
-    return execIn(pid1, [process.execPath, NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_RUNDIR: this.runDir, ...env }, timeoutMs, running: this.execs });
+    return execIn(pid1, [...this.asUser(), process.execPath, NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_RUNDIR: this.runDir, ...env }, timeoutMs, running: this.execs });
+  }
+
+  /**
+   * The prefix that runs a command as `options.user`, as the runtime runs a pod's processes; without
+   * the NODE_OPTIONS the test runner puts back into every child (its hook writes where that user may not).
+   */
+  asUser(): string[] {
+    const user = this.options.user;
+    if (!user) return [];
+    return ['setpriv', '--reuid', String(user.uid), '--regid', String(user.gid), ...(user.groups?.length ? ['--groups', user.groups.join(',')] : ['--clear-groups']), '--', 'env', '-u', 'NODE_OPTIONS'];
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -134,7 +159,7 @@ export class Nile {
 
   /** The app's pid as the host sees it (inside a namespace its pid differs). */
   appHostPid(): number | null {
-    const kids = childrenOf(this.hostPid()).filter((pid) => !isZombie(pid));
+    const kids = childrenOf(this.agentHostPid()).filter((pid) => !isZombie(pid));
     return kids.find((pid) => readComm(pid) === 'java') ?? kids[0] ?? null;
   }
 
@@ -151,6 +176,14 @@ export class Nile {
     }
     for (const proc of this.execs) proc.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function exeOf(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -33,16 +33,21 @@ const c = await startContainer(t, {
   },
 });
 const pid1 = c.state().pid;
+const agent = await c.waitFor('the agent', () => c.agentPid(), 20_000);
 
 t.test('nile is PID 1, on the Node and with the addon the image was built with', async (t) => {
-  const cmdline = await c.exec(['cat', '/proc/1/cmdline']);
-  // The image's ENTRYPOINT is the native front door, which execs Node over nile's run path.
-  t.match(cmdline.stdout.split('\0'), ['node', '--no-opt', '--no-sparkplug', /\/bin\/nile\.js$/], `PID 1 is nile (${cmdline.stdout.split('\0').join(' ')})`);
+  const cmdline = await c.exec(['cat', '/proc/1/cmdline', '/proc/1/comm']);
+  // The image's ENTRYPOINT is the native front door: PID 1, the init over the Node agent.
+  t.equal(cmdline.stdout, 'nile\0nile\n', 'PID 1 is the front door, named nile');
+  const title = await c.waitFor("the agent's title", () => /^nile: \w+\n$/.exec(readFileSync(`/proc/${agent}/comm`, 'utf8'))?.[0], 20_000);
+  t.pass(`the agent, its child, shows as nile with the app state, not as MainThread (${title.trim()})`);
+  const threads = readdirSync(`/proc/${agent}/task`).map((tid) => readFileSync(`/proc/${agent}/task/${tid}/comm`, 'utf8').trim());
+  t.notOk(threads.includes('SignalInspector'), `Node 24 runs the agent with --disable-sigusr1: no SIGUSR1 inspector thread (${[...new Set(threads)].join(', ')})`);
   const version = await c.exec(['node', '--version']);
   t.equal(version.stdout.trim(), image.node, `node in the image is ${image.node}`);
   t.match(image.node, /^v24\./, 'the image ships Node 24 LTS');
-  const maps = readFileSync(`/proc/${pid1}/maps`, 'utf8');
-  t.match(maps, /\/opt\/nile\/build\/Release\/nile_native\.node/, "PID 1 loaded the image's own native addon");
+  const maps = readFileSync(`/proc/${agent}/maps`, 'utf8');
+  t.match(maps, /\/opt\/nile\/build\/Release\/nile_native\.node/, "the agent loaded the image's own native addon");
   const status = readFileSync(`/proc/${pid1}/status`, 'utf8');
   t.match(status, /^NSpid:\s+\d+\s+1$/m, 'and is pid 1 in its own PID namespace');
   t.match(status, /^NoNewPrivs:\s+1$/m, 'allowPrivilegeEscalation: false holds');
@@ -66,7 +71,7 @@ t.test('the exec probe answers not ready, then ready, with the one-line reasons'
 
 t.test('the JVM runs as app.user', async (t) => {
   const java = await c.waitFor('the JVM', () => c.processes().find((p) => p.comm === 'java'), 10_000);
-  t.equal(java.ppid, pid1, "the JVM is nile's child");
+  t.equal(java.ppid, agent, "the JVM is the agent's child");
   const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${java.pid}/status`, 'utf8'))![1];
   t.equal(uid, '65534', 'as nobody (uid 65534), not root');
   const whoami = await c.exec(['sh', '-c', 'for p in /proc/[0-9]*; do grep -q "[a]pp.jar" $p/cmdline 2>/dev/null && stat -c %U $p; done']);
@@ -91,19 +96,20 @@ t.test('an ssh login with a key into the container sees the app', async (t) => {
 t.test('a probe killed on its timeout leaves no zombie in the container', async (t) => {
   // nile frozen (a starved CPU): `nile probe` waits for the agent past the probe's timeout. The
   // shell's `sleep` outlives the killed probe and is re-parented to PID 1.
-  c.kill('STOP');
-  t.teardown(() => c.kill('CONT'));
+  const freeze = (signal: 'SIGSTOP' | 'SIGCONT') => [pid1, agent].forEach((pid) => process.kill(pid, signal));
+  freeze('SIGSTOP');
+  t.teardown(() => freeze('SIGCONT'));
   const probe = await c.exec(['sh', '-c', 'sleep 1 >/dev/null 2>&1 & exec nile probe'], { timeoutMs: 600 });
   t.ok(probe.timedOut, `the probe timed out and was killed (${probe.ms} ms, runc exec exit ${probe.code})`);
   const zombie = await c.waitFor('the orphaned sleep, a zombie under the frozen nile', () => c.zombies().find((p) => p.ppid === pid1), 5000);
   t.equal(zombie.comm, 'sleep', 'while nile is frozen the check sees the zombie');
-  c.kill('CONT');
+  freeze('SIGCONT');
   await c.waitFor('no zombie', () => c.zombies().length === 0 || null, 5000).catch(() => undefined);
   t.same(c.zombies(), [], 'nile reaped it once it ran again');
   const left = await c.waitFor('only nile and its services', () => {
-    const others = c.processes().filter((p) => p.pid !== pid1 && !(p.ppid === pid1 && ['java', 'sshd'].includes(p.comm)));
+    const others = c.processes().filter((p) => p.pid !== pid1 && p.pid !== agent && !(p.ppid === agent && ['java', 'sshd'].includes(p.comm)));
     return others.length === 0 ? others : false;
-  }, 5000).catch(() => c.processes().filter((p) => p.pid !== pid1 && p.ppid !== pid1));
+  }, 5000).catch(() => c.processes().filter((p) => p.pid !== pid1 && p.pid !== agent && p.ppid !== agent));
   t.same(left, [], 'no probe process left either');
   const after = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
   t.equal(after.code, 0, 'nile answers ready again');
@@ -114,7 +120,8 @@ t.test("the Deployment's memory limit fits the heap, the agent, a probe and the 
   // The heap the JVM sizes from this container's limit, with the image's javaOpts.
   const flags = await c.exec(['java', ...nile.app.javaOpts, '-XX:+PrintFlagsFinal', '-version'], { timeoutMs: 60_000 });
   const heap = Number(/\bMaxHeapSize\s+=\s+(\d+)/.exec(flags.stdout)?.[1]);
-  const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid1}/status`, 'utf8'))![1]) * 1024;
+  // nile is the front door (PID 1) and the agent.
+  const rss = [pid1, agent].reduce((sum, pid) => sum + Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024, 0);
   // The exec'd probe (and the preStop hook) run in the container's cgroup: their memory counts too.
   const probe = await c.exec(['node', '-r', '/opt/test/maxrss.cjs', '/usr/local/bin/nile', 'probe'], { timeoutMs: 10_000 });
   const probeRss = Number(/maxrss (\d+)/.exec(probe.stderr)?.[1]) * 1024;

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -8,7 +8,7 @@ import { collectExec, type ExecResult } from '../helpers/exec.js';
 import { parseLog } from '../helpers/kubelet.js';
 import { eachLine, type LogLine } from '../helpers/nile.js';
 import { ROOT } from '../helpers/paths.js';
-import { podProcessesOf, type PodProcess } from '../helpers/proc.js';
+import { childrenOf, podProcessesOf, type PodProcess } from '../helpers/proc.js';
 import { settlesWithin, waitFor } from '../helpers/wait.js';
 
 // The built image (make image) run as the kubelet's runtime runs it: containerd's CRI hands runc a
@@ -34,20 +34,55 @@ export function builtImage(): BuiltImage {
   return image;
 }
 
-/** The pod spec of the example Deployment (image/k8s/deployment.yaml). */
-export function deploymentPod(): { terminationGracePeriodSeconds: number; containers: DeploymentContainer[]; securityContext?: { seccompProfile?: { type: string } }; [key: string]: unknown } {
-  const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', 'deployment.yaml'), 'utf8')).map((d) => d.toJS());
+/** Who a pod's processes run as: the pod's securityContext, overridden by the container's. */
+interface RunAs {
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+}
+
+export interface DeploymentPod {
+  terminationGracePeriodSeconds: number;
+  containers: DeploymentContainer[];
+  securityContext?: RunAs & { seccompProfile?: { type: string } };
+  volumes?: Array<{ name: string; emptyDir?: object }>;
+  [key: string]: unknown;
+}
+
+/** The pod spec of an example Deployment in image/k8s/ (deployment.yaml: nile as root). */
+export function deploymentPod(manifest = 'deployment.yaml'): DeploymentPod {
+  const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'image', 'k8s', manifest), 'utf8')).map((d) => d.toJS());
   return docs.find((d) => d?.kind === 'Deployment').spec.template.spec;
 }
 
 export interface DeploymentContainer {
-  securityContext: { allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] }; readOnlyRootFilesystem?: boolean };
+  securityContext: RunAs & { allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] }; readOnlyRootFilesystem?: boolean };
   resources: { limits: { memory: string } };
+  env?: Array<{ name: string; value?: string }>;
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
   [key: string]: unknown;
 }
 
 /** Its one container. */
-export const deploymentContainer = (): DeploymentContainer => deploymentPod().containers[0];
+export const deploymentContainer = (manifest?: string): DeploymentContainer => deploymentPod(manifest).containers[0];
+
+/** The user, group and supplementary groups the runtime gives the container's processes (none set: root). */
+export function processUserOf(pod: DeploymentPod, container: DeploymentContainer): { uid: number; gid: number; additionalGids?: number[] } {
+  const runAs = { ...pod.securityContext, ...container.securityContext };
+  const fsGroup = pod.securityContext?.fsGroup;
+  return { uid: runAs.runAsUser ?? 0, gid: runAs.runAsGroup ?? 0, ...(fsGroup !== undefined ? { additionalGids: [fsGroup] } : {}) };
+}
+
+/**
+ * A directory as the kubelet makes an emptyDir: root's, mode 0777; with the pod's fsGroup,
+ * group-owned by it, mode 2777.
+ */
+export function makeEmptyDir(dir: string, fsGroup?: number): string {
+  mkdirSync(dir, { recursive: true });
+  chownSync(dir, 0, fsGroup ?? 0);
+  chmodSync(dir, fsGroup === undefined ? 0o777 : 0o2777);
+  return dir;
+}
 
 /** The token a Secret would mount for the gateway's calls. */
 export const gatewayToken = 'oci-gateway-token';
@@ -129,13 +164,23 @@ export interface ContainerSpec {
   memoryLimit?: string; // resources.limits.memory; the Deployment's by default
   env?: Record<string, string>;
   files?: Record<string, { content: string; mode?: number }>; // more files mounted read-only, by path in the container
-  volumes?: Record<string, string>; // host directories mounted read-write, by path in the container (a pod's emptyDir)
+  manifest?: string; // the Deployment in image/k8s/ whose container this is: its user, capabilities, root, volumes
+  emptyDirs?: string[]; // more emptyDir mounts than the manifest's, by path in the container
+  volumes?: Record<string, string>; // host directories for emptyDir mounts, by path in the container (a pod's, kept across containers); others are made fresh
 }
 
 export interface Exited {
   code: number | null; // runc run's status: the container's, 128+N when a signal N killed PID 1
   at: number;
 }
+
+const exeOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
+  }
+};
 
 const runcRoot = '/run/nile-oci-runc';
 let serial = 0;
@@ -192,7 +237,10 @@ export class Container {
   }
 
   private bundleConfig(image: BuiltImage): object {
-    const container = deploymentContainer();
+    const pod = deploymentPod(this.spec.manifest);
+    const container = pod.containers[0];
+    const user = processUserOf(pod, container);
+    const fsGroup = pod.securityContext?.fsGroup;
     const spawned = spawnSync('runc', ['spec', '--bundle', this.dir], { encoding: 'utf8' });
     if (spawned.status !== 0) throw new Error(`runc spec: ${spawned.stderr}`);
     const config = JSON.parse(readFileSync(path.join(this.dir, 'config.json'), 'utf8'));
@@ -200,12 +248,24 @@ export class Container {
     const mounts = Object.entries(files).map(([dest, { content, mode }], i) => {
       const source = path.join(this.dir, 'files', String(i));
       writeFileSync(source, content, { mode: mode ?? 0o644 });
+      // With fsGroup the kubelet makes a Secret's or ConfigMap's files group-owned by it and group-readable.
+      if (fsGroup !== undefined) {
+        chownSync(source, 0, fsGroup);
+        chmodSync(source, (mode ?? 0o644) | 0o040);
+      }
       return { destination: dest, type: 'bind', source, options: ['rbind', 'ro'] };
+    });
+    const emptyDirNames = new Set((pod.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name));
+    const emptyDirs = [...new Set([...(container.volumeMounts ?? []).filter((m) => emptyDirNames.has(m.name)).map((m) => m.mountPath), ...(this.spec.emptyDirs ?? []), ...Object.keys(this.spec.volumes ?? {})])];
+    const volumeMounts = emptyDirs.map((dest, i) => {
+      const source = this.spec.volumes?.[dest] ?? makeEmptyDir(path.join(this.dir, 'volumes', String(i)), fsGroup);
+      return { destination: dest, type: 'bind', source, options: ['rbind', 'rw'] };
     });
     const limit = bytesOf(this.spec.memoryLimit ?? container.resources.limits.memory);
     const caps = capabilitiesOf(container.securityContext);
     // As the CRI does: the image's env, HOSTNAME, then the pod's.
-    const env = [...(image.config.Env ?? []), `HOSTNAME=${this.spec.name}`, ...Object.entries(this.spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+    const podEnv = { ...Object.fromEntries((container.env ?? []).flatMap((e) => (e.value !== undefined ? [[e.name, e.value]] : []))), ...this.spec.env };
+    const env = [...(image.config.Env ?? []), `HOSTNAME=${this.spec.name}`, ...Object.entries(podEnv).map(([k, v]) => `${k}=${v}`)];
     return {
       ...config,
       root: { path: this.rootfs, readonly: container.securityContext.readOnlyRootFilesystem === true },
@@ -216,16 +276,17 @@ export class Container {
         args: [...(image.config.Entrypoint ?? []), ...(image.config.Cmd ?? [])],
         env,
         cwd: image.config.WorkingDir || '/',
+        user,
         noNewPrivileges: container.securityContext.allowPrivilegeEscalation === false,
         capabilities: { bounding: caps, effective: caps, permitted: caps },
       },
-      mounts: [...config.mounts, ...mounts, ...Object.entries(this.spec.volumes ?? {}).map(([destination, source]) => ({ destination, type: 'bind', source, options: ['rbind', 'rw'] }))],
+      mounts: [...config.mounts, ...mounts, ...volumeMounts],
       linux: {
         ...config.linux,
         cgroupsPath: this.cgroupsPath,
         // No swap to escape to: the limit is the limit, as on a node without swap.
         resources: { ...config.linux.resources, memory: { limit, swap: limit } },
-        ...(deploymentPod().securityContext?.seccompProfile?.type === 'RuntimeDefault' ? { seccomp: runtimeDefaultSeccomp(caps) } : {}),
+        ...(pod.securityContext?.seccompProfile?.type === 'RuntimeDefault' ? { seccomp: runtimeDefaultSeccomp(caps) } : {}),
         namespaces: config.linux.namespaces.filter((ns: { type: string }) => !(this.spec.hostNetwork && ns.type === 'network')),
       },
     };
@@ -289,6 +350,17 @@ export class Container {
 
   zombies(): PodProcess[] {
     return this.processes().filter((p) => p.state === 'Z');
+  }
+
+  /** The container's first process as the host sees it, without asking runc (runc run's child). */
+  firstProcess(): number | null {
+    return childrenOf(this.proc.pid!)[0] ?? null;
+  }
+
+  /** The Node agent as the host sees it: PID 1 is the front door, the agent its child running node. */
+  agentPid(): number | null {
+    const { pid } = this.state();
+    return this.processes().find((p) => p.ppid === pid && exeOf(p.pid).endsWith('/usr/local/bin/node'))?.pid ?? null;
   }
 
   /** Polls `check` until it gives a value; the error names the container and its last lines. */

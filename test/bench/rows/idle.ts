@@ -52,7 +52,7 @@ export async function idleRows(ctx: Context, during: () => Promise<Row[]>): Prom
     for (let i = 0; i < count; i++) bare.push(start(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)']));
     runsv = await startRunsv(ctx);
     const registered = (await Promise.all(agents.map((a) => observer.until(a.node, (stat) => stat !== null, 10_000)))).every((stat) => stat !== undefined);
-    const pids = { nile: agents.map((a) => a.nile.hostPid()), metrics: withMetrics.map((a) => a.nile.hostPid()), node: bare.map((b) => b.proc.pid!), runsv: [await runsv.initPid()] };
+    const pids = { nile: agents.map((a) => a.nile.agentHostPid()), metrics: withMetrics.map((a) => a.nile.agentHostPid()), node: bare.map((b) => b.proc.pid!), runsv: [await runsv.initPid()] };
     const work = during();
     let rows: Row[];
     try {

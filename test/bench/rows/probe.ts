@@ -24,7 +24,7 @@ export async function probeRows(ctx: Context): Promise<Row[]> {
   try {
     const env = benchEnv({ NILE_RUNDIR: agent.nile.runDir });
     const turns = await takingTurns(ctx, env);
-    const agentCpu = await agentCpuPerProbe(ctx, agent.nile.hostPid(), env);
+    const agentCpu = await agentCpuPerProbe(ctx, agent.nile.agentHostPid(), env);
     const ms = (values: number[], label?: string) => ({ summary: summarize(values), unit: 'ms', label });
     const fleet = (client: Summary) => ((client.median + agentCpu.median) * probesPerHour) / 1000;
     const after = fleet(summarize(turns.native.cpu));
