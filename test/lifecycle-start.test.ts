@@ -77,14 +77,7 @@ t.test('never healthy: failed at startTimeout, thread dump in the report, JVM le
   const started = await nile.waitLog((l) => l.msg === 'app started', 'app started');
   const failed = await nile.waitPhase('failed', 30_000);
   t.ok(failed.time - started.time >= 3000, `failed ${failed.time - started.time} ms after start (startTimeout 3s)`);
-  const report = await nile.waitFor('thread dump in the report', () => {
-    try {
-      const r = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
-      return r.threadDumpFile ? r : false;
-    } catch {
-      return false;
-    }
-  }, 10_000);
+  const report = await nile.waitThreadDump(10_000);
   t.equal(report.kind, 'timeout');
   const dump = readFileSync(report.threadDumpFile, 'utf8');
   t.match(dump, /Full thread dump/);

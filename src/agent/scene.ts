@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Finding } from '../control/protocol.cjs';
 import type { MemoryReading } from '../memory/reading.js';
 import { oomKillCount } from '../doctor/oom.js';
+import type { ScriptRun } from '../app/jvm.js';
 import type { PreviousEnd } from '../record/previous.js';
 import { recordFile } from '../record/record.js';
 
@@ -13,11 +14,12 @@ export interface Scene {
   output: string[]; // the app's latest output lines
   oomBaseline?: number; // the cgroup's OOM kill count when the app was last started
   memoryReadings?: MemoryReading[]; // the memory watch's last readings while the app last ran
+  startScript?: ScriptRun | null; // the running app's start script, when it runs java as a child
   previous?: PreviousEnd | null; // how the previous container of the pod ended
 }
 
 /** Runs the doctor over what is left of the app. Loaded on demand: zip reading is not for every start. */
-export async function examineScene({ config, report, output, oomBaseline, memoryReadings, previous }: Scene): Promise<Finding[]> {
+export async function examineScene({ config, report, output, oomBaseline, memoryReadings, startScript, previous }: Scene): Promise<Finding[]> {
   const [{ diagnose }, { classpathOf }, { readThreadDump }] = await Promise.all([import('../doctor/diagnose.js'), import('../doctor/classpath/command.js'), import('../doctor/threads.js')]);
   const exit = report?.exit;
   const dump = report?.threadDumpFile ? await readThreadDump(report.threadDumpFile).catch(() => undefined) : undefined;
@@ -36,6 +38,9 @@ export async function examineScene({ config, report, output, oomBaseline, memory
     timedOut: report?.kind === 'timeout',
     probes: report?.probes,
     threadDump: dump,
+    startScript: report?.startScript ?? startScript ?? undefined,
+    jvmEnded: report?.jvmEnded,
+    command,
     previous: previous ? { end: previous, recordFile: recordFile(config.runDir), warnAt: config.memory.warnAt, held: report?.kind === 'held' } : undefined,
   });
 }
@@ -46,7 +51,7 @@ export async function examineScene({ config, report, output, oomBaseline, memory
  */
 export function headlineFinding(findings: Finding[] | undefined): Finding | undefined {
   const first = findings?.[0];
-  if (!first || first.level || ['exit-status', 'exit-signal', 'doctor-error', 'spawn-error', 'container-killed', 'container-oom-killed'].includes(first.cause)) return undefined;
+  if (!first || first.level || ['exit-status', 'exit-signal', 'jvm-ended', 'start-script', 'doctor-error', 'spawn-error', 'container-killed', 'container-oom-killed'].includes(first.cause)) return undefined;
   return first;
 }
 
@@ -66,6 +71,9 @@ export function watchScene(config: Config, app: AppSupervisor, memory: () => Mem
   });
   app.examineFailures((report) => examineScene({ config, report, output: app.tail.last(200), oomBaseline, memoryReadings, previous }));
   return {
-    now: () => examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings, previous }),
+    now: () => {
+      if (running) app.jvms(); // the script and its JVM as they are now
+      return examineScene({ config, report: app.state.phase === 'ready' ? null : app.report, output: app.tail.last(200), oomBaseline, memoryReadings: running ? memory() : memoryReadings, startScript: app.startScript, previous });
+    },
   };
 }

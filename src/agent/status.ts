@@ -30,6 +30,7 @@ export function statusOf(app: AppSupervisor, verdict: Verdict, out: { since: num
       phase: s.phase,
       want: shownWant(s),
       pid: s.pid,
+      jvms: app.jvms(),
       since: new Date(s.changedAt).toISOString(),
       uptimeMs: s.pid !== null && s.startedAt !== null ? now - s.startedAt : null,
       restarts: s.restarts,
@@ -62,7 +63,7 @@ function registryLine(r: BackendStatus, now: number): string {
 
 /** `nile status` as a person reads it: rendered here, so the native front door and the Node client print the same. */
 export function statusText(s: Status, now = Date.now()): string {
-  const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
+  const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid}${s.app.jvms?.length ? `, JVM pid ${s.app.jvms.join(', ')}` : ''})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}${svc.note ? `: ${svc.note}` : ''}`);
   for (const r of s.registry) lines.push(registryLine(r, now));

@@ -27,6 +27,15 @@ export function appRun(pid: number): AppRun {
 
 /** Live processes of the app's session or carrying its mark; only those started after it can carry it. */
 export function findLeftovers(app: AppRun): number[] {
+  return liveProcesses((pid, stat) => stat.session === app.session || stat.pgrp === app.session || (stat.startTime >= app.startTime && carriesMark(pid)));
+}
+
+/** Live processes of the app's process group: those its stop signal reached with it. */
+export function groupOf(app: AppRun): number[] {
+  return liveProcesses((_, stat) => stat.pgrp === app.session);
+}
+
+function liveProcesses(match: (pid: number, stat: Stat) => boolean): number[] {
   const found: number[] = [];
   let names: string[];
   try {
@@ -38,8 +47,7 @@ export function findLeftovers(app: AppRun): number[] {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const stat = statOf(pid);
-    if (!stat || stat.state === 'Z') continue;
-    if (stat.session === app.session || stat.pgrp === app.session || (stat.startTime >= app.startTime && carriesMark(pid))) found.push(pid);
+    if (stat && stat.state !== 'Z' && match(pid, stat)) found.push(pid);
   }
   return found;
 }
@@ -74,12 +82,19 @@ function send(pids: number[], signal: Signal, log: Log): void {
   }
 }
 
-const alive = (pid: number) => {
+export const alive = (pid: number): boolean => {
   const stat = statOf(pid);
   return stat !== null && stat.state !== 'Z';
 };
 
-function statOf(pid: number): { state: string; pgrp: number; session: number; startTime: number } | null {
+interface Stat {
+  state: string;
+  pgrp: number;
+  session: number;
+  startTime: number;
+}
+
+function statOf(pid: number): Stat | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on

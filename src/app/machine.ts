@@ -16,6 +16,7 @@ export interface Failure {
   exit: Exit | null;
   error?: string; // a spawn error, or why the start was held back, in a sentence
   status?: number; // a spawn error's status, as a shell gives it: 127 not found, 126 cannot execute
+  jvmEnded?: number; // the JVM that ended under a start script which then exited 0: a crash all the same
   ended?: { exit: Exit; at: number }; // how a timed-out start left running ended afterwards
   endsNile?: boolean; // an app that ended after its start under `restart: never`: nile exits with its status
 }
@@ -49,7 +50,7 @@ export type Event =
   | { type: 'hold'; reason: string; at: number } // at boot, instead of starting: the operator's `sv up` starts it
   | { type: 'spawned'; pid: number; at: number }
   | { type: 'spawnFailed'; error: string; status: number; at: number }
-  | { type: 'exited'; exit: Exit; at: number }
+  | { type: 'exited'; exit: Exit; at: number; jvmEnded?: number }
   | { type: 'probe'; ok: boolean; detail: string; at: number }
   | { type: 'timer'; timer: Timer; at: number }
   | { type: 'shutdown'; signal?: Signal; at: number } // signal: what the app gets instead of stopSignal
@@ -88,6 +89,7 @@ export function stateLine(s: AppState): string {
 /** The status PID 1 exits with: the app's code, 128+N when it died of signal N, a shell's 127 or 126 when its last start never ran. */
 export function exitStatus(exit: Exit | null, failure: Failure | null = null): number {
   if (failure?.kind === 'spawn') return failure.status ?? 127;
+  if (failure?.jvmEnded !== undefined && exit?.code === 0) return 1; // the script hid how its JVM ended, not a success
   if (!exit) return 0;
   if (exit.code !== null) return exit.code;
   return 128 + (constants.signals[`SIG${exit.signal}` as NodeJS.Signals] ?? 0);
@@ -168,8 +170,9 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       }
       const asked = s.userStop;
       s.userStop = false;
+      const jvmEnded = event.jvmEnded !== undefined ? { jvmEnded: event.jvmEnded } : {};
       if (s.phase === 'starting' && !asked) {
-        fail({ kind: 'exited', at: event.at, startedAt: s.startedAt, exit: event.exit });
+        fail({ kind: 'exited', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded });
         break;
       }
       if (s.phase === 'failed' && !asked) {
@@ -184,12 +187,12 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
       if ((s.phase === 'ready' || s.phase === 'notReady') && !asked) {
         // With `restart: never` nile does as tini: the app's end is its own (out of traffic first, see run.ts).
         const endsNile = policy.restart === 'never' && s.want === 'up' && !s.once;
-        s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit, ...(endsNile ? { endsNile } : {}) };
+        s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded, ...(endsNile ? { endsNile } : {}) };
         effects.push({ type: 'failed', failure: s.failure });
         if (endsNile) {
           s.want = 'exit';
           setPhase('stopped');
-          effects.push({ type: 'exit', code: exitStatus(event.exit) });
+          effects.push({ type: 'exit', code: exitStatus(event.exit, s.failure) });
           break;
         }
       }

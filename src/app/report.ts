@@ -3,6 +3,7 @@ import type { Finding } from '../control/protocol.cjs';
 import type { ProbeAnswer } from '../doctor/probe.js';
 import { writeOwnFile } from '../run-dir.js';
 import type { Exit } from '../runit/letters.js';
+import type { ScriptRun } from './jvm.js';
 import type { Failure } from './machine.js';
 
 export type { ProbeAnswer };
@@ -20,6 +21,8 @@ export interface FailureReport {
   command: string[];
   lastOutput: string[];
   threadDumpFile?: string; // the whole thread dump of a timed-out start, in runDir
+  jvmEnded?: number; // the JVM that ended under the start script before the script exited 0
+  startScript?: ScriptRun; // the app was a script that ran the JVM as its child
   probes?: ProbeAnswer[]; // the probe's last answers before the failure, oldest first
   findings?: Finding[];
 }
@@ -34,25 +37,29 @@ export function seconds(ms: number): string {
   return m < 60 ? `${m}m${Math.round((ms % 60_000) / 1000)}s` : `${Math.floor(m / 60)}h${m % 60}m`;
 }
 
+/** What became of the thread dump of a timed-out start, as the reason says it. */
+export const dumpTaken = 'thread dump taken';
+
 function exitText(exit: Exit | null): string {
   if (!exit) return 'ended';
   return exit.code !== null ? `exited with status ${exit.code}` : `was killed by signal ${exit.signal}`;
 }
 
-/** One line: what happened, for the probe's event line and the log. */
-export function reasonOf(failure: Failure, startTimeout: number): string {
+/** One line: what happened, for the probe's event line and the log; `dump` says what became of a timed-out start's thread dump. */
+export function reasonOf(failure: Failure, startTimeout: number, dump = dumpTaken): string {
   const after = (at: number) => (failure.startedAt !== null ? ` after ${seconds(at - failure.startedAt)}` : '');
+  const script = failure.jvmEnded !== undefined ? `its JVM (pid ${failure.jvmEnded}) ended under the start script, which then ` : null;
   switch (failure.kind) {
     case 'exited':
-      return `startup failed: app ${exitText(failure.exit)}${after(failure.at)}`;
+      return `startup failed: ${script ?? 'app '}${exitText(failure.exit)}${after(failure.at)}`;
     case 'timeout':
-      if (failure.ended) return `startup failed: not ready within ${seconds(startTimeout)} (thread dump taken); then the app ${exitText(failure.ended.exit)}${after(failure.ended.at)}`;
-      return `startup failed: not ready within ${seconds(startTimeout)} (thread dump taken, app left running)`;
+      if (failure.ended) return `startup failed: not ready within ${seconds(startTimeout)} (${dump}); then the app ${exitText(failure.ended.exit)}${after(failure.ended.at)}`;
+      return `startup failed: not ready within ${seconds(startTimeout)} (${dump}, app left running)`;
     case 'spawn':
       return `startup failed: cannot start app: ${failure.error}`;
     case 'crashed': {
-      // An exit 0 is the app's own decision to end, not a crash.
-      const what = failure.exit?.code === 0 ? `app ${exitText(failure.exit)}` : `app crashed: ${exitText(failure.exit)}`;
+      // An exit 0 is the app's own decision to end, not a crash; unless its JVM ended under a start script before.
+      const what = failure.exit?.code === 0 && !script ? `app ${exitText(failure.exit)}` : `app crashed: ${script ?? ''}${exitText(failure.exit)}`;
       return `${what}${after(failure.at)} running${failure.endsNile ? ' (restart: never: nile exits with its status)' : ''}`;
     }
     case 'held':
@@ -61,20 +68,21 @@ export function reasonOf(failure: Failure, startTimeout: number): string {
 }
 
 /** The report of a timed-out start once the app it left running has ended: how, and when. */
-export function keptAppEnded(report: FailureReport, failure: Failure, startTimeout: number): FailureReport {
+export function keptAppEnded(report: FailureReport, failure: Failure, startTimeout: number, dump = dumpTaken): FailureReport {
   if (!failure.ended) return report;
-  return { ...report, reason: reasonOf(failure, startTimeout), exit: failure.ended.exit, endedAt: new Date(failure.ended.at).toISOString() };
+  return { ...report, reason: reasonOf(failure, startTimeout, dump), exit: failure.ended.exit, endedAt: new Date(failure.ended.at).toISOString() };
 }
 
-export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[], probes: ProbeAnswer[] = []): FailureReport {
+export function buildReport(failure: Failure, startTimeout: number, command: string[], lastOutput: string[], probes: ProbeAnswer[] = [], dump = dumpTaken): FailureReport {
   return {
     kind: failure.kind,
-    reason: reasonOf(failure, startTimeout),
+    reason: reasonOf(failure, startTimeout, dump),
     at: new Date(failure.at).toISOString(),
     startedAt: failure.startedAt !== null ? new Date(failure.startedAt).toISOString() : null,
     afterMs: failure.startedAt !== null ? failure.at - failure.startedAt : null,
     exit: failure.exit,
     ...(failure.error ? { error: failure.error } : {}),
+    ...(failure.jvmEnded !== undefined ? { jvmEnded: failure.jvmEnded } : {}),
     command,
     lastOutput,
     ...(probes.length ? { probes } : {}),

@@ -6,13 +6,21 @@ import { errorText } from '../errors.js';
 import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
-import { buildReport, keptAppEnded, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
-import { appRun, stopLeftovers, type AppRun } from './leftovers.js';
+import { buildReport, dumpTaken, keptAppEnded, reasonOf, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
+import { alive, appRun, groupOf, stopLeftovers, type AppRun } from './leftovers.js';
+import { isJvm, programName, scriptRunOf, type ScriptRun } from './jvm.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
 import { prepareHeapDumpDir } from './heap-dump.js';
 import { keepThreadDump } from './thread-dump.js';
+import type { Exit } from '../runit/letters.js';
 
 const keptProbes = 5;
+const treePollMs = 50;
+const afterKillMs = 5000; // KILL comes at stopTimeout; the kernel's cleanup of a large JVM is given this long
+
+// Signals that ask the JVM for something (a thread dump, a reload) go to the JVM behind a start script,
+// whose shell would die of them; the others stop, pause or resume the app's whole process group.
+const askTheJvm = new Set<Signal>(['QUIT', 'HUP', 'USR1', 'USR2', 'ALRM']);
 
 type Examine = (report: FailureReport) => Promise<FailureReport['findings']>;
 
@@ -31,6 +39,9 @@ export class AppSupervisor {
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
   private lastRun: AppRun | null = null;
+  /** The start script of this run and the JVMs seen under it, when the app runs java as a child. */
+  startScript: ScriptRun | null = null;
+  private dumpNote = dumpTaken;
   // The report is kept as every output shows it: secrets blanked.
   private readonly redact: Redactor;
   private examine: Examine | null = null;
@@ -114,7 +125,8 @@ export class AppSupervisor {
         this.dumping = this.threadDump();
         return;
       case 'failed': {
-        this.report = this.redact.value(buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes));
+        const report = buildReport(effect.failure, this.config.app.startTimeout, this.config.app.command, this.tail.last(50), this.probes, this.dumpNote);
+        this.report = this.redact.value(this.startScript ? { ...report, startScript: this.startScript } : report);
         this.saveReport();
         this.log.error({ kind: effect.failure.kind, exit: effect.failure.exit }, this.report.reason);
         this.examining = this.examineReport(this.report);
@@ -122,7 +134,7 @@ export class AppSupervisor {
       }
       case 'keptAppEnded':
         if (!this.report) return;
-        this.report = keptAppEnded(this.report, effect.failure, this.config.app.startTimeout);
+        this.report = keptAppEnded(this.report, effect.failure, this.config.app.startTimeout, this.dumpNote);
         this.saveReport();
         this.log.warn({ kind: effect.failure.kind, exit: effect.failure.ended?.exit }, this.report.reason);
         this.examining = this.examineReport(this.report); // how it ended is evidence too (an OOM kill, a signal)
@@ -150,12 +162,47 @@ export class AppSupervisor {
       child.once('error', (err) => this.spawnFailed(err));
       return;
     }
-    this.lastRun = appRun(pid);
+    const run = appRun(pid);
+    this.lastRun = run;
+    this.startScript = null;
     child.on('error', (err) => this.log.warn({ pid, err: errorText(err) }, 'app process error'));
     this.log.info({ pid, command: this.config.app.command }, 'app started');
     this.probes = [];
     queueMicrotask(() => this.dispatch({ type: 'spawned', pid, at: Date.now() }));
-    onExit(child, drained, (exit) => this.dispatch({ type: 'exited', exit, at: Date.now() }));
+    onExit(child, drained, (exit) => void this.ended(run, exit));
+  }
+
+  /**
+   * The app's process has exited. On a stop, what the stop signal reached (a start script's JVM running
+   * its shutdown hooks) is waited for before the app counts as stopped; a JVM that ended under a
+   * script that then exits 0 makes the exit a crash.
+   */
+  private async ended(run: AppRun, exit: Exit): Promise<void> {
+    const stopping = this.state.userStop || this.state.phase === 'stopping';
+    if (stopping) await this.treeGone(run);
+    const script = this.startScript;
+    const jvmEnded = !stopping && exit.code === 0 && script && !script.jvms.some(alive) ? script.jvms.at(-1) : undefined;
+    this.dispatch({ type: 'exited', exit, at: Date.now(), ...(jvmEnded !== undefined ? { jvmEnded } : {}) });
+  }
+
+  // The app's process group and the JVMs seen under it; KILL comes with the stop's own timer.
+  private async treeGone(run: AppRun): Promise<void> {
+    const left = () => [...new Set([...groupOf(run), ...(this.startScript?.jvms.filter(alive) ?? [])])];
+    const deadline = Date.now() + this.config.app.stopTimeout + afterKillMs;
+    let pids = left();
+    if (pids.length > 0) this.log.info({ pids }, 'app exited; waiting for the processes its stop signal reached');
+    while (pids.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, treePollMs));
+      pids = left();
+    }
+  }
+
+  /** The JVMs behind the app when it is a start script (none when the app is the JVM itself); remembered for the run. */
+  jvms(): number[] {
+    const pid = this.state.pid;
+    const found = pid === null ? null : scriptRunOf(pid);
+    if (found) this.startScript = { ...found, jvms: [...new Set([...(this.startScript?.jvms ?? []), ...found.jvms])] };
+    return found?.jvms ?? [];
   }
 
   /** What the last run of the app left behind is stopped first (nothing before the first start). */
@@ -176,10 +223,20 @@ export class AppSupervisor {
   private kill(signal: Signal): void {
     const pid = this.state.pid;
     if (pid === null) return;
-    try {
-      process.kill(pid, `SIG${signal}`);
-    } catch (err) {
-      this.log.warn({ pid, signal, err: errorText(err) }, 'signal not delivered');
+    const jvms = this.jvms();
+    if (askTheJvm.has(signal)) return this.send(jvms.length > 0 ? jvms : [pid], signal);
+    // A JVM seen under the script is signalled too when it has left the group (or the shell is gone).
+    const group = -pid;
+    this.send([group, ...(this.startScript?.jvms.filter(alive) ?? [])], signal);
+  }
+
+  private send(targets: number[], signal: Signal): void {
+    for (const target of targets) {
+      try {
+        process.kill(target, `SIG${signal}`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ pid: target, signal, err: errorText(err) }, 'signal not delivered');
+      }
     }
   }
 
@@ -191,17 +248,37 @@ export class AppSupervisor {
   // SIGQUIT makes the JVM print every thread's stack to stdout: it goes to its own file, which the
   // report names (a dump of thousands of threads is megabytes, more than the output tail keeps).
   private async threadDump(): Promise<void> {
-    if (this.state.pid === null) return;
+    const pid = this.state.pid;
+    if (pid === null) return;
+    const jvms = isJvm(pid) ? [pid] : this.jvms();
+    if (jvms.length === 0) {
+      this.dumpNote = `no thread dump: no JVM found behind the app (pid ${pid}, ${programName(pid) || 'gone'})`;
+      return void this.log.warn({ pid }, this.dumpNote);
+    }
+    this.dumpNote = dumpTaken;
     const file = threadDumpFile(this.config.runDir);
+    let kept;
     try {
-      await keepThreadDump(this.tail, file, this.redact, () => this.kill('QUIT'));
+      kept = await keepThreadDump(this.tail, file, this.redact, () => this.send(jvms, 'QUIT'));
     } catch (err) {
       return void this.log.error({ file, err: errorText(err) }, 'cannot keep the thread dump');
     }
+    if (kept.output === 0) return this.noDump(`no thread dump: the JVM (pid ${jvms.join(', ')}) printed nothing on SIGQUIT`);
+    if (!kept.dump) return this.noDump(`no thread dump: the JVM (pid ${jvms.join(', ')}) printed none on SIGQUIT (${kept.output} bytes of other output)`);
     if (this.report) {
       this.report.threadDumpFile = file;
       this.saveReport();
     }
+  }
+
+  // The reason must not claim a dump that was not captured.
+  private noDump(note: string): void {
+    this.dumpNote = note;
+    this.log.warn({ file: threadDumpFile(this.config.runDir) }, note);
+    const failure = this.state.failure;
+    if (!this.report || failure?.kind !== 'timeout') return;
+    this.report.reason = this.redact.text(reasonOf(failure, this.config.app.startTimeout, note));
+    this.saveReport();
   }
 
   // After the thread dump (if one is being taken), so the doctor sees it too.
@@ -242,6 +319,7 @@ export class AppSupervisor {
   async runProbe(): Promise<void> {
     if (this.probing || this.state.pid === null) return;
     this.probing = true;
+    this.jvms(); // a JVM that ends under its script between two probes has been seen
     let result;
     try {
       result = await this.prober();

@@ -19,12 +19,21 @@ const quietMs = 500;
 const firstMs = 3000;
 const chunkBytes = 64 * 1024;
 
+/** What the app printed after SIGQUIT, and whether it was a JVM's dump (a shell prints `Quit`). */
+export interface KeptDump {
+  output: number;
+  dump: boolean;
+}
+
+// HotSpot's dump begins with this line; output without it is no thread dump.
+const dumpHeader = Buffer.from('Full thread dump');
+
 /**
  * Asks for the dump (askForDump sends SIGQUIT), captures the output until it is quiet or the bound is
  * reached, and writes it redacted to file. The raw capture lives in a file with no name, so an
  * unredacted byte is never left in runDir, even if nile dies meanwhile.
  */
-export async function keepThreadDump(tail: OutputTail, file: string, redact: Redactor, askForDump: () => void): Promise<void> {
+export async function keepThreadDump(tail: OutputTail, file: string, redact: Redactor, askForDump: () => void): Promise<KeptDump> {
   const rawName = `${file}.raw`;
   const raw = openOwnFile(rawName);
   let rawRead;
@@ -43,7 +52,7 @@ export async function keepThreadDump(tail: OutputTail, file: string, redact: Red
     closeSync(raw);
   }
   try {
-    await writeRedacted(rawRead, file, redact, output);
+    return { output, dump: await writeRedacted(rawRead, file, redact, output) };
   } finally {
     await rawRead.close();
   }
@@ -65,18 +74,25 @@ async function untilQuiet(tail: OutputTail): Promise<number> {
   return tail.capturedBytes();
 }
 
-async function writeRedacted(raw: Awaited<ReturnType<typeof open>>, file: string, redact: Redactor, output: number): Promise<void> {
+// Whether the raw output held a dump's header line, looked for across the chunks' edges.
+async function writeRedacted(raw: Awaited<ReturnType<typeof open>>, file: string, redact: Redactor, output: number): Promise<boolean> {
   const out = openOwnFile(file);
   try {
     const lines = redactLines(redact, threadDumpMaxLine);
     const buffer = Buffer.alloc(chunkBytes);
     let kept = 0;
+    let dump = false;
+    let edge = Buffer.alloc(0);
     for (let read = -1; read !== 0 && kept < threadDumpMaxBytes; kept += read) {
       ({ bytesRead: read } = await raw.read(buffer, 0, buffer.length, kept));
-      writeText(out, lines.write(buffer.subarray(0, read)));
+      const chunk = buffer.subarray(0, read);
+      dump ||= Buffer.concat([edge, chunk]).includes(dumpHeader);
+      edge = Buffer.from(chunk.subarray(Math.max(0, read - dumpHeader.length + 1)));
+      writeText(out, lines.write(chunk));
     }
     writeText(out, lines.end());
     if (output > kept) writeText(out, `\n[nile: the app printed ${output - kept} more bytes after these; they were not kept]\n`);
+    return dump;
   } finally {
     closeSync(out);
   }

@@ -307,8 +307,10 @@ function finish(config: Config, command: string[] | undefined, env: NodeJS.Proce
   // `app.command: []` says there is no app: nile only supervises the services (runsvdir's job).
   if (command?.length) app.command = command;
   else if (app.command === undefined) {
-    const jar = app.jar || '/app/app.jar';
-    app.command = ['java', '-XX:+HeapDumpOnOutOfMemoryError', `-XX:HeapDumpPath=${app.heapDumpPath}`, ...app.javaOpts, '-jar', jar, ...app.args];
+    // Neither command nor jar: jib's layout (entrypoint INHERIT, appRoot = workdir) where it is, else /app/app.jar.
+    const jib = !app.jar && existsSync(`${app.workdir}/jib-main-class-file`);
+    const main = jib ? ['-cp', `@${app.workdir}/jib-classpath-file`, `@${app.workdir}/jib-main-class-file`] : ['-jar', app.jar || '/app/app.jar'];
+    app.command = ['java', '-XX:+HeapDumpOnOutOfMemoryError', `-XX:HeapDumpPath=${app.heapDumpPath}`, ...app.javaOpts, ...main, ...app.args];
   }
   if (!app.jar) app.jar = jarOf(app.command);
 }

@@ -73,6 +73,7 @@ export interface Status {
     phase: Phase;
     want: 'up' | 'down';
     pid: number | null;
+    jvms?: number[]; // the JVM(s) behind the app when it is a start script running java as a child
     since: string;
     uptimeMs: number | null;
     restarts: number;

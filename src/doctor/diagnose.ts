@@ -11,6 +11,8 @@ import type { MemoryReading } from '../memory/reading.js';
 import { scanForPatterns, type Source } from './patterns.js';
 import { startTimeoutFinding, type ProbeAnswer } from './probe.js';
 import { threadDumpFindings } from './threads.js';
+import { jvmEndedFinding, startScriptFinding } from './start-script.js';
+import type { ScriptRun } from '../app/jvm.js';
 
 export interface DiagnoseInput {
   exitCode?: number | null;
@@ -27,6 +29,9 @@ export interface DiagnoseInput {
   probes?: ProbeAnswer[]; // the probe's last answers before it timed out
   memoryReadings?: MemoryReading[]; // nile's last readings of the cgroup's usage, for how close it came
   threadDump?: string; // taken when the start timed out
+  startScript?: ScriptRun; // the app ran the JVM as its child
+  jvmEnded?: number; // the JVM that ended under a start script which then exited 0
+  command?: string[]; // what the app was started with
   previous?: { end: PreviousEnd; recordFile: string; warnAt: number; held: boolean }; // the previous container's end; held: the app was held back for it
 }
 
@@ -37,7 +42,7 @@ export interface DiagnoseInput {
  * 3. fatal errors in the output and logs (not those logged at WARN or INFO);
  * 4. classpath conflicts over a class an error names;
  * 5. the exit status or signal;
- * 6. the other classpath conflicts, the likeliest to break an app first;
+ * 6. the other classpath conflicts, the likeliest to break an app first, then a start script that runs java as a child;
  * 7. errors the app logged at WARN or INFO and went on; the previous container's kill when the app started anyway;
  * 8. analyses that could not be done.
  * Never throws: an analysis that fails becomes a 'doctor-error' finding.
@@ -64,7 +69,8 @@ export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
   const otherConflicts = conflicts?.filter((f) => !f.focused) ?? [];
   const threads = input.threadDump ? await attempt('the thread dump', errors, async () => threadDumpFindings(input.threadDump!)) : undefined;
   const stuck = input.timedOut ? [...(threads?.filter((f) => f.cause === 'deadlock') ?? []), startTimeoutFinding(input.probes, threads?.find((f) => f.cause === 'start-timeout'))] : (threads ?? []);
-  const exit = exitFinding(input.exitCode, input.signal);
+  const exit = input.jvmEnded !== undefined && !input.exitCode && !input.signal ? jvmEndedFinding(input.jvmEnded, input.startScript) : exitFinding(input.exitCode, input.signal);
+  const script = input.startScript ? [startScriptFinding(input.startScript, input.command ?? [])] : [];
   const [heldFor, killedBefore] = input.previous?.held ? [killed, undefined] : [undefined, killed];
   return [
     ...(heldFor ? [heldFor] : []),
@@ -76,6 +82,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
     ...named.map(({ focused: _, ...f }) => f),
     ...(exit ? [exit] : []),
     ...otherConflicts.map(({ focused: _, ...f }) => f),
+    ...script,
     ...weighed('logged'),
     ...(killedBefore ? [killedBefore] : []),
     ...errors,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -115,6 +115,18 @@ export class Nile {
 
   waitLog(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine> {
     return this.waitFor(what, () => this.logs.find(predicate), timeoutMs);
+  }
+
+  /** The failure report in runDir once it names the thread dump of a timed-out start. */
+  waitThreadDump(timeoutMs = 10_000): Promise<{ kind: string; threadDumpFile: string; [key: string]: unknown }> {
+    return this.waitFor('thread dump in the report', () => {
+      try {
+        const report = JSON.parse(readFileSync(path.join(this.runDir, 'last-failure.json'), 'utf8'));
+        return report.threadDumpFile ? report : false;
+      } catch {
+        return false;
+      }
+    }, timeoutMs);
   }
 
   waitPhase(phase: string, timeoutMs?: number, after = 0): Promise<LogLine> {

@@ -403,9 +403,9 @@ export class Container {
   }
 }
 
-/** A container under test: started now, removed with the test whatever happens. */
-export async function startContainer(t: Test, spec: ContainerSpec): Promise<Container> {
-  const container = new Container(spec);
+/** A container under test (of the example image unless told): started now, removed with the test whatever happens. */
+export async function startContainer(t: Test, spec: ContainerSpec, image?: BuiltImage): Promise<Container> {
+  const container = new Container(spec, image);
   t.teardown(() => container.remove());
   await container.started().catch(async (err) => {
     await container.remove();
