@@ -360,7 +360,7 @@ for (const mode of ['kv', 'service'] as const) {
     t.match(backend.status(), { state: 'registered', registered: true }, 'still registered');
     if (mode === 'kv') t.ok(await readKey(double.url, after), 'the key is held');
     else t.same(await passingInstances(double.url, after), [SERVICE_ID], 'the service passes');
-    t.notMatch(text(), /403/, 'no call went out with the deleted token');
+    t.notMatch(text(), /\b403\b/, 'no call went out with the deleted token'); // a word: a log line's timestamp may hold the digits
   });
 }
 

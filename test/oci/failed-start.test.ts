@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { threadDumpMaxBytes } from '../../src/app/thread-dump.js';
-import { exampleNileConfig, startContainer } from './runc.js';
+import { deploymentRunDir, exampleNileConfig, startContainer } from './runc.js';
 
 // A start that fails keeps the container running with the scene, under the real runtime: after a
 // start timeout the JVM is still there for nile status and nile doctor; the kubelet's KILL ends a
@@ -82,11 +82,11 @@ t.test('a flood after the thread dump: the kept dump is bounded and redacted, th
 
   await c.waitLog("the doctor's look at the failure", (l) => l.msg.startsWith('doctor: '), 120_000);
   t.equal(c.state().status, 'running', 'the container still runs');
-  const size = await c.exec(['stat', '-c', '%s', '/run/nile/thread-dump.txt'], { timeoutMs: 20_000 });
+  const size = await c.exec(['stat', '-c', '%s', `${deploymentRunDir}/thread-dump.txt`], { timeoutMs: 20_000 });
   t.ok(Number(size.stdout) > 0 && Number(size.stdout) <= threadDumpMaxBytes + 4096, `thread-dump.txt is ${size.stdout.trim()} bytes, within ${threadDumpMaxBytes}`);
-  const found = await c.exec(['grep', '-c', secret, '/run/nile/thread-dump.txt'], { timeoutMs: 20_000 });
+  const found = await c.exec(['grep', '-c', secret, `${deploymentRunDir}/thread-dump.txt`], { timeoutMs: 20_000 });
   t.equal(found.stdout.trim(), '0', 'no secret in thread-dump.txt');
-  const named = await c.exec(['grep', '-c', '"holder of \\*\\*\\*"', '/run/nile/thread-dump.txt'], { timeoutMs: 20_000 });
+  const named = await c.exec(['grep', '-c', '"holder of \\*\\*\\*"', `${deploymentRunDir}/thread-dump.txt`], { timeoutMs: 20_000 });
   t.equal(named.stdout.trim(), '1', "the dump's thread named after the secret, blanked");
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent}/status`, 'utf8'))?.[1]) * 1024;
   t.comment(`the agent's peak RSS ${(hwm / 2 ** 20).toFixed(1)} MiB after a ${floodMiB} MiB flood`);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { exampleNileConfig, startContainer } from './runc.js';
+import { deploymentRunDir, exampleNileConfig, startContainer } from './runc.js';
 
 // The example app started as many teams start theirs: `sh start.sh` whose body runs java as a child
 // (Debian's sh is dash), under runc. A start timeout dumps the JVM behind the shell and keeps both;
@@ -19,7 +19,7 @@ t.test('a start script without exec: whole thread dump, shell and JVM kept; TERM
   await c.waitLog("the doctor's look at the failure", (l) => l.msg.startsWith('doctor: '), 60_000);
   const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
   t.match(probe.stdout, /^not ready: startup failed: not ready within 4(\.0)?s \(thread dump taken, app left running\); .*main is blocked on a lock/, probe.stdout.trim());
-  const dump = await c.exec(['cat', '/run/nile/thread-dump.txt'], { timeoutMs: 10_000 });
+  const dump = await c.exec(['cat', `${deploymentRunDir}/thread-dump.txt`], { timeoutMs: 10_000 });
   t.match(dump.stdout, /Full thread dump[^]*"main".*\n\s+java.lang.Thread.State: BLOCKED[^]*\nHeap\n/, 'the dump is whole, to its heap summary');
   const processes = c.processes();
   const shell = processes.find((p) => p.comm === 'sh');
