@@ -59,7 +59,10 @@ async function writeExampleConfig(ctx: Context, dir: string): Promise<string> {
 async function timeToApp(ctx: Context, init: Init | 'none', config: string, stampBase: string): Promise<number> {
   const [t0, t1] = [`${stampBase}.t0`, `${stampBase}.t1`];
   const app = [ctx.natives.stamp, t1];
-  const pid1 = startPid1(init === 'none' ? app : initCommand(init, app, config), { launcher: [ctx.natives.stamp, t0] });
+  // A runDir of its own each round: every start is a first one (a round stopped while its app was
+  // starting would otherwise hold the next round's app back, as a pod's next container is held).
+  const env = { ...process.env, NILE_RUNDIR: `${stampBase}.run` };
+  const pid1 = startPid1(init === 'none' ? app : initCommand(init, app, config), { launcher: [ctx.natives.stamp, t0], env });
   try {
     const end = await waitFor(`${init}'s app to start`, () => readStamp(t1), 20_000, { everyMs: 1 });
     const begin = readStamp(t0);
