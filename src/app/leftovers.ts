@@ -58,21 +58,25 @@ export async function stopLeftovers(app: AppRun, signal: Signal, timeoutMs: numb
   if (left.length === 0) return;
   log.info({ pids: left, signal }, 'stopping processes the app left behind');
   send(left, signal, log);
-  const deadline = Date.now() + timeoutMs;
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    left = left.filter(alive);
-  }
+  left = await untilGone(() => left.filter(alive), Date.now() + timeoutMs);
   if (left.length === 0) return;
   log.warn({ pids: left, afterMs: timeoutMs }, 'killing processes the app left behind');
   send(left, 'KILL', log);
-  for (let i = 0; i < 20 && left.length > 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    left = left.filter(alive);
-  }
+  await untilGone(() => left.filter(alive), Date.now() + 20 * pollMs);
 }
 
-function send(pids: number[], signal: Signal, log: Log): void {
+/** Polls `left` until it names no process or the deadline passes; what is left then. */
+export async function untilGone(left: () => number[], deadline: number): Promise<number[]> {
+  let pids = left();
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    pids = left();
+  }
+  return pids;
+}
+
+/** The signal to each pid; one already gone is no error. */
+export function send(pids: number[], signal: Signal, log: Log): void {
   for (const pid of pids) {
     try {
       process.kill(pid, `SIG${signal}`);

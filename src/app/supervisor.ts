@@ -7,7 +7,7 @@ import { redactorFor, type Redactor } from '../redact.js';
 import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
 import { buildReport, dumpTaken, keptAppEnded, reasonOf, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
-import { alive, appRun, groupOf, stopLeftovers, type AppRun } from './leftovers.js';
+import { alive, appRun, groupOf, send, stopLeftovers, untilGone, type AppRun } from './leftovers.js';
 import { isJvm, programName, scriptRunOf, type ScriptRun } from './jvm.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
 import { prepareHeapDumpDir } from './heap-dump.js';
@@ -15,7 +15,6 @@ import { keepThreadDump } from './thread-dump.js';
 import type { Exit } from '../runit/letters.js';
 
 const keptProbes = 5;
-const treePollMs = 50;
 const afterKillMs = 5000; // KILL comes at stopTimeout; the kernel's cleanup of a large JVM is given this long
 
 // Signals that ask the JVM for something (a thread dump, a reload) go to the JVM behind a start script,
@@ -188,13 +187,9 @@ export class AppSupervisor {
   // The app's process group and the JVMs seen under it; KILL comes with the stop's own timer.
   private async treeGone(run: AppRun): Promise<void> {
     const left = () => [...new Set([...groupOf(run), ...(this.startScript?.jvms.filter(alive) ?? [])])];
-    const deadline = Date.now() + this.config.app.stopTimeout + afterKillMs;
-    let pids = left();
+    const pids = left();
     if (pids.length > 0) this.log.info({ pids }, 'app exited; waiting for the processes its stop signal reached');
-    while (pids.length > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, treePollMs));
-      pids = left();
-    }
+    await untilGone(left, Date.now() + this.config.app.stopTimeout + afterKillMs);
   }
 
   /** The JVMs behind the app when it is a start script (none when the app is the JVM itself); remembered for the run. */
@@ -224,20 +219,10 @@ export class AppSupervisor {
     const pid = this.state.pid;
     if (pid === null) return;
     const jvms = this.jvms();
-    if (askTheJvm.has(signal)) return this.send(jvms.length > 0 ? jvms : [pid], signal);
+    if (askTheJvm.has(signal)) return send(jvms.length > 0 ? jvms : [pid], signal, this.log);
     // A JVM seen under the script is signalled too when it has left the group (or the shell is gone).
     const group = -pid;
-    this.send([group, ...(this.startScript?.jvms.filter(alive) ?? [])], signal);
-  }
-
-  private send(targets: number[], signal: Signal): void {
-    for (const target of targets) {
-      try {
-        process.kill(target, `SIG${signal}`);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ pid: target, signal, err: errorText(err) }, 'signal not delivered');
-      }
-    }
+    send([group, ...(this.startScript?.jvms.filter(alive) ?? [])], signal, this.log);
   }
 
   private clearTimer(timer: Timer): void {
@@ -259,7 +244,7 @@ export class AppSupervisor {
     const file = threadDumpFile(this.config.runDir);
     let kept;
     try {
-      kept = await keepThreadDump(this.tail, file, this.redact, () => this.send(jvms, 'QUIT'));
+      kept = await keepThreadDump(this.tail, file, this.redact, () => send(jvms, 'QUIT', this.log));
     } catch (err) {
       return void this.log.error({ file, err: errorText(err) }, 'cannot keep the thread dump');
     }

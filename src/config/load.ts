@@ -1,4 +1,5 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile } from '../fd.js';
 import { isIP, isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { isMap, parseDocument, visit } from 'yaml';
@@ -90,44 +91,18 @@ function readYaml(file: string, errors: string[]): Doc {
   return value;
 }
 
-/**
- * The file's text, read from a regular file and never past the bound: a FIFO would block the read and
- * a device such as /dev/zero never ends. Opened non-blocking, so that opening a FIFO does not wait for a writer.
- */
+// The file's text, from a regular file and never past the bound: a FIFO would block the read and a
+// device such as /dev/zero never ends.
 function readBounded(file: string, errors: string[]): string | null {
-  let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const { text, over } = readRegularFile(file, maxFileBytes);
+    if (over) return errors.push(`${file}: larger than 1 MiB; a nile.yaml is a few hundred lines`), null;
+    return text;
   } catch (err) {
-    errors.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    return null;
+    const { code, message } = err as NodeJS.ErrnoException;
+    if (code === 'ENOTREG') return errors.push(`${file}: cannot read: ${message}; the config is a file of a few hundred lines`), null;
+    return errors.push(`${file}: cannot read: ${code ?? String(err)}`), null;
   }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return errors.push(`${file}: cannot read: not a regular file (${kindOf(stat)}); the config is a file of a few hundred lines`), null;
-    const buffer = Buffer.alloc(maxFileBytes + 1);
-    let length = 0;
-    let read: number;
-    do {
-      read = readSync(fd, buffer, length, buffer.length - length, null);
-      length += read;
-    } while (read > 0 && length < buffer.length);
-    if (length > maxFileBytes) return errors.push(`${file}: larger than 1 MiB; a nile.yaml is a few hundred lines`), null;
-    return buffer.toString('utf8', 0, length);
-  } catch (err) {
-    errors.push(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function kindOf(stat: Stats): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isSocket()) return 'a socket';
-  return 'a block device';
 }
 
 /** Every leaf of the schema with its path, for environment names and printing. */

@@ -1,10 +1,10 @@
 // What nile knows of its container, kept in runDir as it goes. On the pod's emptyDir the record
 // outlives the container: a container killed whole (a cgroup v2 group OOM kill takes nile with the
 // JVM) leaves it for the next one, which reads how the last one ended.
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Phase } from '../app/machine.js';
 import type { MemoryReading } from '../memory/reading.js';
+import { readRegularFile } from '../fd.js';
 import { writeOwnFile } from '../run-dir.js';
 
 /** One container's story as nile wrote it last; `ended` is null until nile exits by itself. */
@@ -45,8 +45,8 @@ export function readRecord(runDir: string): { record: ContainerRecord | null; un
   try {
     text = readBounded(recordFile(runDir));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? { record: null } : { record: null, unreadable: code ?? String(err) };
+    const { code, message } = err as NodeJS.ErrnoException;
+    return code === 'ENOENT' ? { record: null } : { record: null, unreadable: code === 'ENOTREG' ? message : (code ?? String(err)) };
   }
   try {
     const record = JSON.parse(text) as ContainerRecord;
@@ -66,12 +66,7 @@ function isRecord(r: ContainerRecord): boolean {
 
 // A regular file of nile's own, read without following a symlink and only up to a bound.
 function readBounded(file: string): string {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > maxRecordBytes) throw Object.assign(new Error('refused'), { code: st.isFile() ? `over ${maxRecordBytes} bytes` : 'not a regular file' });
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const { text, over } = readRegularFile(file, maxRecordBytes, { noFollow: true });
+  if (over) throw Object.assign(new Error('refused'), { code: `over ${maxRecordBytes} bytes` });
+  return text;
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { deploymentContainer, deploymentPod, exampleNileConfig, makeEmptyDir, processUserOf, startContainer, type Container } from './runc.js';
-import { sleep } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The example image in a Pod Security "restricted" pod (image/k8s/deployment-restricted.yaml) under
 // runc with exactly its settings: uid 10001, no capabilities, no new privileges, the RuntimeDefault
@@ -29,14 +29,16 @@ function runVolume(t: Test, fsGroup?: number): string {
 
 async function waitReady(t: Test, c: Container): Promise<string> {
   let last = '';
-  for (let i = 0; i < 200; i++) {
-    const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
-    last = `${probe.code} ${probe.stdout.trim()}`;
-    if (probe.code === 0) return probe.stdout.trim();
-    await sleep(300);
+  try {
+    return await waitFor('nile probe: ready', async () => {
+      const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
+      last = `${probe.code} ${probe.stdout.trim()}`;
+      return probe.code === 0 && probe.stdout.trim();
+    }, 60_000, { everyMs: 300 });
+  } catch {
+    t.fail(`never ready: ${last}`);
+    return last;
   }
-  t.fail(`never ready: ${last}`);
-  return last;
 }
 
 t.test('a restricted pod: nile as uid 10001 with no privileges, runDir on its emptyDir', async (t) => {

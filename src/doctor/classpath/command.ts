@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
+import { readRegularFile } from '../../fd.js';
 
 // An argument file is a few lines (jib's classpath file lists every jar on one); a larger one is not read.
 const maxArgFileBytes = 1 << 20;
@@ -32,14 +32,7 @@ export function classpathOf(command: string[], env: Record<string, string | unde
 function argFile(file: string): string[] | null {
   let text: string;
   try {
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO planted there must not hang the doctor
-    try {
-      if (!fstatSync(fd).isFile()) return null;
-      const buffer = Buffer.alloc(maxArgFileBytes);
-      text = buffer.toString('utf8', 0, readSync(fd, buffer, 0, maxArgFileBytes, 0));
-    } finally {
-      closeSync(fd);
-    }
+    text = readRegularFile(file, maxArgFileBytes).text; // a FIFO planted there must not hang the doctor
   } catch {
     return null;
   }
