@@ -49,7 +49,9 @@ async function drive(t: Test, kind: 'runsv' | 'service', root: string): Promise<
   const supervisor = supervise(t, kind, dir);
   const status = (sub = '') => decodeStatus(Buffer.from(readFileSync(path.join(dir, sub, 'supervise', 'status'))));
   const finishes = (n: number) => waitFor(`${n} finish runs`, () => read(path.join(root, 'finish-args')).split('\n').length - 1 === n);
-  const running = (other: number) => waitFor('a new run', () => status()?.state === 'run' && status()!.pid !== other);
+  // A run counts once its script has written its line: a signal sent before that would cut the line.
+  const runs = (n: number) => read(path.join(root, 'log.txt')).match(/^run /gm)?.length === n;
+  const running = (other: number, n: number) => waitFor(`run ${n} started and logged`, () => status()?.state === 'run' && status()!.pid !== other && runs(n));
   const statuses: string[] = [];
   const logPids: number[] = [];
   const snapshot = async () => {
@@ -62,18 +64,18 @@ async function drive(t: Test, kind: 'runsv' | 'service', root: string): Promise<
   await waitFor('the log running', () => status('log')?.pid);
   await snapshot();
   await realSv('up', dir);
-  await running(0);
+  await running(0, 1);
   await snapshot();
   const first = status()!.pid;
   await realSv('hup', dir);
   await waitFor('control/h', () => read(path.join(root, 'control-log')).includes('h '));
   await realSv('term', dir);
   await finishes(1);
-  await running(first);
+  await running(first, 2);
   const second = status()!.pid;
   await realSv('kill', dir);
   await finishes(2);
-  await running(second);
+  await running(second, 3);
   await realSv('down', dir);
   await finishes(3);
   await waitFor('down', () => status()?.state === 'down');
