@@ -66,7 +66,8 @@ for (const [what, script] of Object.entries(writers)) {
       const argv = [process.execPath, helper, String(keep), script];
       const run = spawnSync(capless ? 'setpriv' : argv[0]!, capless ? ['--bounding-set', '-sys_resource', ...argv] : argv.slice(1), { encoding: 'utf8', timeout: 90_000 });
       t.equal(run.status, 0, run.stderr);
-      const kept = JSON.parse(run.stdout) as { native: boolean; bytes: number; last: string; count: number };
+      const kept = JSON.parse(run.stdout) as { native: boolean; bytes: number; last: string; count: number; exit: unknown; end: string[] };
+      t.same(kept.exit, { code: 0, signal: null }, `the writer ended well; its last lines: ${kept.end.join(' | ')}`);
       t.ok(kept.native, 'through the native relay');
       t.ok(kept.bytes > keep * 0.95 && kept.bytes <= keep, `${kept.bytes} bytes kept in ${kept.count} lines`);
       t.match(kept.last, /(029999|031999|092999)( |$)/, 'the last line written is kept');
