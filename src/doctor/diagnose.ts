@@ -7,7 +7,7 @@ import { previousKillFinding, type CgroupNow } from './killed.js';
 import { memoryCgroup } from '../cgroup/find.js';
 import { readOomCounts } from '../cgroup/memory.js';
 import type { PreviousEnd } from '../record/previous.js';
-import type { MemoryReading } from '../memory/reading.js';
+import type { MemoryReading } from '../cgroup/reading.js';
 import { scanForPatterns, type Source } from './patterns.js';
 import { startTimeoutFinding, type ProbeAnswer } from './probe.js';
 import { threadDumpFindings } from './threads.js';

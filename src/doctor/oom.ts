@@ -1,7 +1,7 @@
 import type { Finding } from '../control/protocol.cjs';
 import { memoryCgroup } from '../cgroup/find.js';
 import { fileOf, readMemoryState, readOomCounts, type MemoryState } from '../cgroup/memory.js';
-import { describeReading, mib, type MemoryReading } from '../memory/reading.js';
+import { describeReading, mib, type MemoryReading } from '../cgroup/reading.js';
 
 /**
  * The OOM kill count of the cgroup at `cgroupPath` (this process's by default), read at once: take
