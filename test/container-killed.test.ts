@@ -130,8 +130,13 @@ t.test('killed after the app was ready: the next container starts it as usual, a
   const status = await second.exec(['status'], 15_000, env);
   t.match(status.stdout, /^previous container: killed after the app was ready \(last record at \S+; memory was .* at the last reading\)$/m, 'nile status names the end');
   const doctor = await second.exec(['doctor', '--json'], 30_000, env);
-  const killed = (JSON.parse(doctor.stdout).findings as Array<{ cause: string; summary: string }>).find((f) => f.cause.startsWith('container-'));
+  const killed = (JSON.parse(doctor.stdout).findings as Array<{ cause: string; summary: string; note?: boolean }>).find((f) => f.cause.startsWith('container-'));
   t.match(killed?.summary, /^the previous container was killed after the app was ready/, 'nile doctor names it');
+  t.equal(killed?.note, true, 'as a note: history, nothing wrong now');
+  t.equal(doctor.code, 0, `the app is healthy now: nile doctor exits 0 (${doctor.stdout})`);
+  const text = await second.exec(['doctor'], 30_000, env);
+  t.equal(text.code, 0, 'in text too');
+  t.match(text.stdout, /^nothing wrong now \(app ready\); 1 note:\n1\. the previous container was killed after the app was ready.*\[container-(oom-)?killed, note\]$/m, text.stdout);
   const metrics = await waitFor('the metrics', () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => undefined), 20_000);
   t.match(metrics, /^nile_previous_container_killed\{phase="ready"\} 1$/m, 'and a metric');
 });
