@@ -40,6 +40,9 @@ t.test('cgroup v2: one warning when use passes warnAt, again only after it went 
   const clock = new ManualClock();
   const watch = (await MemoryWatch.start(loaded.config as Config, log, { cgroup: { version: 2, dir }, everyMs: 3000, clock }))!;
   t.teardown(() => watch.stop());
+  watch.onReading(() => {
+    throw new Error('a broken follower');
+  });
   const taken: number[] = [];
   watch.onReading((r) => taken.push(r.at));
   t.match(watch.status(), { usageBytes: 100 * MiB, limitBytes: 400 * MiB, warnAt: 0.8, above: false, warnedAt: null });
@@ -70,6 +73,7 @@ t.test('cgroup v2: one warning when use passes warnAt, again only after it went 
   clock.advance(30_000);
   t.equal(taken.length, 6, 'stopped: no more readings');
   t.equal(clock.pending, 0, 'and no timer left');
+  t.equal(lines.filter((l) => l.msg === 'memory: a follower of the readings failed').length, 6, 'a follower that throws is reported, and the others and the watch go on');
 });
 
 t.test('a cgroup without the files: no watch, said once', async (t) => {

@@ -27,7 +27,7 @@ export async function oomKillFinding(baseline: number, cgroupPath?: string, read
 }
 
 /** The cgroup's limit, peak and times at the limit, quoted from their files. */
-export function limitEvidence(state: MemoryState): string[] {
+function limitEvidence(state: MemoryState): string[] {
   const evidence: string[] = [];
   const v1 = state.cgroup.version === 1;
   if (state.limitBytes !== undefined) evidence.push(`${fileOf(state.cgroup, 'limit')}: ${state.limitBytes} (${mib(state.limitBytes)})`);
