@@ -140,3 +140,20 @@ t.test('killed after the app was ready: the next container starts it as usual, a
   const metrics = await waitFor('the metrics', () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => undefined), 20_000);
   t.match(metrics, /^nile_previous_container_killed\{phase="ready"\} 1$/m, 'and a metric');
 });
+
+t.test('killed after the app was ready, and the app not Ready now: the note does not hide that, the doctor exits 1', async (t) => {
+  const runDir = emptyDir(t);
+  const port = await freePort();
+  const first = container(t, runDir, port, 0);
+  await waitFor('the record of a ready app', () => readRecord(runDir)?.app.phase === 'ready', 60_000);
+  await killWhole(first);
+
+  const second = container(t, runDir, port, 600_000); // starting, never ready while this container lives
+  const env = { NILE_RUNDIR: runDir };
+  await waitFor('the record of the starting app', () => readRecord(runDir)?.app.phase === 'starting', 30_000);
+  const doctor = await second.exec(['doctor', '--json'], 30_000, env);
+  const findings = JSON.parse(doctor.stdout).findings as Array<{ cause: string; note?: boolean }>;
+  t.match(findings.find((f) => f.cause.startsWith('container-')), { note: true }, 'the kill, as a note');
+  t.ok(findings.some((f) => f.cause === 'not-ready' && !f.note), `and the pod not Ready, as a finding (${doctor.stdout})`);
+  t.equal(doctor.code, 1, 'nile doctor exits 1');
+});
