@@ -71,6 +71,16 @@ const isAlive = (pid: number) => {
   }
 };
 
+// A first container of the pod whose app became ready, then killed whole.
+async function killedAfterReady(t: Test): Promise<{ runDir: string; port: number }> {
+  const runDir = emptyDir(t);
+  const port = await freePort();
+  const first = container(t, runDir, port, 0);
+  await waitFor('the record of a ready app', () => readRecord(runDir)?.app.phase === 'ready', 60_000);
+  await killWhole(first);
+  return { runDir, port };
+}
+
 t.test('killed while the app was starting: the next container holds it back with the reason, the doctor explains, killed again it holds again, sv up starts it', async (t) => {
   const runDir = emptyDir(t);
   const port = await freePort();
@@ -117,11 +127,7 @@ t.test('killed while the app was starting: the next container holds it back with
 });
 
 t.test('killed after the app was ready: the next container starts it as usual, and status, doctor and metrics name the end', async (t) => {
-  const runDir = emptyDir(t);
-  const port = await freePort();
-  const first = container(t, runDir, port, 0);
-  await waitFor('the record of a ready app', () => readRecord(runDir)?.app.phase === 'ready', 60_000);
-  await killWhole(first);
+  const { runDir, port } = await killedAfterReady(t);
 
   const metricsPort = await freePort();
   const second = container(t, runDir, port, 0, metricsPort);
@@ -142,11 +148,7 @@ t.test('killed after the app was ready: the next container starts it as usual, a
 });
 
 t.test('killed after the app was ready, and the app not Ready now: the note does not hide that, the doctor exits 1', async (t) => {
-  const runDir = emptyDir(t);
-  const port = await freePort();
-  const first = container(t, runDir, port, 0);
-  await waitFor('the record of a ready app', () => readRecord(runDir)?.app.phase === 'ready', 60_000);
-  await killWhole(first);
+  const { runDir, port } = await killedAfterReady(t);
 
   const second = container(t, runDir, port, 600_000); // starting, never ready while this container lives
   const env = { NILE_RUNDIR: runDir };
