@@ -2,7 +2,7 @@ import t from 'tap';
 import { desiredFor } from '../src/agent/follow.js';
 import { goingOnlineReason, type Pending } from '../src/calls/online.js';
 import { request } from '../src/http/client.js';
-import { heapSettings } from '../src/memory/reading.js';
+import { heapSettings } from '../src/memory/heap-settings.js';
 import { serveHttp } from './helpers/ports.js';
 
 // The pieces of the calls and the memory watch that need no process: the probe's reason while going online,

@@ -71,6 +71,16 @@ const isAlive = (pid: number) => {
   }
 };
 
+// A first container of the pod whose app became ready, then killed whole.
+async function killedAfterReady(t: Test): Promise<{ runDir: string; port: number }> {
+  const runDir = emptyDir(t);
+  const port = await freePort();
+  const first = container(t, runDir, port, 0);
+  await waitFor('the record of a ready app', () => readRecord(runDir)?.app.phase === 'ready', 60_000);
+  await killWhole(first);
+  return { runDir, port };
+}
+
 t.test('killed while the app was starting: the next container holds it back with the reason, the doctor explains, killed again it holds again, sv up starts it', async (t) => {
   const runDir = emptyDir(t);
   const port = await freePort();
@@ -117,11 +127,7 @@ t.test('killed while the app was starting: the next container holds it back with
 });
 
 t.test('killed after the app was ready: the next container starts it as usual, and status, doctor and metrics name the end', async (t) => {
-  const runDir = emptyDir(t);
-  const port = await freePort();
-  const first = container(t, runDir, port, 0);
-  await waitFor('the record of a ready app', () => readRecord(runDir)?.app.phase === 'ready', 60_000);
-  await killWhole(first);
+  const { runDir, port } = await killedAfterReady(t);
 
   const metricsPort = await freePort();
   const second = container(t, runDir, port, 0, metricsPort);
@@ -130,8 +136,26 @@ t.test('killed after the app was ready: the next container starts it as usual, a
   const status = await second.exec(['status'], 15_000, env);
   t.match(status.stdout, /^previous container: killed after the app was ready \(last record at \S+; memory was .* at the last reading\)$/m, 'nile status names the end');
   const doctor = await second.exec(['doctor', '--json'], 30_000, env);
-  const killed = (JSON.parse(doctor.stdout).findings as Array<{ cause: string; summary: string }>).find((f) => f.cause.startsWith('container-'));
+  const killed = (JSON.parse(doctor.stdout).findings as Array<{ cause: string; summary: string; note?: boolean }>).find((f) => f.cause.startsWith('container-'));
   t.match(killed?.summary, /^the previous container was killed after the app was ready/, 'nile doctor names it');
+  t.equal(killed?.note, true, 'as a note: history, nothing wrong now');
+  t.equal(doctor.code, 0, `the app is healthy now: nile doctor exits 0 (${doctor.stdout})`);
+  const text = await second.exec(['doctor'], 30_000, env);
+  t.equal(text.code, 0, 'in text too');
+  t.match(text.stdout, /^nothing wrong now \(app ready\); 1 note:\n1\. the previous container was killed after the app was ready.*\[container-(oom-)?killed, note\]$/m, text.stdout);
   const metrics = await waitFor('the metrics', () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => undefined), 20_000);
   t.match(metrics, /^nile_previous_container_killed\{phase="ready"\} 1$/m, 'and a metric');
+});
+
+t.test('killed after the app was ready, and the app not Ready now: the note does not hide that, the doctor exits 1', async (t) => {
+  const { runDir, port } = await killedAfterReady(t);
+
+  const second = container(t, runDir, port, 600_000); // starting, never ready while this container lives
+  const env = { NILE_RUNDIR: runDir };
+  await waitFor('the record of the starting app', () => readRecord(runDir)?.app.phase === 'starting', 30_000);
+  const doctor = await second.exec(['doctor', '--json'], 30_000, env);
+  const findings = JSON.parse(doctor.stdout).findings as Array<{ cause: string; note?: boolean }>;
+  t.match(findings.find((f) => f.cause.startsWith('container-')), { note: true }, 'the kill, as a note');
+  t.ok(findings.some((f) => f.cause === 'not-ready' && !f.note), `and the pod not Ready, as a finding (${doctor.stdout})`);
+  t.equal(doctor.code, 1, 'nile doctor exits 1');
 });

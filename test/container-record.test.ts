@@ -4,7 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { Phase } from '../src/app/machine.js';
 import { previousKillFinding } from '../src/doctor/killed.js';
-import type { MemoryReading } from '../src/memory/reading.js';
+import type { MemoryReading } from '../src/cgroup/reading.js';
 import { worthWriting } from '../src/record/keeper.js';
 import { atStart } from '../src/record/previous.js';
 import { readRecord, recordFile, writeRecord, type ContainerRecord } from '../src/record/record.js';

@@ -1,6 +1,6 @@
 // The app as many teams start it: `sh start.sh`, whose body runs `java …` as a child (no `exec`).
 // Each case runs under dash and bash with the fixture JVM.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -145,6 +145,7 @@ t.test('a process named java that prints nothing on SIGQUIT: the reason does not
   const report = JSON.parse(readFileSync(path.join(nile.runDir, 'last-failure.json'), 'utf8'));
   t.notMatch(report.reason, /thread dump taken/, report.reason);
   t.notOk(report.threadDumpFile, 'no dump file named');
+  t.notOk(existsSync(path.join(nile.runDir, 'thread-dump.txt')), 'nor a thread-dump.txt left holding what is no dump');
   const status = await nile.exec(['status']);
   t.notMatch(status.stdout, /thread dump taken/, 'nor does nile status');
 });

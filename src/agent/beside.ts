@@ -6,7 +6,7 @@ import { openControlSocket } from '../control/server.js';
 import type { Finding } from '../control/protocol.cjs';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
-import type { MemoryReading } from '../memory/reading.js';
+import type { MemoryReading } from '../cgroup/reading.js';
 import { MemoryWatch } from '../memory/watch.js';
 import type { RecordKeeper } from '../record/keeper.js';
 import type { PreviousEnd } from '../record/previous.js';

@@ -51,7 +51,7 @@ export function controlHandlers(parts: Parts): Handlers {
     },
     doctor: async () => {
       const found = await scene.now();
-      const held = readinessFindings(readiness(parts), traffic.draining, registration()?.status() ?? [], found.length > 0);
+      const held = readinessFindings(readiness(parts), traffic.draining, registration()?.status() ?? [], found.some((f) => !f.note));
       return { ok: true, phase: app.state.phase, failed: appFailed(app), lastOutput: redact.value(app.report?.lastOutput.slice(-20) ?? []), findings: redact.value([...found, ...held, ...privilegeFindings(services().map(serviceLine))]) };
     },
     prestop: async () => {

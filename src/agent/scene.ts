@@ -2,7 +2,7 @@ import type { FailureReport } from '../app/report.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import type { Finding } from '../control/protocol.cjs';
-import type { MemoryReading } from '../memory/reading.js';
+import type { MemoryReading } from '../cgroup/reading.js';
 import { oomKillCount } from '../doctor/oom.js';
 import type { ScriptRun } from '../app/jvm.js';
 import type { PreviousEnd } from '../record/previous.js';

@@ -1,6 +1,7 @@
 import { shownWant } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { CallResult } from '../calls/call.js';
+import { describeReading } from '../cgroup/reading.js';
 import type { MemoryStatus } from '../memory/watch.js';
 import { previousLine, type PreviousEnd } from '../record/previous.js';
 import type { BackendStatus } from '../registry/backend.js';
@@ -48,12 +49,8 @@ export function statusOf(app: AppSupervisor, verdict: Verdict, out: { since: num
 
 const up = (ms: number | null) => (ms === null ? '' : ` up ${Math.round(ms / 1000)}s`);
 
-const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
-
 function memoryLine(m: MemoryStatus): string {
-  if (m.limitBytes === null) return `memory: ${mib(m.usageBytes)} (no limit)`;
-  const share = `${Math.round((m.usageBytes / m.limitBytes) * 1000) / 10} %`;
-  return `memory: ${mib(m.usageBytes)} of ${mib(m.limitBytes)} (${share})${m.above ? `: WARNING above ${Math.round(m.warnAt * 100)} % of the limit since ${m.warnedAt}` : ''}`;
+  return `memory: ${describeReading(m)}${m.limitBytes !== null && m.above ? `: WARNING above ${Math.round(m.warnAt * 100)} % of the limit since ${m.warnedAt}` : ''}`;
 }
 
 function registryLine(r: BackendStatus, now: number): string {

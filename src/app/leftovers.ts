@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
-import type { Signal } from './machine.js';
+import type { SignalName } from '../runit/letters.js';
 
 /** Put in the app's environment, as systemd's INVOCATION_ID: what carries it was started by this app. */
 export const appMark = { name: 'NILE_INVOCATION_ID', value: randomBytes(12).toString('hex') };
@@ -53,7 +53,7 @@ function liveProcesses(match: (pid: number, stat: Stat) => boolean): number[] {
 }
 
 /** The stop signal to every leftover, KILL to those still there after timeoutMs; resolves once all are gone. */
-export async function stopLeftovers(app: AppRun, signal: Signal, timeoutMs: number, log: Log): Promise<void> {
+export async function stopLeftovers(app: AppRun, signal: SignalName, timeoutMs: number, log: Log): Promise<void> {
   let left = findLeftovers(app);
   if (left.length === 0) return;
   log.info({ pids: left, signal }, 'stopping processes the app left behind');
@@ -76,7 +76,7 @@ export async function untilGone(left: () => number[], deadline: number): Promise
 }
 
 /** The signal to each pid; one already gone is no error. */
-export function send(pids: number[], signal: Signal, log: Log): void {
+export function send(pids: number[], signal: SignalName, log: Log): void {
   for (const pid of pids) {
     try {
       process.kill(pid, `SIG${signal}`);

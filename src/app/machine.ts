@@ -5,7 +5,6 @@ import { isControlLetter, isSignalLetter, letterSignal, type ControlLetter, type
 import type { Want } from '../runit/status.js';
 
 export type Phase = 'down' | 'starting' | 'ready' | 'notReady' | 'failed' | 'restarting' | 'stopping' | 'stopped';
-export type Signal = SignalName;
 export type Timer = 'start' | 'restart' | 'kill';
 
 /** Why the app is not serving: kept until the next start. */
@@ -41,7 +40,7 @@ export interface Policy {
   restart: 'always' | 'never';
   startTimeout: number;
   stopTimeout: number;
-  stopSignal: Signal;
+  stopSignal: SignalName;
   minRunBetweenStarts: number; // runit's rule: no start sooner than this after the last one
 }
 
@@ -53,12 +52,12 @@ export type Event =
   | { type: 'exited'; exit: Exit; at: number; jvmEnded?: number }
   | { type: 'probe'; ok: boolean; detail: string; at: number }
   | { type: 'timer'; timer: Timer; at: number }
-  | { type: 'shutdown'; signal?: Signal; at: number } // signal: what the app gets instead of stopSignal
+  | { type: 'shutdown'; signal?: SignalName; at: number } // signal: what the app gets instead of stopSignal
   | { type: 'control'; letter: string; at: number };
 
 export type Effect =
   | { type: 'spawn' }
-  | { type: 'signal'; signal: Signal }
+  | { type: 'signal'; signal: SignalName }
   | { type: 'setTimer'; timer: Timer; ms: number }
   | { type: 'clearTimer'; timer: Timer }
   | { type: 'threadDump' }
@@ -246,7 +245,7 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
 interface Actions {
   start(): void;
   resume(): void;
-  stop(signal?: Signal): void;
+  stop(signal?: SignalName): void;
   setPhase(phase: Phase): void;
   effects: Effect[];
 }

@@ -30,7 +30,7 @@ export interface FailureReport {
 export const reportFile = (runDir: string) => path.join(runDir, 'last-failure.json');
 export const threadDumpFile = (runDir: string) => path.join(runDir, 'thread-dump.txt');
 
-/** Opens a file of the scene for writing, emptied, mode 0600, refusing to follow a symlink planted in its place. */
+/** A duration as the reason says it: `4.2s`, `3m5s`, `1h2m`. */
 export function seconds(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   const m = Math.floor(ms / 60_000);

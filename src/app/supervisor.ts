@@ -4,7 +4,7 @@ import type { Log } from '../log.js';
 import type { Prober } from '../probe/prober.js';
 import { errorText } from '../errors.js';
 import { redactorFor, type Redactor } from '../redact.js';
-import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Signal, type Timer } from './machine.js';
+import { initialState, stateLine, transition, type AppState, type Effect, type Event, type Policy, type Timer } from './machine.js';
 import { OutputTail } from './output.js';
 import { buildReport, dumpTaken, keptAppEnded, reasonOf, threadDumpFile, writeReport, type FailureReport, type ProbeAnswer } from './report.js';
 import { alive, appRun, groupOf, send, stopLeftovers, untilGone, type AppRun } from './leftovers.js';
@@ -12,14 +12,14 @@ import { isJvm, programName, scriptRunOf, type ScriptRun } from './jvm.js';
 import { onExit, spawnApp, spawnError } from './spawn.js';
 import { prepareHeapDumpDir } from './heap-dump.js';
 import { keepThreadDump } from './thread-dump.js';
-import type { Exit } from '../runit/letters.js';
+import type { Exit, SignalName } from '../runit/letters.js';
 
 const keptProbes = 5;
 const afterKillMs = 5000; // KILL comes at stopTimeout; the kernel's cleanup of a large JVM is given this long
 
 // Signals that ask the JVM for something (a thread dump, a reload) go to the JVM behind a start script,
 // whose shell would die of them; the others stop, pause or resume the app's whole process group.
-const askTheJvm = new Set<Signal>(['QUIT', 'HUP', 'USR1', 'USR2', 'ALRM']);
+const askTheJvm = new Set<SignalName>(['QUIT', 'HUP', 'USR1', 'USR2', 'ALRM']);
 
 type Examine = (report: FailureReport) => Promise<FailureReport['findings']>;
 
@@ -77,7 +77,7 @@ export class AppSupervisor {
     this.dispatch({ type: 'hold', reason, at: Date.now() });
   }
 
-  shutdown(signal?: Signal): void {
+  shutdown(signal?: SignalName): void {
     this.dispatch({ type: 'shutdown', signal, at: Date.now() });
   }
 
@@ -86,7 +86,7 @@ export class AppSupervisor {
   }
 
   /** Forwards a signal PID 1 received; nothing happens when the app is not running. */
-  forward(signal: Signal): void {
+  forward(signal: SignalName): void {
     if (this.state.pid !== null) this.kill(signal);
   }
 
@@ -215,7 +215,7 @@ export class AppSupervisor {
     queueMicrotask(() => this.dispatch({ type: 'spawnFailed', error: message, status, at: Date.now() }));
   }
 
-  private kill(signal: Signal): void {
+  private kill(signal: SignalName): void {
     const pid = this.state.pid;
     if (pid === null) return;
     const jvms = this.jvms();

@@ -30,7 +30,8 @@ const dumpHeader = Buffer.from('Full thread dump');
 
 /**
  * Asks for the dump (askForDump sends SIGQUIT), captures the output until it is quiet or the bound is
- * reached, and writes it redacted to file. The raw capture lives in a file with no name, so an
+ * reached, and writes it redacted to file; output that holds no dump (a shell's `Quit`) leaves no file,
+ * so thread-dump.txt always holds a dump. The raw capture lives in a file with no name, so an
  * unredacted byte is never left in runDir, even if nile dies meanwhile.
  */
 export async function keepThreadDump(tail: OutputTail, file: string, redact: Redactor, askForDump: () => void): Promise<KeptDump> {
@@ -51,11 +52,14 @@ export async function keepThreadDump(tail: OutputTail, file: string, redact: Red
     tail.stopCapture();
     closeSync(raw);
   }
+  let dump;
   try {
-    return { output, dump: await writeRedacted(rawRead, file, redact, output) };
+    dump = await writeRedacted(rawRead, file, redact, output);
   } finally {
     await rawRead.close();
   }
+  if (!dump) unlinkSync(file);
+  return { output, dump };
 }
 
 // Bytes of output once it went quiet, the capture filled up, or the wait ran out.

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { MemoryCgroup } from './find.js';
 
 // v1 reports "no limit" as the largest page-aligned number it has.
-export const UNLIMITED = 2 ** 62;
+const UNLIMITED = 2 ** 62;
 
 /** What the kernel counts of a cgroup's brushes with its limit; a count is missing where the kernel does not say. */
 export interface OomCounts {

@@ -4,7 +4,7 @@ import type { Diagnosis } from '../control/protocol.cjs';
 import { configFlag, parseVerbArgs } from './args.cjs';
 import { locateRunDir } from './locate.cjs';
 
-/** `nile doctor [--json]`: why the app failed, with the evidence; exit 1 when the app failed or something is found. */
+/** `nile doctor [--json]`: why the app failed, with the evidence; exit 1 when the app failed or something is wrong now (notes of the past do not count). */
 export async function doctor(argv: string[]): Promise<number> {
   const parsed = parseVerbArgs('doctor', argv);
   if (typeof parsed === 'number') return parsed;
@@ -22,7 +22,7 @@ export async function doctor(argv: string[]): Promise<number> {
   if (unreachable) process.stderr.write(`nile doctor: could not reach the agent (${unreachable}); only what it left in runDir was examined\n`);
   if (parsed.flags.json) process.stdout.write(JSON.stringify({ phase, failed, findings, lastOutput }, null, 2) + '\n');
   else process.stdout.write(render(diagnosis));
-  return unreachable || findings.length || failed ? 1 : 0;
+  return unreachable || findings.some((f) => !f.note) || failed ? 1 : 0;
 }
 
 const noAgent = 'no agent answering';
@@ -48,8 +48,12 @@ async function withoutAgent(configFile?: string): Promise<Diagnosis> {
 
 function render({ phase, failed, lastOutput, findings }: Diagnosis): string {
   const subject = phase === noAgent ? noAgent : `app ${phase}`;
-  const lines = [findings.length === 0 ? `nothing found (${subject})` : `${subject}: ${findings.length} finding${findings.length > 1 ? 's' : ''}`];
-  findings.forEach((f, i) => lines.push(`${i + 1}. ${f.summary} [${f.cause}${f.level ? `, logged at ${f.level}` : ''}]`, ...(f.source ? [`     from ${f.source}`] : []), ...f.evidence.slice(0, 8).map((e) => `     ${e}`)));
+  const notes = findings.filter((f) => f.note).length;
+  const wrong = findings.length - notes;
+  const count = (n: number, word: string) => `${n} ${word}${n > 1 ? 's' : ''}`;
+  const head = wrong ? `${subject}: ${count(wrong, 'finding')}${notes ? `, ${count(notes, 'note')}` : ''}` : notes ? `nothing wrong now (${subject}); ${count(notes, 'note')}:` : `nothing found (${subject})`;
+  const lines = [head];
+  findings.forEach((f, i) => lines.push(`${i + 1}. ${f.summary} [${f.cause}${f.level ? `, logged at ${f.level}` : ''}${f.note ? ', note' : ''}]`, ...(f.source ? [`     from ${f.source}`] : []), ...f.evidence.slice(0, 8).map((e) => `     ${e}`)));
   if (failed && lastOutput.length) lines.push('the app\'s last output:', ...lastOutput.map((l) => `  ${l}`));
   return lines.join('\n') + '\n';
 }

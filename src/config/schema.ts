@@ -34,7 +34,7 @@ const httpMethods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 const call = items({ name: str(), url: str(undefined, true), method: oneOf(httpMethods, 'POST'), headers: map(), headerFiles: map(), body: text(''), timeout: dur('5s') });
 
 export const projectTypes = ['web', 'rpc', 'worker'] as const;
-export const signalNames = ['TERM', 'INT', 'HUP', 'QUIT', 'USR1', 'USR2', 'KILL'] as const;
+export const stopSignalNames = ['TERM', 'INT', 'HUP', 'QUIT', 'USR1', 'USR2', 'KILL'] as const;
 
 export const schema = obj({
   project: str(),
@@ -49,7 +49,7 @@ export const schema = obj({
     env: map(),
     startTimeout: dur('5m'),
     stopTimeout: dur('30s'),
-    stopSignal: oneOf(signalNames, 'TERM'),
+    stopSignal: oneOf(stopSignalNames, 'TERM'),
     restart: oneOf(['always', 'never'], 'always'),
     heapDumpPath: str(''),
     logFiles: list([]),
@@ -86,7 +86,7 @@ export const schema = obj({
 });
 
 export type ProjectType = (typeof projectTypes)[number];
-export type SignalName = (typeof signalNames)[number];
+export type StopSignalName = (typeof stopSignalNames)[number];
 
 /** The value a leaf or branch of the schema takes: durations are milliseconds, a percent a share (0.9 for 90%). */
 type ValueOf<S> = S extends { t: 'string' }

@@ -33,6 +33,7 @@ export interface Finding {
   evidence: string[]; // quoted lines, file paths, numbers
   source?: string; // the line it came from: "output line 12", "/var/log/app.log line 3"
   level?: string; // the log level of that line, when it was logged at WARN or below: never the headline
+  note?: true; // history worth showing, nothing wrong now (the previous container's kill when the app started anyway): nile doctor still exits 0
 }
 
 /** `doctor`'s answer, and what `nile doctor` makes of the scene when no agent answers. */

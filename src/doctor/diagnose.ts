@@ -7,7 +7,7 @@ import { previousKillFinding, type CgroupNow } from './killed.js';
 import { memoryCgroup } from '../cgroup/find.js';
 import { readOomCounts } from '../cgroup/memory.js';
 import type { PreviousEnd } from '../record/previous.js';
-import type { MemoryReading } from '../memory/reading.js';
+import type { MemoryReading } from '../cgroup/reading.js';
 import { scanForPatterns, type Source } from './patterns.js';
 import { startTimeoutFinding, type ProbeAnswer } from './probe.js';
 import { threadDumpFindings } from './threads.js';
@@ -43,7 +43,7 @@ export interface DiagnoseInput {
  * 4. classpath conflicts over a class an error names;
  * 5. the exit status or signal;
  * 6. the other classpath conflicts, the likeliest to break an app first, then a start script that runs java as a child;
- * 7. errors the app logged at WARN or INFO and went on; the previous container's kill when the app started anyway;
+ * 7. errors the app logged at WARN or INFO and went on; the previous container's kill when the app started anyway (a note);
  * 8. analyses that could not be done.
  * Never throws: an analysis that fails becomes a 'doctor-error' finding.
  */
@@ -71,7 +71,8 @@ export async function diagnose(input: DiagnoseInput): Promise<Finding[]> {
   const stuck = input.timedOut ? [...(threads?.filter((f) => f.cause === 'deadlock') ?? []), startTimeoutFinding(input.probes, threads?.find((f) => f.cause === 'start-timeout'))] : (threads ?? []);
   const exit = input.jvmEnded !== undefined && !input.exitCode && !input.signal ? jvmEndedFinding(input.jvmEnded, input.startScript) : exitFinding(input.exitCode, input.signal);
   const script = input.startScript ? [startScriptFinding(input.startScript, input.command ?? [])] : [];
-  const [heldFor, killedBefore] = input.previous?.held ? [killed, undefined] : [undefined, killed];
+  // A kill the app was not held back for is history: shown, but no reason for the doctor to fail now.
+  const [heldFor, killedBefore] = input.previous?.held ? [killed, undefined] : [undefined, killed && { ...killed, note: true as const }];
   return [
     ...(heldFor ? [heldFor] : []),
     ...(oom ? [oom] : []),

@@ -3,7 +3,7 @@
 // the OOM killer struck.
 import type { Finding } from '../control/protocol.cjs';
 import type { OomCounts } from '../cgroup/memory.js';
-import { describeReading, percent, type MemoryReading } from '../memory/reading.js';
+import { describeReading, percent, type MemoryReading } from '../cgroup/reading.js';
 import { killedWhen, phaseWords, type PreviousEnd } from '../record/previous.js';
 
 /** The memory cgroup as it is now, to compare with the counts the record kept when it is the same one. */

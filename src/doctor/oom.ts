@@ -1,7 +1,7 @@
 import type { Finding } from '../control/protocol.cjs';
 import { memoryCgroup } from '../cgroup/find.js';
 import { fileOf, readMemoryState, readOomCounts, type MemoryState } from '../cgroup/memory.js';
-import { describeReading, mib, type MemoryReading } from '../memory/reading.js';
+import { describeReading, mib, type MemoryReading } from '../cgroup/reading.js';
 
 /**
  * The OOM kill count of the cgroup at `cgroupPath` (this process's by default), read at once: take
@@ -27,7 +27,7 @@ export async function oomKillFinding(baseline: number, cgroupPath?: string, read
 }
 
 /** The cgroup's limit, peak and times at the limit, quoted from their files. */
-export function limitEvidence(state: MemoryState): string[] {
+function limitEvidence(state: MemoryState): string[] {
   const evidence: string[] = [];
   const v1 = state.cgroup.version === 1;
   if (state.limitBytes !== undefined) evidence.push(`${fileOf(state.cgroup, 'limit')}: ${state.limitBytes} (${mib(state.limitBytes)})`);

@@ -1,9 +1,11 @@
 import { findMemoryCgroup, type MemoryCgroup } from '../cgroup/find.js';
-import { readLimit, readOomCounts, readUsage } from '../cgroup/memory.js';
+import { describeReading, percent, takeReading, type MemoryReading } from '../cgroup/reading.js';
 import type { Config } from '../config/schema.js';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
-import { describeReading, heapSettings, percent, type MemoryReading } from './reading.js';
+import { realClock, type Clock } from '../toolbox/clock.js';
+import { Emitter } from '../toolbox/emitter.js';
+import { heapSettings } from './heap-settings.js';
 
 const everyMs = 3000;
 const kept = 5; // the last readings, for the doctor after an OOM kill
@@ -25,33 +27,37 @@ export class MemoryWatch {
   readonly readings: MemoryReading[] = [];
   private above = false;
   private warnedAt: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly listeners: Array<(reading: MemoryReading) => void> = [];
+  private cancel: (() => void) | null = null;
+  private stopped = false;
+  private readonly readingTaken: Emitter<MemoryReading>;
 
   private constructor(
     readonly cgroup: MemoryCgroup,
     private readonly config: Config,
     private readonly log: Log,
-  ) {}
+    private readonly clock: Clock,
+    private readonly everyMs: number,
+  ) {
+    this.readingTaken = new Emitter((err) => log.error({ err: errorText(err) }, 'memory: a follower of the readings failed'));
+  }
 
   /** Starts watching the agent's own cgroup (the container's) or the one given; null when there is none to read. */
-  static async start(config: Config, log: Log, options: { cgroup?: MemoryCgroup; everyMs?: number } = {}): Promise<MemoryWatch | null> {
+  static async start(config: Config, log: Log, options: { cgroup?: MemoryCgroup; everyMs?: number; clock?: Clock } = {}): Promise<MemoryWatch | null> {
     const cgroup = options.cgroup ?? findMemoryCgroup();
     if (!cgroup) return null;
-    const watch = new MemoryWatch(cgroup, config, log);
-    watch.timer = setInterval(() => watch.read(), options.everyMs ?? everyMs);
-    watch.timer.unref();
+    const watch = new MemoryWatch(cgroup, config, log, options.clock ?? realClock, options.everyMs ?? everyMs);
     watch.read(); // a cgroup that cannot be read stops the watch here
     return watch.readings.length ? watch : null;
   }
 
   /** Called with each reading from now on (the record in runDir keeps them). */
   onReading(listener: (reading: MemoryReading) => void): void {
-    this.listeners.push(listener);
+    this.readingTaken.listen(listener);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    this.cancel?.();
   }
 
   get last(): MemoryReading | undefined {
@@ -67,15 +73,15 @@ export class MemoryWatch {
   private read(): void {
     let reading: MemoryReading;
     try {
-      // The limit too: a pod may be resized in place.
-      reading = { at: Date.now(), usageBytes: readUsage(this.cgroup), limitBytes: readLimit(this.cgroup), counts: readOomCounts(this.cgroup) };
+      reading = takeReading(this.cgroup, this.clock.now());
     } catch (err) {
       this.log.warn({ cgroup: this.cgroup.dir, err: errorText(err) }, 'memory: the cgroup cannot be read; the memory watch stops');
       return this.stop();
     }
+    if (!this.stopped) this.cancel = this.clock.after(this.everyMs, () => this.read());
     this.readings.push(reading);
     if (this.readings.length > kept) this.readings.shift();
-    for (const listener of this.listeners) listener(reading);
+    this.readingTaken.emit(reading);
     const share = reading.limitBytes ? reading.usageBytes / reading.limitBytes : 0;
     const { warnAt } = this.config.memory;
     if (share >= warnAt && !this.above) {

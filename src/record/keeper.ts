@@ -3,7 +3,7 @@ import type { AppSupervisor } from '../app/supervisor.js';
 import type { Config } from '../config/schema.js';
 import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
-import type { MemoryReading } from '../memory/reading.js';
+import type { MemoryReading } from '../cgroup/reading.js';
 import { redactorFor, type Redactor } from '../redact.js';
 import { excerpt, keptLines, writeRecord, type ContainerRecord } from './record.js';
 

@@ -1,7 +1,7 @@
 // At start, from the record the previous container left: start the app, or hold it back because the
 // previous container was killed while the app was starting (the same start would die the same death).
 import type { Phase } from '../app/machine.js';
-import type { MemoryReading } from '../memory/reading.js';
+import type { MemoryReading } from '../cgroup/reading.js';
 import type { ContainerRecord } from './record.js';
 
 /** How the previous container of this pod ended, as its record says. */

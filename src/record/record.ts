@@ -3,7 +3,7 @@
 // JVM) leaves it for the next one, which reads how the last one ended.
 import path from 'node:path';
 import type { Phase } from '../app/machine.js';
-import type { MemoryReading } from '../memory/reading.js';
+import type { MemoryReading } from '../cgroup/reading.js';
 import { readRegularFile } from '../fd.js';
 import { writeOwnFile } from '../run-dir.js';
 

@@ -15,11 +15,12 @@ export interface Sv {
   exit: Exit<number> | null; // how the last child ended: ./finish's arguments after run
 }
 
-export type Signal = `SIG${SignalName}`;
+/** A signal as process.kill takes it (`SIGTERM`), for runsv's children. */
+export type ProcessSignal = `SIG${SignalName}`;
 
 export type Effect =
   | { kind: 'status' } // publish the record in supervise/
-  | { kind: 'signal'; signal: Signal; custom?: ControlLetter } // unless control/<custom> exits 0
+  | { kind: 'signal'; signal: ProcessSignal; custom?: ControlLetter } // unless control/<custom> exits 0
   | { kind: 'term' } // unless control/t exits 0: TERM, then termSent()
   | { kind: 'script'; letter: 'd' | 'x' } // control/<letter>; its exit status is ignored
   | { kind: 'start' } // ./run, or ./finish when the state is finish

@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants, accessSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from '../log.js';
 import { openLogPipe, type Pipe } from './log-pipe.js';
-import { control, exited, finishArgs, initialSv, settle, started, termSent, toStatus, type Effect, type Pair, type Signal, type Step, type Sv } from './machine.js';
+import { control, exited, finishArgs, initialSv, settle, started, termSent, toStatus, type Effect, type Pair, type ProcessSignal, type Step, type Sv } from './machine.js';
 import type { RunState, Want } from './status.js';
 import { controlScriptHandled, signalNumber, startProgram, type Stdio } from './spawn.js';
 import type { ControlLetter, Exit } from './letters.js';
 import { SuperviseDir } from './supervise.js';
+import { sleep, within } from '../toolbox/sleep.js';
 
 type Who = 'main' | 'log';
 
@@ -105,11 +105,11 @@ export class RunitService {
   /** As runsv on SIGTERM: `x`, then the service's exit; KILL whatever still runs after `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
     this.send('x');
-    if (await within(this.done, timeoutMs)) return;
+    if (await within(this.done.then(() => true), timeoutMs, false)) return;
     this.log.warn({ service: this.name, timeoutMs }, 'service did not stop in time; killing it');
     this.killing = true;
     for (const child of this.alive) child.kill('SIGKILL');
-    if (await within(this.done, killGraceMs)) return;
+    if (await within(this.done.then(() => true), killGraceMs, false)) return;
     this.log.error({ service: this.name }, 'service still not down after KILL; letting it go');
     await this.retire();
   }
@@ -223,7 +223,7 @@ export class RunitService {
     return controlScriptHandled(this.dir, letter, this.pair.main.pid, this.stdio('main').stdout, this.log, track);
   }
 
-  private signal(who: Who, signal: Signal): void {
+  private signal(who: Who, signal: ProcessSignal): void {
     const pid = this.pair[who]!.pid;
     for (const child of this.alive) if (child.pid === pid) child.kill(signal);
   }
@@ -245,14 +245,6 @@ export class RunitService {
     await Promise.all([this.supervise.main.close(), this.supervise.log?.close()]);
     this.resolveDone();
   }
-}
-
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const result = await Promise.race([promise.then(() => true), timeout]);
-  clearTimeout(timer);
-  return result;
 }
 
 function exists(file: string): boolean {
