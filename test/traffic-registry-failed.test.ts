@@ -22,4 +22,6 @@ t.test('registry clients that failed to load: not Ready, said by the probe and s
   const status = JSON.parse((await nile.exec(['status', '--json'])).stdout);
   t.equal(status.verdict.ready, false, 'status has the same verdict');
   t.equal(status.traffic?.registry, 'failed', 'status says the registration failed');
+  const text = (await nile.exec(['status'])).stdout;
+  t.match(text, /^traffic: in service, online \(round 1\), registry clients failed to load: not registered$/m, `nile status prints the traffic line: ${text}`);
 });
