@@ -61,10 +61,9 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
   const ready = await readinessIfEnabled(config.probe.serve, () => handlers.probe(''), log);
   const [supervise, registration, started] = await Promise.all([
     hasApp ? superviseApp(config.runDir, app, traffic, log, (letter) => traffic.dispatch({ type: 'letter', letter, at: Date.now() })).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
-    held.registration.state === 'none' ? held.registration : registerFollowing(config, log, traffic),
+    held.registration.state === 'none' ? held.registration : registerFollowing(config, log, traffic, held),
     startSideServices(config, log),
   ]);
-  held.registration = registration;
   const reconciler = registration.state === 'ready' ? registration.reconciler : null;
   held.side = started;
   held.memory = await MemoryWatch.start(config, log);
@@ -83,10 +82,11 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
   };
 }
 
-// The registry clients load beside the app; the registration follows the traffic from the moment they are up.
-async function registerFollowing(config: Config, log: Log, traffic: Traffic): Promise<RegistrationState> {
+// The registry clients load beside the app; the registration follows the traffic from the moment they are up (or failed).
+async function registerFollowing(config: Config, log: Log, traffic: Traffic, held: Held): Promise<RegistrationState> {
   const { startRegistration } = await import('../registry/registration.js');
   const registration = await startRegistration(config, log);
+  held.registration = registration;
   if (registration.state === 'ready') followRegistration(traffic, registration.reconciler);
   else traffic.dispatch({ type: 'registry', state: registration.state });
   return registration;

@@ -4,6 +4,7 @@
 // and the operator's letters carry out the effects.
 import type { Phase } from '../app/machine.js';
 import type { Desired } from '../registry/backend.js';
+import { sameDesired } from '../registry/reconciler.js';
 
 /** Why the instance is out of traffic: the preStop hook, or the stop of the pod. */
 export type DrainCause = 'prestop' | 'SIGTERM' | 'SIGINT';
@@ -90,8 +91,6 @@ function registrationWords(s: TrafficState): string {
   return s.registered.down ? 'registered down' : 'registered up';
 }
 
-const same = (a: Desired, b: Desired) => a.present === b.present && (!a.present || !b.present || a.down === b.down);
-
 export function next(state: TrafficState, event: TrafficEvent, policy: TrafficPolicy): { state: TrafficState; effects: TrafficEffect[] } {
   const s: TrafficState = { ...state };
   const effects: TrafficEffect[] = [];
@@ -169,7 +168,7 @@ export function next(state: TrafficState, event: TrafficEvent, policy: TrafficPo
   }
 
   const desired = desiredFor(s);
-  if (s.registry === 'ready' && desired !== 'unchanged' && (registerAnyway || !same(s.registered, desired))) {
+  if (s.registry === 'ready' && desired !== 'unchanged' && (registerAnyway || !sameDesired(s.registered, desired))) {
     s.registered = desired;
     effects.push({ type: 'register', desired });
   }
