@@ -57,10 +57,12 @@ function permutations<T>(items: T[]): T[][] {
 
 type Taker = 'calls' | 'drain' | 'registration' | 'letters';
 
-async function story(t: Test, order: Taker[]): Promise<string[]> {
+/** The story of one pod; the gateway's `/online` answers `onlineAnswers` first, then 200. */
+async function story(t: Test, order: Taker[], onlineAnswers: number[] = []): Promise<string[]> {
   const told: string[] = [];
   const gateway = await serveHttp(t, (req, res) => {
-    told.push(`call ${req.url}`);
+    res.statusCode = req.url === '/online' ? (onlineAnswers.shift() ?? 200) : 200;
+    told.push(`call ${req.url} ${res.statusCode}`);
     res.end();
   });
   const config = configFor(gateway);
@@ -96,19 +98,24 @@ async function story(t: Test, order: Taker[]): Promise<string[]> {
 t.test('every order of the takers tells the same story', async (t) => {
   const expected = [
     'registry absent', // the clients loaded: nothing held yet
-    'call /online',
+    'call /online 200',
     'registry up',
     'registry down',
     'registry up',
-    'call /offline',
+    'call /offline 200',
     'app d',
     'registry absent',
-    'call /online',
+    'call /online 200',
     'registry up',
-    'call /offline',
+    'call /offline 200',
     'registry absent',
   ];
   for (const order of permutations<Taker>(['calls', 'drain', 'registration', 'letters'])) {
     t.same(await story(t, order), expected, order.join(', '));
   }
+});
+
+t.test('an online call failing holds the registration until it is made again and succeeds', async (t) => {
+  const told = await story(t, ['calls', 'drain', 'registration', 'letters'], [503]);
+  t.same(told.slice(0, 4), ['registry absent', 'call /online 503', 'call /online 200', 'registry up']);
 });

@@ -1,7 +1,8 @@
 // The traffic's story as a pure function: (state, event) → (state, effects). Going online each time the app
 // becomes ready, registered while in service, the offline calls before deregistration, the drain, `sv up`
 // after a stray prestop. Times come in with the events; Serving, OutOfTraffic, the registration's follower
-// and the operator's letters carry out the effects.
+// and the operator's letters carry out the effects. A registry outage and an online call failing are not
+// events here: the reconciler puts back what it was told, the online round calls again, and nothing else changes.
 import type { Phase } from '../app/machine.js';
 import type { Desired } from '../registry/backend.js';
 import { sameDesired } from '../registry/reconciler.js';
