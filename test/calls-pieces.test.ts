@@ -1,8 +1,8 @@
 import t from 'tap';
-import { desiredFor } from '../src/agent/follow.js';
 import { goingOnlineReason, type Pending } from '../src/calls/online.js';
 import { request } from '../src/http/client.js';
 import { heapSettings } from '../src/memory/heap-settings.js';
+import { desiredFor, initialTraffic, type TrafficState } from '../src/traffic/machine.js';
 import { serveHttp } from './helpers/ports.js';
 
 // The pieces of the calls and the memory watch that need no process: the probe's reason while going online,
@@ -24,10 +24,11 @@ t.test('the reason names the first call not done, its last answer and when it is
 });
 
 t.test('registered only once online; down while not ready; out while draining', async (t) => {
-  t.same(desiredFor('ready', false, false), { present: false }, 'ready but not online yet: not registered');
-  t.same(desiredFor('ready', false, true), { present: true, down: false });
-  t.same(desiredFor('notReady', false, true), { present: true, down: true });
-  t.same(desiredFor('ready', true, true), { present: false });
+  const serving = (app: TrafficState['app'], online: TrafficState['online'], draining = false): TrafficState => ({ ...initialTraffic('ready', app), round: 1, online, draining: draining ? { since: 0, by: 'prestop' } : null });
+  t.same(desiredFor(serving('ready', 'going')), { present: false }, 'ready but not online yet: not registered');
+  t.same(desiredFor(serving('ready', 'yes')), { present: true, down: false });
+  t.same(desiredFor(serving('notReady', 'yes')), { present: true, down: true });
+  t.same(desiredFor(serving('ready', 'yes', true)), { present: false });
 });
 
 t.test('the JVM memory options, from the command and the variables the JVM reads', async (t) => {

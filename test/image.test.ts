@@ -10,6 +10,7 @@ import { offlineCalls } from '../src/calls/offline.js';
 import { defaultConfigPath, loadConfig } from '../src/config/load.js';
 import { createLog } from '../src/log.js';
 import { OutOfTraffic } from '../src/prestop/out-of-traffic.js';
+import { Traffic } from '../src/traffic/traffic.js';
 import { NILE_BIN, ROOT } from './helpers/paths.js';
 
 // The image and its manifests, checked against the repository without a Docker engine: every path
@@ -232,7 +233,9 @@ t.test('the deployment: exec readiness probe and preStop are nile verbs, the gra
   t.same(podIp?.valueFrom, { fieldRef: { fieldPath: 'status.podIP' } }, 'POD_IP from the downward API');
 
   const config = exampleConfig();
-  const prestopBudget = new OutOfTraffic(config.prestop, () => null, createLog('silent'), () => true, { offlineCalls: offlineCalls(config), goOffline: async () => '', resume: () => {} }).budgetMs();
+  const log = createLog('silent');
+  const traffic = new Traffic({ onlineCalls: false, offlineCalls: true }, 'none', log);
+  const prestopBudget = new OutOfTraffic(config.prestop, () => null, log, traffic, { offlineCalls: offlineCalls(config), offlineDone: async () => '' }).budgetMs();
   const needed = (prestopBudget + config.app.stopTimeout) / 1000;
   t.ok(pod.terminationGracePeriodSeconds >= needed, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} >= prestop budget ${prestopBudget / 1000}s + app.stopTimeout ${config.app.stopTimeout / 1000}s`);
   const ports = container.ports.map((p: { containerPort: number }) => p.containerPort);

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { shownWant, type AppState } from '../app/machine.js';
 import type { AppSupervisor } from '../app/supervisor.js';
 import type { Log } from '../log.js';
-import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { SuperviseDir } from '../runit/supervise.js';
 import type { SuperviseStatus } from '../runit/status.js';
+import type { Traffic } from '../traffic/traffic.js';
 
 /**
  * The app as runsv would publish it, so `sv status app` and `nile sv` read and drive it. A halted
@@ -25,14 +25,15 @@ export function superviseStatusOf(state: AppState, outOfTraffic = false): Superv
 }
 
 /** Opens runDir/service/app/supervise and binds it to the app: control letters in (through `control`), status out. */
-export async function superviseApp(runDir: string, app: AppSupervisor, traffic: OutOfTraffic, log: Log, control: (letter: string) => void): Promise<SuperviseDir> {
-  const initial = superviseStatusOf(app.state, traffic.draining);
+export async function superviseApp(runDir: string, app: AppSupervisor, traffic: Traffic, log: Log, control: (letter: string) => void): Promise<SuperviseDir> {
+  const draining = () => traffic.state.draining !== null;
+  const initial = superviseStatusOf(app.state, draining());
   const dir = await SuperviseDir.open(path.join(runDir, 'service', 'app'), log, initial);
   dir.onControl(control);
   // Written when it changes, as runsv does: a probe result alone changes nothing sv can see.
   let last = JSON.stringify(initial);
   const publish = (state: AppState) => {
-    const status = superviseStatusOf(state, traffic.draining);
+    const status = superviseStatusOf(state, draining());
     const text = JSON.stringify(status);
     if (text !== last) dir.write(status);
     last = text;

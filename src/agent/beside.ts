@@ -13,18 +13,22 @@ import type { PreviousEnd } from '../record/previous.js';
 import { metricsIfEnabled } from '../metrics/enabled.js';
 import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { redactorFor } from '../redact.js';
-import type { Reconciler } from '../registry/reconciler.js';
+import type { RegistrationState } from '../registry/registration.js';
+import { within } from '../toolbox/sleep.js';
+import type { Traffic } from '../traffic/traffic.js';
 import { superviseApp } from './app-service.js';
-import { controlHandlers, readiness, type Parts as ControlParts } from './control.js';
-import { follow } from './follow.js';
+import { controlHandlers, readiness, type Answering } from './control.js';
+import { followRegistration } from './follow.js';
+import type { Held } from './held.js';
 import { readinessIfEnabled } from './readiness-endpoint.js';
-import type { Held } from './run.js';
 import { startSideServices } from './services.js';
 
-interface Parts {
+/** What the agent has made before the app starts, which what comes up beside it answers for. */
+interface StartedBefore {
   app: AppSupervisor;
   hasApp: boolean;
-  traffic: OutOfTraffic;
+  traffic: Traffic;
+  out: OutOfTraffic;
   scene: { now(): Promise<Finding[]> };
   serving: Serving;
   held: Held; // filled in here as each part comes up
@@ -38,11 +42,12 @@ interface Parts {
  * directory, the registry clients and sshd with the runit services; then the memory watch and the
  * metrics. `close()` stops them in reverse.
  */
-export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, scene, serving, held, record, previous }: Parts): Promise<{ close(): Promise<void> }> {
-  const parts: ControlParts = {
+export async function bringUpBeside(config: Config, log: Log, { app, hasApp, traffic, out, scene, serving, held, record, previous }: StartedBefore): Promise<{ close(): Promise<void> }> {
+  const parts: Answering = {
     app,
     hasApp,
     traffic,
+    out,
     services: () => held.side?.list() ?? [],
     registration: () => held.registration,
     scene,
@@ -55,47 +60,36 @@ export async function bringUpBeside(config: Config, log: Log, { app, hasApp, tra
   const control = await openControlSocket(config.runDir, handlers, log);
   const ready = await readinessIfEnabled(config.probe.serve, () => handlers.probe(''), log);
   const [supervise, registration, started] = await Promise.all([
-    hasApp ? superviseApp(config.runDir, app, traffic, log, appControl(app, traffic, serving)).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
-    held.registration === null ? null : registerFollowing(config, log, { app, traffic, serving }),
+    hasApp ? superviseApp(config.runDir, app, traffic, log, (letter) => traffic.dispatch({ type: 'letter', letter, at: Date.now() })).catch((err) => void log.error({ err: errorText(err) }, 'runDir/service/app cannot be supervised')) : undefined,
+    held.registration.state === 'none' ? held.registration : registerFollowing(config, log, traffic, held),
     startSideServices(config, log),
   ]);
-  held.registration = registration;
+  const reconciler = registration.state === 'ready' ? registration.reconciler : null;
   held.side = started;
   held.memory = await MemoryWatch.start(config, log);
   keepReadings(held.memory, record);
-  held.metrics = await metricsIfEnabled(config.metrics, { app, ready: () => readiness(parts).ready, registry: () => registration?.status() ?? [], serving, memory: () => held.memory, previous }, log);
+  held.metrics = await metricsIfEnabled(config.metrics, { app, ready: () => readiness(parts).ready, registry: () => reconciler?.status() ?? [], serving, memory: () => held.memory, previous }, log);
   return {
     async close() {
       held.memory?.stop();
       await held.metrics?.close();
       await held.side?.stop();
       await supervise?.close();
-      await Promise.race([registration?.close(), sleep(3000)]);
+      await within(reconciler?.close() ?? Promise.resolve(), 3000, undefined);
       await ready?.close();
       await closeServer(control);
     },
   };
 }
 
-// The registry clients load beside the app; the registration follows it from the moment they are up.
-async function registerFollowing(config: Config, log: Log, { app, traffic, serving }: Pick<Parts, 'app' | 'traffic' | 'serving'>): Promise<Reconciler | null> {
+// The registry clients load beside the app; the registration follows the traffic from the moment they are up (or failed).
+async function registerFollowing(config: Config, log: Log, traffic: Traffic, held: Held): Promise<RegistrationState> {
   const { startRegistration } = await import('../registry/registration.js');
   const registration = await startRegistration(config, log);
-  if (registration) follow(app, traffic, serving, registration);
+  held.registration = registration;
+  if (registration.state === 'ready') followRegistration(traffic, registration.reconciler);
+  else traffic.dispatch({ type: 'registry', state: registration.state });
   return registration;
-}
-
-/**
- * The operator's letters to the app, with what they mean for its traffic: `sv down` (or exit) while in
- * service makes the offline calls before the app gets its stop signal; `sv up` after a stray prestop
- * brings it back into traffic.
- */
-function appControl(app: AppSupervisor, traffic: OutOfTraffic, serving: Serving) {
-  return (letter: string) => {
-    if (letter === 'u') traffic.resume();
-    if ((letter === 'd' || letter === 'x') && serving.inService) return void serving.goOffline().then(() => app.control(letter));
-    app.control(letter);
-  };
 }
 
 // Each memory reading goes into the record, the one taken at the watch's start too.
@@ -105,8 +99,6 @@ function keepReadings(memory: MemoryWatch | null, record: RecordKeeper): void {
   if (memory.last) keep(memory.last);
   memory.onReading(keep);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));

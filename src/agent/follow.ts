@@ -1,30 +1,11 @@
-import type { Phase } from '../app/machine.js';
-import type { AppSupervisor } from '../app/supervisor.js';
-import type { Serving } from '../calls/serving.js';
-import type { OutOfTraffic } from '../prestop/out-of-traffic.js';
-import type { Desired } from '../registry/backend.js';
 import type { Reconciler } from '../registry/reconciler.js';
+import type { Traffic } from '../traffic/traffic.js';
 
 /**
- * Registered only while ready and online (the online calls succeeded); `down` while not ready after
- * that; out while draining or anything else.
+ * The registration follows the traffic from now on: it holds what the traffic's `register` effects say
+ * (registered while in service and online, `down` while not ready, out once leaving or draining).
  */
-export function desiredFor(phase: Phase, draining: boolean, online = true): Desired {
-  if (draining || !online) return { present: false };
-  if (phase === 'ready') return { present: true, down: false };
-  if (phase === 'notReady') return { present: true, down: true };
-  return { present: false };
-}
-
-/**
- * The registration follows the app's readiness, the online calls and the drain, from now on. While
- * the offline calls are being made (a crash or `sv down` in service) it waits: they come first, then
- * out of the registry. A prestop undone (`sv up app`) brings it back as the app's readiness says.
- */
-export function follow(app: AppSupervisor, traffic: OutOfTraffic, serving: Serving, registration: Reconciler): void {
-  const update = () => serving.goingOffline || registration.want(desiredFor(app.state.phase, traffic.draining, serving.online));
-  app.onChange(update);
-  serving.onChange(update);
-  traffic.onChange(update);
-  update(); // the app has been running while the clients loaded
+export function followRegistration(traffic: Traffic, registration: Pick<Reconciler, 'want'>): void {
+  traffic.onEffect((effect) => effect.type === 'register' && registration.want(effect.desired));
+  traffic.dispatch({ type: 'registry', state: 'ready' }); // the app has been running while the clients loaded
 }

@@ -1,20 +1,19 @@
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import { AppSupervisor } from '../app/supervisor.js';
+import { offlineCalls } from '../calls/offline.js';
 import { Serving } from '../calls/serving.js';
-import type { MemoryWatch } from '../memory/watch.js';
-import type { Metrics } from '../metrics/serve.js';
 import { takePid1Duties } from '../pid1/duties.js';
 import { handleSignals } from '../pid1/signals.js';
 import { showStateInTitle } from '../pid1/title.js';
 import { OutOfTraffic } from '../prestop/out-of-traffic.js';
 import { proberFor, type Prober, type ProbeObserver } from '../probe/prober.js';
 import { registryConfigured } from '../registry/backend.js';
-import type { Reconciler } from '../registry/reconciler.js';
 import { keepRecord } from '../record/keeper.js';
 import { previousContainer } from '../record/boot.js';
+import { Traffic } from '../traffic/traffic.js';
+import type { Held } from './held.js';
 import { watchScene } from './scene.js';
-import type { SideServices } from './services.js';
 
 /**
  * PID 1, the story in one screen: take the duties, start the app (or hold it back when the previous
@@ -26,37 +25,31 @@ import type { SideServices } from './services.js';
 export async function runAgent(config: Config, log: Log): Promise<number> {
   const duties = takePid1Duties(log);
   const hasApp = config.app.command.length > 0; // `app.command: []`: services only, as runsvdir
-  const held: Held = { registration: registryConfigured(config) ? undefined : null, side: null, memory: null, metrics: null };
+  const held: Held = { registration: { state: registryConfigured(config) ? 'loading' : 'none' }, side: null, memory: null, metrics: null };
   const app = new AppSupervisor(config, log, proberWhenLoaded(config.probe, (kind, ok, ms) => held.metrics?.probed(kind, ok, ms)));
   const start = hasApp ? previousContainer(config.runDir, log) : { hold: false as const, previous: null };
   const record = keepRecord(config, app, log, start.hold ? start.previous.evidence : null);
   const scene = watchScene(config, app, () => held.memory?.readings ?? [], start.previous);
-  // The online calls when the app becomes ready, before it is registered; the offline calls when it leaves.
-  const serving = new Serving(config, log);
-  app.onChange((state) => serving.follow(state));
-  const traffic = new OutOfTraffic(config.prestop, () => held.registration ?? null, log, () => app.state.phase === 'ready' || app.state.phase === 'notReady', serving);
-  handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, traffic, log) });
+  // The traffic follows the app: the online calls when it becomes ready, before it is registered; the offline calls when it leaves.
+  const traffic = new Traffic({ onlineCalls: config.online.length > 0, offlineCalls: offlineCalls(config).length > 0 }, held.registration.state, log);
+  const serving = new Serving(config, log, traffic);
+  const out = new OutOfTraffic(config.prestop, () => (held.registration.state === 'ready' ? held.registration.reconciler : null), log, traffic, serving);
+  traffic.onEffect((effect) => effect.type === 'letter' && app.control(effect.letter));
+  traffic.follow(app);
+  handleSignals({ forward: (signal) => app.forward(signal), onStop: stopOnce(app, out, log) });
   showStateInTitle(app);
   if (start.hold) app.holdBack(start.reason, start.previous.evidence.output);
   else if (hasApp) app.boot();
   const { bringUpBeside } = await import('./beside.js');
-  const beside = await bringUpBeside(config, log, { app, hasApp, traffic, scene, serving, held, record, previous: start.previous });
+  const beside = await bringUpBeside(config, log, { app, hasApp, traffic, out, scene, serving, held, record, previous: start.previous });
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');
   const code = await app.exited;
-  await serving.goOffline(); // an app that ended by itself (restart: never) leaves traffic before nile goes
+  await traffic.until((s) => s.offline !== 'calling'); // an app that ended by itself (restart: never) leaves traffic before nile goes
   await beside.close();
   record.ended(code);
   duties.stop();
   log.info({ code }, 'nile exiting with the app status');
   return code;
-}
-
-/** What comes up beside the app, filled in as it does: null when not configured (or not available). */
-export interface Held {
-  registration: Reconciler | null | undefined; // undefined while its clients load: not ready till then
-  side: SideServices | null; // sshd and the runit services, once started
-  memory: MemoryWatch | null;
-  metrics: Metrics | null;
 }
 
 // The probe's first run is an interval after the spawn: its client loads meanwhile.
@@ -66,13 +59,12 @@ function proberWhenLoaded(probe: Config['probe'], timed: ProbeObserver): Prober 
 }
 
 // SIGTERM (or INT): out of traffic first unless a prestop already did it, then stop the app.
-function stopOnce(app: AppSupervisor, traffic: OutOfTraffic, log: Log) {
+function stopOnce(app: AppSupervisor, out: OutOfTraffic, log: Log) {
   let stopping = false;
   return (signal: 'TERM' | 'INT') => {
     if (stopping) return log.info({ signal }, 'already stopping');
     stopping = true;
     log.info({ signal }, 'stop requested');
-    traffic.cutShort();
-    void traffic.start(`SIG${signal}`).then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
+    void out.start(`SIG${signal}`).then(() => app.shutdown(signal === 'INT' ? 'INT' : undefined));
   };
 }

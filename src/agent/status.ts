@@ -6,6 +6,7 @@ import type { MemoryStatus } from '../memory/watch.js';
 import { previousLine, type PreviousEnd } from '../record/previous.js';
 import type { BackendStatus } from '../registry/backend.js';
 import type { ServiceLine, Status, Verdict } from '../control/protocol.cjs';
+import { trafficLine, type TrafficState } from '../traffic/machine.js';
 
 /** One runit-style service as `nile status` lists it. */
 export function serviceLine(info: ServiceLine): ServiceLine {
@@ -17,6 +18,7 @@ export interface Around {
   calls?: CallResult[];
   memory?: MemoryStatus | null;
   previous?: PreviousEnd | null; // how the previous container of the pod ended
+  traffic?: TrafficState;
 }
 
 /** Everything `nile status` shows, as one JSON-able object; `verdict` is what `nile probe` answers, word for word. */
@@ -44,6 +46,7 @@ export function statusOf(app: AppSupervisor, verdict: Verdict, out: { since: num
     memory: around.memory ?? null,
     previous: around.previous ? { how: around.previous.how, phase: around.previous.phase, at: around.previous.at, line: previousLine(around.previous) } : null,
     lastFailure: app.report,
+    ...(around.traffic ? { traffic: { ...around.traffic, line: trafficLine(around.traffic) } } : {}),
   };
 }
 
@@ -62,6 +65,7 @@ function registryLine(r: BackendStatus, now: number): string {
 export function statusText(s: Status, now = Date.now()): string {
   const lines = [`${s.verdict.reason}`, ...(s.draining ? [`draining (since ${s.draining.since}, by ${s.draining.by})`] : []), `app: ${s.app.phase}${s.app.pid ? ` (pid ${s.app.pid}${s.app.jvms?.length ? `, JVM pid ${s.app.jvms.join(', ')}` : ''})` : ''}${up(s.app.uptimeMs)}, want ${s.app.want}, ${s.app.restarts} restarts`];
   if (s.app.probe) lines.push(`  probe: ${s.app.probe.ok ? 'ok' : 'failing'}: ${s.app.probe.detail}`);
+  if (s.traffic) lines.push(s.traffic.line);
   for (const svc of s.services) lines.push(`${svc.name}: ${svc.state}${svc.pid ? ` (pid ${svc.pid})` : ''} ${Math.round((now - svc.since) / 1000)}s${svc.want ? `, want ${svc.want}` : ''}${svc.note ? `: ${svc.note}` : ''}`);
   for (const r of s.registry) lines.push(registryLine(r, now));
   if (s.memory) lines.push(memoryLine(s.memory));

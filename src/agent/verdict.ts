@@ -1,5 +1,6 @@
 import type { AppState, Phase } from '../app/machine.js';
 import type { Reconciler } from '../registry/reconciler.js';
+import type { RegistrationState } from '../registry/registration.js';
 import { seconds, type FailureReport } from '../app/report.js';
 import type { Verdict } from '../control/protocol.cjs';
 import { headlineFinding } from './scene.js';
@@ -16,18 +17,32 @@ export interface Waiting {
   registryOutage?: string | null; // registered once, lost since: said, but it does not take readiness
 }
 
+/** What a registration that is up still lacks for a ready app to be Ready; null once it was put in place since the app became ready. */
+export function registering(reconciler: Pick<Reconciler, 'pending'>, phase: Phase): string | null {
+  return phase === 'ready' ? reconciler.pending({ present: true, down: false }) : null;
+}
+
 /**
- * What the registration still lacks for a ready app to be Ready, or null once it was put in place since the app
- * became ready. `registration`: null when no registry is configured, undefined while its clients load.
+ * What the registration, as it stands, still lacks for a ready app to be Ready; null when none is configured.
+ * Clients that failed to load will never register it: not Ready, and the line says why.
  */
-export function registering(registration: Pick<Reconciler, 'pending'> | null | undefined, phase: Phase): string | null {
-  if (phase !== 'ready' || registration === null) return null;
-  return registration === undefined ? 'loading the registry clients' : registration.pending({ present: true, down: false });
+export function registrationWait(registration: RegistrationState, phase: Phase): string | null {
+  if (phase !== 'ready') return null;
+  switch (registration.state) {
+    case 'none':
+      return null;
+    case 'loading':
+      return 'loading the registry clients';
+    case 'failed':
+      return `the registry clients failed to load: ${registration.error}`;
+    case 'ready':
+      return registering(registration.reconciler, phase);
+  }
 }
 
 /** A registration lost after it was put in place (a registry outage): the pod stays Ready and says so. */
-export function registryOutage(registration: Pick<Reconciler, 'outage'> | null | undefined, phase: Phase): string | null {
-  return phase === 'ready' && registration ? registration.outage() : null;
+export function registryOutage(registration: RegistrationState, phase: Phase): string | null {
+  return phase === 'ready' && registration.state === 'ready' ? registration.reconciler.outage() : null;
 }
 
 /**

@@ -13,6 +13,7 @@ import { onExit, spawnApp, spawnError } from './spawn.js';
 import { prepareHeapDumpDir } from './heap-dump.js';
 import { keepThreadDump } from './thread-dump.js';
 import type { Exit, SignalName } from '../runit/letters.js';
+import { Emitter } from '../toolbox/emitter.js';
 
 const keptProbes = 5;
 const afterKillMs = 5000; // KILL comes at stopTimeout; the kernel's cleanup of a large JVM is given this long
@@ -34,7 +35,7 @@ export class AppSupervisor {
   private probeTimer: NodeJS.Timeout | null = null;
   private probing = false;
   private probes: ProbeAnswer[] = []; // the last answers since the app was spawned, for the report
-  private readonly listeners: Array<(state: AppState) => void> = [];
+  private readonly changes: Emitter<AppState>;
   private readonly policy: Policy;
   private dumping: Promise<void> = Promise.resolve();
   private lastRun: AppRun | null = null;
@@ -53,13 +54,14 @@ export class AppSupervisor {
   ) {
     this.state = initialState(Date.now());
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    this.changes = new Emitter((err) => log.error({ err: errorText(err) }, 'state listener failed'));
     const { app } = config;
     this.redact = redactorFor(config);
     this.policy = { restart: app.restart, startTimeout: app.startTimeout, stopTimeout: app.stopTimeout, stopSignal: app.stopSignal, minRunBetweenStarts: 1000 };
   }
 
   onChange(listener: (state: AppState) => void): void {
-    this.listeners.push(listener);
+    this.changes.listen(listener);
   }
 
   /** The doctor: looks at the scene after each failure; its findings go into the report. */
@@ -99,13 +101,7 @@ export class AppSupervisor {
     if (line !== stateLine(before)) this.log.debug({ event: event.type }, `app: ${line}`);
     for (const effect of effects) this.apply(effect);
     this.scheduleProbe();
-    for (const listener of this.listeners) {
-      try {
-        listener(this.state);
-      } catch (err) {
-        this.log.error({ err: errorText(err) }, 'state listener failed');
-      }
-    }
+    this.changes.emit(this.state);
   }
 
   private apply(effect: Effect): void {

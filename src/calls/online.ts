@@ -1,5 +1,6 @@
 import type { Call } from '../config/schema.js';
 import { backoffDelay, type BackoffPolicy } from '../registry/backoff.js';
+import { sleep } from '../toolbox/sleep.js';
 import { makeCall, type CallResult } from './call.js';
 
 // A gateway that is down is asked again soon, then every half minute at most.
@@ -57,20 +58,8 @@ export class OnlineRound {
       else pending.retryAt = Date.now() + backoffDelay(failures, this.policy);
       this.onResult(result);
       if (result.ok) return true;
-      await pause(pending.retryAt! - Date.now(), this.abort.signal);
+      await sleep(pending.retryAt! - Date.now(), this.abort.signal);
     }
     return false;
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -7,6 +7,7 @@ import type { FailureReport } from '../app/report.js';
 import type { MemoryStatus } from '../memory/watch.js';
 import type { BackendStatus } from '../registry/backend.js';
 import type { Exit } from '../runit/letters.js';
+import type { TrafficState } from '../traffic/machine.js';
 
 export const socketName = 'control.sock';
 export const maxRequestBytes = 4096;
@@ -87,6 +88,7 @@ export interface Status {
   memory: MemoryStatus | null;
   previous: { how: 'exited' | 'killed'; phase: Phase; at: string; line: string } | null; // how the previous container of the pod ended
   lastFailure: FailureReport | null;
+  traffic?: TrafficState & { line: string }; // in service, online, registered, leaving, draining: the traffic's record
 }
 
 /** What each verb answers when it works; a failed request answers `{ok: false, error}`. */

@@ -49,10 +49,7 @@ export async function serveMetrics(config: Config['metrics'], sources: Sources, 
     for (const b of sources.registry()) if (b.lost) g.set({ backend: b.backend, reason: b.lost.reason }, 1);
   }, ['backend', 'reason']);
   counter('nile_calls_total', 'Online and offline calls made, by call name and result.', ['kind', 'name', 'result'], (c) => {
-    for (const [key, n] of serving.counts) {
-      const [kind, name, result] = key.split('\0');
-      c.inc({ kind, name, result }, n);
-    }
+    for (const { kind, name, result, count } of serving.counts) c.inc({ kind, name, result }, count);
   });
   gauge('nile_container_memory_usage_bytes', "The container's memory usage, from its cgroup.", (g) => {
     const last = sources.memory()?.last;

@@ -1,48 +1,47 @@
 import type { Call, Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
-import type { Desired } from '../registry/backend.js';
+import { sleep } from '../toolbox/sleep.js';
+import type { DrainCause } from '../traffic/machine.js';
+import type { Traffic } from '../traffic/traffic.js';
 
-/** What the agent needs of the registration: the reconciler, or nothing when no registry is configured. */
+/** What the drain needs of the registration: the reconciler, or nothing when there is none to wait for. */
 export interface Registration {
-  want(desired: Desired): void;
   settled(timeoutMs: number): Promise<boolean>;
 }
 
-/** The offline calls, made once per time in service (a crash may have made them already); `resume` starts a new time in service. */
+/** The offline calls: their list (for the budget), and the last run's answers once made. */
 export interface Offline {
   readonly offlineCalls: Call[];
-  goOffline(): Promise<string>;
-  resume(): void;
+  offlineDone(): Promise<string>;
 }
 
 const deregisterBudgetMs = 3000;
 
-/** Why the instance is out of traffic: the preStop hook, or the stop of the pod. */
-export type DrainCause = 'prestop' | 'SIGTERM' | 'SIGINT';
-
 /**
- * Takes the instance out of traffic: not ready, the offline calls, out of the registry, then wait for
- * the traffic to end. Runs once; `nile prestop` and SIGTERM share the same run. Only a prestop can be
- * undone (`sv up app`, see resume): a stop cannot.
+ * Takes the instance out of traffic, as the traffic's `drain` effect says: not ready, the offline calls,
+ * out of the registry, then wait for the traffic to end. Runs once; `nile prestop` and SIGTERM share the
+ * same run. Only a prestop can be undone (`sv up app`): a stop cannot.
  */
 export class OutOfTraffic {
-  /** Since when and why the instance is out of traffic; null while it may serve. */
-  out: { since: number; by: DrainCause } | null = null;
   private run: Promise<void> | null = null;
   // Ends the waiting for traffic to stop (not the deregistration) when the kubelet's patience is over.
   private hurry = new AbortController();
   private finished = false;
-  private stopping = false;
-  private readonly listeners: Array<() => void> = [];
 
   constructor(
     private readonly config: Config['prestop'],
     private readonly registration: () => Registration | null, // null until its clients are loaded, or none configured
     private readonly log: Log,
-    private readonly mayHaveTraffic: () => boolean,
+    private readonly traffic: Traffic,
     private readonly offline: Offline,
-  ) {}
+  ) {
+    traffic.onEffect((effect) => {
+      if (effect.type === 'drain') this.begin(effect.hadTraffic);
+      else if (effect.type === 'hurry') this.cutShort();
+      else if (effect.type === 'undrain') this.undo(effect.was);
+    });
+  }
 
   /** Upper bound of one run, for callers that must not wait longer. */
   budgetMs(): number {
@@ -51,65 +50,59 @@ export class OutOfTraffic {
     return deregisterBudgetMs + offline + (drain.url ? drain.timeout : wait);
   }
 
-  /**
-   * The kubelet sends TERM only once the preStop hook returned or the grace period ran out: a drain
-   * still waiting then would leave the app no time for its own stop before KILL.
-   */
-  cutShort(): void {
-    if (this.run && !this.finished && !this.hurry.signal.aborted) {
-      this.log.warn('prestop: TERM came while still draining; the app is stopped now');
-      this.hurry.abort();
-    }
+  /** Since when and why the instance is out of traffic; null while it may serve. */
+  get out(): { since: number; by: DrainCause } | null {
+    return this.traffic.state.draining;
   }
 
   get draining(): boolean {
     return this.out !== null;
   }
 
-  /** Called when the instance leaves traffic and when it comes back. */
-  onChange(listener: () => void): void {
-    this.listeners.push(listener);
+  /** Out of traffic by `by`; resolves when this drain's run is over (the one already running, if any). */
+  start(by: DrainCause): Promise<void> {
+    this.traffic.dispatch({ type: 'drain', by, at: Date.now() });
+    return this.run ?? Promise.resolve();
   }
 
-  start(by: DrainCause): Promise<void> {
-    if (by !== 'prestop') this.stopping = true;
-    if (this.run) return this.run;
-    this.out = { since: Date.now(), by };
-    const run = this.steps()
+  private begin(hadTraffic: boolean): void {
+    const run = this.steps(hadTraffic)
       .catch((err) => this.log.error({ err: errorText(err) }, 'prestop: step failed'))
       .finally(() => run === this.run && (this.finished = true));
     this.run = run;
-    this.changed();
-    return run;
+  }
+
+  /**
+   * The kubelet sends TERM only once the preStop hook returned or the grace period ran out: a drain
+   * still waiting then would leave the app no time for its own stop before KILL.
+   */
+  private cutShort(): void {
+    if (this.run && !this.finished && !this.hurry.signal.aborted) {
+      this.log.warn('prestop: TERM came while still draining; the app is stopped now');
+      this.hurry.abort();
+    }
   }
 
   /**
    * The operator's `sv up app` after a stray `nile prestop`: the drain still waiting ends, the probe
-   * answers for the app again and the registration follows its readiness. Not once the pod stops.
+   * answers for the app again and the registration follows its readiness.
    */
-  resume(): boolean {
-    if (!this.out || this.stopping) return false;
-    this.log.info({ since: new Date(this.out.since).toISOString(), by: this.out.by }, 'back in traffic: the app is wanted up again after a prestop');
+  private undo(was: { since: number; by: DrainCause }): void {
+    this.log.info({ since: new Date(was.since).toISOString(), by: was.by }, 'back in traffic: the app is wanted up again after a prestop');
     this.hurry.abort();
     this.hurry = new AbortController();
-    this.out = null;
     this.run = null;
     this.finished = false;
-    this.offline.resume();
-    this.changed();
-    return true;
   }
 
-  private changed(): void {
-    for (const listener of this.listeners) listener();
-  }
-
-  private async steps(): Promise<void> {
+  private async steps(hadTraffic: boolean): Promise<void> {
     const hurry = this.hurry.signal; // this run's: a resume ends it, and the next run has its own
     this.log.info({ step: 'draining' }, 'prestop: draining (probe answers not ready)');
-    const hadTraffic = this.mayHaveTraffic();
-    if (hadTraffic && this.offline.offlineCalls.length) await this.timed('offline called', () => this.offline.goOffline());
-    await this.timed('deregistered', () => this.deregister());
+    // Offline calls in flight (this drain's, or a crash's) come before the deregistration.
+    const calling = this.traffic.until((s) => s.offline !== 'calling');
+    if (hadTraffic && this.offline.offlineCalls.length) await this.timed('offline called', () => calling.then(() => this.offline.offlineDone()));
+    else await calling;
+    await this.timed('deregistered', () => this.deregistered());
     if (!hadTraffic) return this.log.info({ step: 'drained' }, 'prestop: drained (the app never became ready: no traffic to wait for)');
     if (this.config.drain.url) await this.timed('drained', () => this.drain(hurry));
     else await this.timed('waited', async () => void (await sleep(this.config.wait, hurry)));
@@ -121,10 +114,10 @@ export class OutOfTraffic {
     this.log.info({ step, ms: Date.now() - started, detail }, `prestop: ${step}`);
   }
 
-  private async deregister(): Promise<string> {
+  // The traffic has told the registration to let go by now: wait for the registries to confirm it.
+  private async deregistered(): Promise<string> {
     const registration = this.registration();
     if (!registration) return 'no registry configured';
-    registration.want({ present: false });
     return (await registration.settled(deregisterBudgetMs)) ? 'removed' : `not confirmed within ${deregisterBudgetMs}ms`;
   }
 
@@ -146,19 +139,6 @@ export class OutOfTraffic {
     }
     return `gave up after ${timeout}ms (last: ${last})`;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
 
 // Loaded when an offline or drain call is made: the agent's start does not pay for node:http.

@@ -4,13 +4,21 @@ import type { Log } from '../log.js';
 import type { Backend, Instance } from './backend.js';
 import { Reconciler } from './reconciler.js';
 
-/** The registration the config names, or null: none configured, or its clients would not start (logged). */
-export async function startRegistration(config: Config, log: Log): Promise<Reconciler | null> {
+/** Where the registration stands: none configured, its clients loading, failed to load (never registered), or up. */
+export type RegistrationState =
+  | { state: 'none' }
+  | { state: 'loading' }
+  | { state: 'failed'; error: string }
+  | { state: 'ready'; reconciler: Reconciler };
+
+/** The registration the config names: up, none configured, or failed (its clients would not start; logged). */
+export async function startRegistration(config: Config, log: Log): Promise<Exclude<RegistrationState, { state: 'loading' }>> {
   try {
-    return await reconcilerFor(config, log);
+    const reconciler = await reconcilerFor(config, log);
+    return reconciler ? { state: 'ready', reconciler } : { state: 'none' };
   } catch (err) {
     log.error({ err: errorText(err) }, 'registration cannot start: the instance will not be registered');
-    return null;
+    return { state: 'failed', error: errorText(err) };
   }
 }
 

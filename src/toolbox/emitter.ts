@@ -7,12 +7,18 @@ export class Emitter<T> {
 
   constructor(private readonly onError: (err: unknown) => void) {}
 
-  listen(listener: (value: T) => void): void {
+  /** Returns what stops this listener hearing. */
+  listen(listener: (value: T) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   emit(value: T): void {
-    for (const listener of this.listeners) {
+    // A copy: a listener may stop listening as it hears.
+    for (const listener of [...this.listeners]) {
       try {
         listener(value);
       } catch (err) {
