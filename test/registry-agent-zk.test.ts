@@ -11,7 +11,7 @@ import { registryStatus, registryStatusUntil, startSwitchablePod, type Switchabl
 import { zkLibrary } from './helpers/zookeeper-library.js';
 import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
 import { Observer } from './helpers/zookeeper-observer.js';
-import { sleep } from './helpers/wait.js';
+import { waitFor } from './helpers/wait.js';
 
 // Registration in a real ZooKeeper through the whole agent, seen as nginx upsync sees it: registered once ready,
 // down while not ready, out at prestop before the app is signalled, back by itself after ZooKeeper restarts.
@@ -184,6 +184,8 @@ t.test('ZooKeeper down when the pod starts: the app runs, the pod is not Ready u
 class StartingPort {
   private readonly sockets = new Set<net.Socket>();
   private serving = false;
+  /** Connections taken and left unanswered, as a server still starting does. */
+  stalled = 0;
 
   private constructor(
     private readonly server: net.Server,
@@ -211,7 +213,10 @@ class StartingPort {
     this.sockets.add(socket);
     socket.on('error', () => undefined);
     socket.on('close', () => this.sockets.delete(socket));
-    if (!this.serving) return void socket.resume(); // read and drop, as a server that is not running yet
+    if (!this.serving) {
+      this.stalled += 1;
+      return void socket.resume(); // read and drop, as a server that is not running yet
+    }
     const upstream = net.connect(this.target, '127.0.0.1');
     this.sockets.add(upstream);
     upstream.on('error', () => socket.destroy());
@@ -238,8 +243,9 @@ t.test('a ZooKeeper that took the connection while starting: registered within 2
   const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
   const { pod, address } = await registeredPod(t, 'zk-stalled', front.connect);
   await pod.nile.waitPhase('ready', 30_000);
-  await sleep(1000);
-  t.same(served(reader.heldAt(Date.now())), [], 'nothing registered while the server does not answer');
+  await waitFor('nile to connect to the server still starting', () => front.stalled > 0, 10_000);
+  const look = await reader.waitFor('upsync to read the upstream while the server stalls', () => true, 5000, Date.now());
+  t.same(served(look.servers), [], 'nothing registered while the server does not answer');
   front.serve();
   const serving = Date.now();
   const registered = await reader.waitServed(address, WATCHDOG_MS + 2000, serving);
