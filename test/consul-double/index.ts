@@ -7,7 +7,8 @@
 // loseLeader() is the servers without quorum: whatever needs a leader (KV, sessions, catalog and health reads that are
 // not ?stale) answers 500 "rpc error making call: No cluster leader" and no session expires; the agent's own endpoints
 // keep answering from its local state. electLeader() ends it, and the new leader starts every session's TTL afresh.
-// setTokens() rotates the ACL tokens while running.
+// setTokens() rotates the ACL tokens while running. Its time (TTLs, lock-delays, the reaper, blocking waits) is a Clock:
+// real by default, manual where a test makes time its subject.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -42,8 +42,9 @@ export class ManualClock implements Clock {
 
   /** Moves time forward `ms` in steps of `stepMs`, letting what each step started run before the next. */
   async pass(ms: number, stepMs = ms): Promise<void> {
-    for (let passed = 0; passed < ms; passed += stepMs) {
-      this.advance(Math.min(stepMs, ms - passed));
+    const step = Math.max(1, stepMs);
+    for (let passed = 0; passed < ms; passed += step) {
+      this.advance(Math.min(step, ms - passed));
       await turns();
     }
   }
