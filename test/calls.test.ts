@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { fixtureCommand, Nile } from './helpers/nile.js';
 import { freePort, serveHttp } from './helpers/ports.js';
 import { served, watchUpstream, zooKeeper, type UpsyncReader } from './helpers/upsync.js';
-import { zk as zkLibrary } from '../src/registry/zookeeper-client.js';
+import { zkLibrary } from './helpers/zookeeper-library.js';
 import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
 import { Observer } from './helpers/zookeeper-observer.js';
 

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { consulCall } from './consul-double/client.js';
 import { ConsulDouble, type ConsulDoubleOptions } from './consul-double/index.js';
-import { sleep } from './helpers/wait.js';
+import { ManualClock } from './helpers/clock.js';
+import { waitFor } from './helpers/wait.js';
 
 async function startDouble(t: { teardown(fn: () => unknown): void }, options: ConsulDoubleOptions = { minTtlMs: 0 }): Promise<ConsulDouble> {
   const double = await ConsulDouble.start(options);
@@ -55,23 +56,32 @@ t.test('session TTL under the minimum is refused, as Consul refuses under 10s', 
   t.equal((await consulCall(double.url, 'PUT', '/session/create', { body: { TTL: '10s' } })).status, 200);
 });
 
+// Time is the subject of the TTL, lock-delay and reaper tests: the double runs on a manual clock they move.
+
 t.test('a TTL session lives until twice its TTL without renewal, and as long as it is renewed', async (t) => {
-  const double = await startDouble(t);
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, clock });
   const idle = await createSession(double.url, { TTL: '400ms', Checks: [] });
   const renewed = await createSession(double.url, { TTL: '400ms', Checks: [] });
-  const renewer = setInterval(() => void consulCall(double.url, 'PUT', `/session/renew/${renewed}`), 100);
-  t.teardown(() => clearInterval(renewer));
+  const renewingFor = async (ms: number) => {
+    for (let passed = 0; passed < ms; passed += 100) {
+      clock.advance(100);
+      t.equal((await consulCall(double.url, 'PUT', `/session/renew/${renewed}`)).status, 200);
+    }
+  };
 
-  await sleep(450);
-  t.equal((await consulCall(double.url, 'GET', `/session/info/${idle}`)).json.length, 1, 'alive past its TTL (2×TTL grace)');
-  await sleep(500);
-  t.same((await consulCall(double.url, 'GET', `/session/info/${idle}`)).json, [], 'gone after 2×TTL');
+  await renewingFor(700);
+  clock.advance(99);
+  t.equal((await consulCall(double.url, 'GET', `/session/info/${idle}`)).json.length, 1, "alive past its TTL, a lower bound: Consul's leader times it at 2×TTL");
+  clock.advance(1);
+  t.same((await consulCall(double.url, 'GET', `/session/info/${idle}`)).json, [], 'gone at 2×TTL');
   t.equal((await consulCall(double.url, 'PUT', `/session/renew/${idle}`)).status, 404);
   t.equal((await consulCall(double.url, 'GET', `/session/info/${renewed}`)).json.length, 1, 'the renewed one lives on');
 });
 
 t.test('invalidation with Behavior release unlocks the key and lock-delay holds it back', async (t) => {
-  const double = await startDouble(t);
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, clock });
   const holder = await createSession(double.url, { TTL: '10s', Behavior: 'release', LockDelay: '400ms', Checks: [] });
   const other = await createSession(double.url, { TTL: '10s', Checks: [] });
   t.same((await consulCall(double.url, 'PUT', `/kv/lock?acquire=${holder}`, { body: 'v1' })).json, true);
@@ -83,15 +93,18 @@ t.test('invalidation with Behavior release unlocks the key and lock-delay holds 
   t.equal(Buffer.from(released.json[0].Value, 'base64').toString(), 'v1');
 
   t.same((await consulCall(double.url, 'PUT', `/kv/lock?acquire=${other}`, { body: 'v2' })).json, false, 'refused within the lock-delay');
-  await sleep(450);
+  clock.advance(399);
+  t.same((await consulCall(double.url, 'PUT', `/kv/lock?acquire=${other}`, { body: 'v2' })).json, false, 'refused to its end');
+  clock.advance(1);
   t.same((await consulCall(double.url, 'PUT', `/kv/lock?acquire=${other}`, { body: 'v2' })).json, true, 'granted after it');
 });
 
 t.test('expiry with Behavior delete deletes the held key', async (t) => {
-  const double = await startDouble(t);
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, clock });
   const holder = await createSession(double.url, { TTL: '150ms', Behavior: 'delete', LockDelay: '0s', Checks: [] });
   t.same((await consulCall(double.url, 'PUT', `/kv/${key('up/web/10.0.0.1:8080')}?acquire=${holder}`, { body: '{}' })).json, true);
-  await sleep(400);
+  clock.advance(300);
   t.equal((await consulCall(double.url, 'GET', `/kv/${key('up/web/10.0.0.1:8080')}`)).status, 404);
 });
 
@@ -140,33 +153,46 @@ t.test('reads: 404, recurse, keys with separator, recursive delete', async (t) =
 });
 
 t.test('a blocking query returns on a change, or when its wait runs out, always with X-Consul-Index', async (t) => {
-  const double = await startDouble(t);
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, clock });
+  /** A blocking read, once the double holds it (its wait is a timer on the clock). */
+  const held = async (path: string) => {
+    const waits = clock.pending;
+    let answered = false;
+    const answer = consulCall(double.url, 'GET', path).finally(() => (answered = true));
+    const holding = () => clock.pending > waits;
+    await waitFor(`the double to hold ${path}`, holding);
+    return { answer, answered: () => answered, holding };
+  };
   await consulCall(double.url, 'PUT', '/kv/watched', { body: 'before' });
   const first = await consulCall(double.url, 'GET', '/kv/watched');
   const index = first.index as number;
 
-  const started = Date.now();
-  const timedOut = await consulCall(double.url, 'GET', `/kv/watched?index=${index}&wait=300ms`);
-  const waited = Date.now() - started;
-  t.ok(waited >= 280 && waited < 2000, `held for the wait (${waited}ms)`);
-  t.equal(timedOut.index, index, 'same index on a timeout');
+  const timingOut = await held(`/kv/watched?index=${index}&wait=300ms`);
+  clock.advance(299);
+  t.ok(timingOut.holding(), 'still held a moment before its wait runs out');
+  clock.advance(1);
+  t.notOk(timingOut.holding(), 'let go when it runs out');
+  t.equal((await timingOut.answer).index, index, 'same index on a timeout');
 
-  const blocked = consulCall(double.url, 'GET', `/kv/watched?index=${index}&wait=5s`);
-  await sleep(100);
-  const changedAt = Date.now();
+  const blocked = await held(`/kv/watched?index=${index}&wait=5s`);
   await consulCall(double.url, 'PUT', '/kv/watched', { body: 'after' });
-  const changed = await blocked;
-  t.ok(Date.now() - changedAt < 1000, 'returned promptly on the change');
+  const changed = await blocked.answer;
+  t.pass('returned on the change, the clock standing still');
   t.ok((changed.index as number) > index, 'with a higher index');
   t.equal(Buffer.from(changed.json[0].Value, 'base64').toString(), 'after');
 
-  const unrelated = consulCall(double.url, 'GET', `/kv/watched?index=${changed.index}&wait=300ms`);
+  const unrelated = await held(`/kv/watched?index=${changed.index}&wait=300ms`);
   await consulCall(double.url, 'PUT', '/kv/elsewhere', { body: 'x' });
-  t.equal((await unrelated).index, changed.index, 'a write to another key does not end it');
+  await consulCall(double.url, 'GET', '/kv/elsewhere');
+  t.notOk(unrelated.answered(), 'a write to another key does not end it');
+  clock.advance(300);
+  t.equal((await unrelated.answer).index, changed.index, 'its wait does');
 });
 
 t.test('service with a TTL check: critical first, pass, expiry to critical, health ?passing', async (t) => {
-  const double = await startDouble(t);
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, clock });
   const registered = await consulCall(double.url, 'PUT', '/agent/service/register', {
     body: { Name: 'web', ID: 'web-10.0.0.1-8080', Address: '10.0.0.1', Port: 8080, Tags: ['weight=1'], Check: { TTL: '300ms', DeregisterCriticalServiceAfter: '1m' } },
   });
@@ -185,7 +211,9 @@ t.test('service with a TTL check: critical first, pass, expiry to critical, heal
   const catalog = await consulCall(double.url, 'GET', '/catalog/service/web');
   t.match(catalog.json, [{ ServiceID: 'web-10.0.0.1-8080', ServiceName: 'web', ServiceAddress: '10.0.0.1', ServicePort: 8080, ServiceTags: ['weight=1'] }]);
 
-  await sleep(450);
+  clock.advance(299);
+  t.match((await consulCall(double.url, 'GET', '/agent/checks')).json[checkId], { Status: 'passing' }, 'passing until its TTL runs out');
+  clock.advance(1);
   t.match((await consulCall(double.url, 'GET', '/agent/checks')).json[checkId], { Status: 'critical', Output: /^TTL expired/ });
   t.same((await consulCall(double.url, 'GET', '/health/service/web?passing')).json, [], 'out of ?passing once the TTL ran out');
 
@@ -203,19 +231,23 @@ t.test('service with a TTL check: critical first, pass, expiry to critical, heal
 });
 
 t.test('a service critical past DeregisterCriticalServiceAfter is reaped', async (t) => {
-  const double = await startDouble(t, { minTtlMs: 0, reapIntervalMs: 50, minDeregisterMs: 0 });
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, reapIntervalMs: 50, minDeregisterMs: 0, clock });
   await consulCall(double.url, 'PUT', '/agent/service/register', {
     body: { Name: 'api', ID: 'api-1', Port: 9000, Check: { TTL: '100ms', Status: 'passing', DeregisterCriticalServiceAfter: '200ms' } },
   });
   t.equal((await consulCall(double.url, 'GET', '/health/service/api?passing')).json.length, 1);
-  await sleep(600);
+  clock.advance(250);
+  t.ok((await consulCall(double.url, 'GET', '/agent/services')).json['api-1'], 'critical from 100 ms, not yet reaped at 250 ms');
+  clock.advance(50);
   t.same((await consulCall(double.url, 'GET', '/agent/services')).json, {});
 });
 
 t.test('the Consul minimum of 1m for DeregisterCriticalServiceAfter holds by default', async (t) => {
-  const double = await startDouble(t, { minTtlMs: 0, reapIntervalMs: 50 });
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, reapIntervalMs: 50, clock });
   await consulCall(double.url, 'PUT', '/agent/service/register', { body: { Name: 'api', Check: { TTL: '50ms', DeregisterCriticalServiceAfter: '100ms' } } });
-  await sleep(300);
+  clock.advance(59_000);
   t.ok((await consulCall(double.url, 'GET', '/agent/services')).json.api, 'still registered');
 });
 
@@ -276,7 +308,8 @@ t.test('unknown paths and methods', async (t) => {
 });
 
 t.test('without a cluster leader: KV, sessions and health answer 500 "No cluster leader", the agent answers, no session expires; a new leader restarts the TTLs', async (t) => {
-  const double = await startDouble(t);
+  const clock = new ManualClock();
+  const double = await startDouble(t, { minTtlMs: 0, clock });
   const id = await createSession(double.url, { TTL: '1s', Behavior: 'delete', LockDelay: '0s', Checks: [] });
   t.same((await consulCall(double.url, 'PUT', `/kv/${key('a/b')}?acquire=${id}`, { body: 'x' })).json, true);
   t.equal((await consulCall(double.url, 'PUT', '/agent/service/register', { body: { Name: 'web', ID: 'web-1', Check: { TTL: '1s' } } })).status, 200);
@@ -287,8 +320,9 @@ t.test('without a cluster leader: KV, sessions and health answer 500 "No cluster
   }
   t.equal((await consulCall(double.url, 'PUT', '/agent/check/pass/service:web-1')).status, 200, "the agent's own endpoints answer");
   t.equal((await consulCall(double.url, 'GET', `/kv/${key('a/b')}?stale`)).status, 200, 'a stale read is served');
-  await sleep(2500); // the time is the subject: past the session's TTL and grace
+  clock.advance(2500); // past the session's TTL and grace
   double.electLeader();
+  clock.advance(1999);
   t.equal((await consulCall(double.url, 'GET', `/kv/${key('a/b')}`)).status, 200, 'the session outlived the leaderless time: its key is there');
   t.equal((await consulCall(double.url, 'PUT', `/session/renew/${id}`)).status, 200, 'and it renews');
 });

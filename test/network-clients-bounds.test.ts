@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { request } from '../src/http/client.js';
 import { ConsulApi } from '../src/registry/consul-api.js';
-import { dispose, guard, zk, type ZkClient } from '../src/registry/zookeeper-client.js';
+import { dispose, guard, type ZkClient } from '../src/registry/zookeeper-client.js';
+import { zkLibrary } from './helpers/zookeeper-library.js';
 import { anyServerServing } from '../src/registry/zookeeper-servers.js';
 import { endlessHttpBody, hostileZooKeeper, type Peer, type ZooKeeperFault } from './helpers/hostile.js';
 import { waitFor } from './helpers/wait.js';
@@ -40,7 +41,7 @@ t.test('a Consul answer without end fails the call once it passes the bound', as
 function zooKeeperClient(t: Test, port: number, sessionTimeout = 10_000): { client: ZkClient; lines: string[]; connected: () => number } {
   const lines: string[] = [];
   const sink = new Writable({ write: (line, _encoding, done) => done(void lines.push(String(line))) });
-  const client = zk.createClient(`127.0.0.1:${port}`, { sessionTimeout, spinDelay: 1000, retries: 0 });
+  const client = zkLibrary.createClient(`127.0.0.1:${port}`, { sessionTimeout, spinDelay: 1000, retries: 0 });
   guard(client, pino({ level: 'debug' }, sink));
   let connected = 0;
   client.on('connected', () => connected++);

@@ -14,7 +14,10 @@ import { Reconciler } from '../src/registry/reconciler.js';
 import { registering } from '../src/agent/verdict.js';
 import { consulCall } from './consul-double/client.js';
 import { ConsulDouble, type ConsulDoubleOptions } from './consul-double/index.js';
-import { eventually, sleep } from './helpers/wait.js';
+import { eventually, waitFor } from './helpers/wait.js';
+import { ManualClock } from './helpers/clock.js';
+import type { Clock } from '../src/toolbox/clock.js';
+import { within } from '../src/toolbox/sleep.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -46,10 +49,40 @@ function capturedLog() {
   return { log: pino({ level: 'debug' }, sink), text: () => lines.join('') };
 }
 
+/**
+ * Where time is the subject (heartbeats across TTLs), one manual clock runs the double's TTLs, the backend's
+ * heartbeats and the reconciler's backoff: the test moves it, and each heartbeat it fires ends before the next step.
+ */
+class HeartbeatTime {
+  readonly clock = new ManualClock();
+  private scheduled = 0;
+  private fired = 0;
+  /** The backend's clock: the shared one, counting the heartbeats it schedules and fires. */
+  readonly backend: Clock = {
+    now: () => this.clock.now(),
+    after: (ms, fn) => {
+      this.scheduled += 1;
+      return this.clock.after(ms, () => {
+        this.fired += 1;
+        fn();
+      });
+    },
+  };
+
+  /** Moves time `ms` on, a quarter TTL at a time (a heartbeat comes every 1/4–1/3 TTL), or until `until` holds. */
+  async pass(ms: number, until: () => boolean | Promise<boolean> = () => false): Promise<void> {
+    for (let passed = 0; passed < ms && !(await until()); passed += TTL_MS / 4) {
+      this.clock.advance(Math.min(TTL_MS / 4, ms - passed));
+      // A heartbeat is over once it has scheduled the next.
+      await waitFor('the heartbeat to end', () => this.scheduled > this.fired, 5000, { everyMs: 5 });
+    }
+  }
+}
+
 type Mode = 'kv' | 'service';
 
-function backendFor(t: Teardown, mode: Mode, url: string, extra: { tokenFile?: string; log?: Log } = {}): Backend {
-  const options = { url, ttlMs: TTL_MS, instance, log: extra.log ?? capturedLog().log, tokenFile: extra.tokenFile };
+function backendFor(t: Teardown, mode: Mode, url: string, extra: { tokenFile?: string; log?: Log; clock?: Clock } = {}): Backend {
+  const options = { url, ttlMs: TTL_MS, instance, log: extra.log ?? capturedLog().log, tokenFile: extra.tokenFile, clock: extra.clock };
   const backend = mode === 'kv' ? createConsulKvBackend({ ...options, prefix: 'upstreams' }) : createConsulServiceBackend(options);
   t.teardown(() => backend.close());
   return backend;
@@ -106,12 +139,13 @@ t.test('kv: down rewrites the value with down:1 under the same session', async (
 });
 
 t.test('kv: heartbeats keep the session alive across more than twice the TTL', async (t) => {
-  const double = await startDouble(t);
-  const backend = backendFor(t, 'kv', double.url);
+  const time = new HeartbeatTime();
+  const double = await startDouble(t, { clock: time.clock });
+  const backend = backendFor(t, 'kv', double.url, { clock: time.backend });
   const { drifts } = reconcileOnDrift(backend, ready);
   await backend.apply(ready);
   const first = await readKey(double.url);
-  await sleep(2.6 * TTL_MS);
+  await time.pass(2.6 * TTL_MS);
   const later = await readKey(double.url);
   t.equal(later?.session, first?.session, 'same session, never expired');
   t.equal(drifts, 0);
@@ -198,25 +232,27 @@ t.test('service: Name, ID, Address, Port, upsync tags and a passing TTL check wi
 });
 
 t.test('service: down turns the check critical (out of ?passing), ready brings it back', async (t) => {
-  const double = await startDouble(t);
-  const backend = backendFor(t, 'service', double.url);
+  const time = new HeartbeatTime();
+  const double = await startDouble(t, { clock: time.clock });
+  const backend = backendFor(t, 'service', double.url, { clock: time.backend });
   await backend.apply(ready);
   await backend.apply({ present: true, down: true });
   t.same(await passingInstances(double.url), []);
   t.match((await consulCall(double.url, 'GET', '/agent/checks')).json[CHECK_ID], { Status: 'critical' });
   t.match(backend.status(), { state: 'down' });
-  await sleep(1.5 * TTL_MS);
+  await time.pass(1.5 * TTL_MS);
   t.same(await passingInstances(double.url), [], 'the heartbeat keeps it critical while down');
   await backend.apply(ready);
   t.same(await passingInstances(double.url), [SERVICE_ID]);
 });
 
 t.test('service: heartbeats keep the check passing across more than twice the TTL', async (t) => {
-  const double = await startDouble(t);
-  const backend = backendFor(t, 'service', double.url);
+  const time = new HeartbeatTime();
+  const double = await startDouble(t, { clock: time.clock });
+  const backend = backendFor(t, 'service', double.url, { clock: time.backend });
   const seen = reconcileOnDrift(backend, ready);
   await backend.apply(ready);
-  await sleep(2.6 * TTL_MS);
+  await time.pass(2.6 * TTL_MS);
   t.same(await passingInstances(double.url), [SERVICE_ID]);
   t.equal(seen.drifts, 0);
 });
@@ -234,16 +270,18 @@ t.test('service: an agent that forgot the service gets it again, and drift is si
 
 for (const mode of ['kv', 'service'] as const) {
   t.test(`${mode}: the heartbeat only renews; a lost registration is told as drift and left to the reconciler`, async (t) => {
-    const double = await startDouble(t);
-    const backend = backendFor(t, mode, double.url);
+    const time = new HeartbeatTime();
+    const double = await startDouble(t, { clock: time.clock });
+    const backend = backendFor(t, mode, double.url, { clock: time.backend });
     let drifts = 0;
     backend.onDrift(() => (drifts += 1));
     await backend.apply(ready);
     if (mode === 'kv') await consulCall(double.url, 'DELETE', `/kv/${KEY}`);
     else await consulCall(double.url, 'PUT', `/agent/service/deregister/${SERVICE_ID}`);
-    t.ok(await eventually(async () => drifts >= 1), 'drift is signalled');
+    await time.pass(TTL_MS / 3, () => drifts >= 1);
+    t.equal(drifts, 1, 'drift is signalled at the next heartbeat');
     t.match(backend.status(), { state: 'lost', registered: false });
-    await sleep(2 * TTL_MS);
+    await time.pass(2 * TTL_MS);
     const held = mode === 'kv' ? (await readKey(double.url)) !== undefined : (await passingInstances(double.url)).length > 0;
     t.notOk(held, 'not registered again behind the reconciler');
     t.equal(drifts, 1, 'told once: the heartbeat stops until an apply holds it again');
@@ -335,11 +373,12 @@ t.test('an unreachable Consul is a rejected apply, not a crash', async (t) => {
 });
 
 /** A reconciler over `backend`, holding the registration of a ready app; torn down with the test. */
-async function registeredBy(t: Teardown, backend: Backend): Promise<Reconciler> {
-  const reconciler = new Reconciler([backend], pino({ level: 'silent' }), { backoff: { baseMs: 50, capMs: 200 } });
+async function registeredBy(t: Teardown, backend: Backend, clock?: Clock): Promise<Reconciler> {
+  const reconciler = new Reconciler([backend], pino({ level: 'silent' }), { backoff: { baseMs: 50, capMs: 200 }, clock });
   t.teardown(() => reconciler.close());
   reconciler.want(ready);
-  if (!(await reconciler.settled(5000))) throw new Error(`not registered: ${reconciler.pending(ready)}`);
+  // Bounded in real time too: on a manual clock, the deadline of `settled` passes only when the test moves it.
+  if (!(await within(reconciler.settled(5000), 5000, false))) throw new Error(`not registered: ${reconciler.pending(ready)}`);
   return reconciler;
 }
 
@@ -349,14 +388,15 @@ for (const mode of ['kv', 'service'] as const) {
   t.test(`${mode}: a token rotated while running is read at its next use; the registration never lapses`, async (t) => {
     const [before, after] = ['token-before-rotation', 'token-after-rotation'];
     const rights = ['key:write', 'session:write', 'service:write'];
-    const double = await startDouble(t, { tokens: { [before]: rights } });
+    const time = new HeartbeatTime();
+    const double = await startDouble(t, { tokens: { [before]: rights }, clock: time.clock });
     const dir = t.testdir({ token: `${before}\n` });
     const { log, text } = capturedLog();
-    const backend = backendFor(t, mode, double.url, { tokenFile: `${dir}/token`, log });
-    await registeredBy(t, backend);
+    const backend = backendFor(t, mode, double.url, { tokenFile: `${dir}/token`, log, clock: time.backend });
+    await registeredBy(t, backend, time.clock);
     writeFileSync(`${dir}/token`, `${after}\n`);
     double.setTokens({ [after]: rights });
-    await sleep(3 * TTL_MS); // the time is the subject: several heartbeats and more than a session's grace
+    await time.pass(3 * TTL_MS); // several heartbeats and more than a session's grace
     t.match(backend.status(), { state: 'registered', registered: true }, 'still registered');
     if (mode === 'kv') t.ok(await readKey(double.url, after), 'the key is held');
     else t.same(await passingInstances(double.url, after), [SERVICE_ID], 'the service passes');
@@ -366,33 +406,43 @@ for (const mode of ['kv', 'service'] as const) {
 
 // Consul without a leader answers 500 "No cluster leader" to what needs one; its sessions do not expire meanwhile.
 t.test('kv: no cluster leader for a while: the pod stays Ready, the status says unreachable, the same session holds the key again', async (t) => {
-  const double = await startDouble(t);
-  const backend = backendFor(t, 'kv', double.url);
-  const reconciler = await registeredBy(t, backend);
+  const time = new HeartbeatTime();
+  const double = await startDouble(t, { clock: time.clock });
+  const backend = backendFor(t, 'kv', double.url, { clock: time.backend });
+  const reconciler = await registeredBy(t, backend, time.clock);
   const held = await readKey(double.url);
   double.loseLeader();
-  t.ok(await eventually(async () => backend.status().state === 'unreachable', 3 * TTL_MS), 'the heartbeat finds no leader');
+  await time.pass(TTL_MS / 3, () => backend.status().state === 'unreachable');
+  t.equal(backend.status().state, 'unreachable', 'the next heartbeat finds no leader');
   t.match(backend.status(), { registered: true, lastError: /500 rpc error making call: No cluster leader/ }, 'and says so');
   t.equal(registering(reconciler, 'ready'), null, 'Ready is kept');
-  await sleep(3 * TTL_MS); // the time is the subject: longer than the session's TTL and grace
+  await time.pass(3 * TTL_MS); // longer than the session's TTL and grace
   double.electLeader();
-  t.ok(await eventually(async () => backend.status().state === 'registered', 3 * TTL_MS), 'registered again once a leader is elected');
+  await time.pass(TTL_MS / 3, () => backend.status().state === 'registered');
+  t.match(backend.status(), { state: 'registered' }, 'registered again at the next heartbeat once a leader is elected');
   t.same(await readKey(double.url), held, 'the same session holds the same value: nothing was lost');
   t.equal(registering(reconciler, 'ready'), null);
 });
 
 for (const mode of ['kv', 'service'] as const) {
   t.test(`${mode}: an agent restart loses the registration; while the agent is down the pod stays Ready; it comes back by itself`, async (t) => {
-    const double = await startDouble(t);
-    const backend = backendFor(t, mode, double.url);
-    const reconciler = await registeredBy(t, backend);
-    const restarting = double.restart(4 * TTL_MS);
-    t.ok(await eventually(async () => backend.status().state === 'unreachable', 3 * TTL_MS), 'the heartbeat finds the agent gone');
-    t.match(reconciler.status(), [{ state: 'unreachable', lastError: /ECONNREFUSED/ }], 'the status says why');
+    const time = new HeartbeatTime();
+    const double = await startDouble(t, { clock: time.clock });
+    const backend = backendFor(t, mode, double.url, { clock: time.backend });
+    const reconciler = await registeredBy(t, backend, time.clock);
+    await double.goDown();
+    await time.pass(TTL_MS / 3, () => backend.status().state === 'unreachable');
+    t.equal(backend.status().state, 'unreachable', 'the next heartbeat finds the agent gone');
+    // A kept-alive connection the agent closed, or the port closed: the agent went away.
+    t.match(reconciler.status(), [{ state: 'unreachable', lastError: /ECONNREFUSED|socket hang up/ }], 'the status says why');
     t.equal(registering(reconciler, 'ready'), null, 'Ready is kept');
-    await restarting;
+    await time.pass(4 * TTL_MS);
+    await double.comeBack();
     const back = mode === 'kv' ? async () => (await readKey(double.url)) !== undefined : async () => (await passingInstances(double.url)).includes(SERVICE_ID);
-    t.ok(await eventually(back, 3 * TTL_MS), 'registered again once the agent answers');
-    t.ok(await reconciler.settled(5000), 'and the reconciler holds it');
+    await time.pass(TTL_MS, back);
+    t.ok(await back(), 'registered again at the next heartbeat once the agent answers');
+    const settled = reconciler.settled(0);
+    time.clock.advance(0);
+    t.ok(await settled, 'and the reconciler holds it');
   });
 }

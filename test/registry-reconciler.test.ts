@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { pino } from 'pino';
 import type { Log } from '../src/log.js';
 import type { Backend, BackendStatus, Desired } from '../src/registry/backend.js';
@@ -6,11 +6,13 @@ import { backoffDelay } from '../src/registry/backoff.js';
 import { describeDesired, drifted, finished, newSlot, nextStep, Reconciler, retargeted, sameDesired, started } from '../src/registry/reconciler.js';
 import { registering } from '../src/agent/verdict.js';
 import { RegistryRefused } from '../src/registry/backend.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { ManualClock, turns } from './helpers/clock.js';
 
 const present: Desired = { present: true, down: false };
 const down: Desired = { present: true, down: true };
 const absent: Desired = { present: false };
+
+// Time is the subject here (backoffs, timeouts): every reconciler runs on a manual clock, and a test moves it.
 
 /** A backend whose faults are scripted: fail, hang or throw the next N applies, drift on demand. */
 class FakeBackend implements Backend {
@@ -25,10 +27,13 @@ class FakeBackend implements Backend {
   closed = false;
   private readonly listeners: (() => void)[] = [];
 
-  constructor(readonly name = 'fake') {}
+  constructor(
+    readonly clock: ManualClock,
+    readonly name = 'fake',
+  ) {}
 
   apply(desired: Desired): Promise<void> {
-    this.calls.push({ desired, at: Date.now() });
+    this.calls.push({ desired, at: this.clock.now() });
     if (this.throwNext > 0) {
       this.throwNext--;
       throw new Error('thrown synchronously');
@@ -66,11 +71,22 @@ class FakeBackend implements Backend {
   }
 }
 
-/** Wait until `backend` was asked `more` times again: the reconciler has been through its failures. */
-const triedAgain = (backend: FakeBackend, more: number) => {
+/** Moves the clock until `backend` was asked `more` times again: the reconciler has been through its failures. */
+async function triedAgain(t: Test, backend: FakeBackend, more: number): Promise<void> {
   const target = backend.calls.length + more;
-  return waitFor(`${more} more applies`, () => backend.calls.length >= target, 2000, { everyMs: 5 });
-};
+  await turns();
+  for (let steps = 0; backend.calls.length < target && steps < 1000; steps++) await backend.clock.pass(5);
+  t.ok(backend.calls.length >= target, `${more} more applies`);
+}
+
+/** Whether `r` settles before the clock moved `ms` further (0: without the clock moving); its retries run on the way. */
+async function settlesWithin(r: Reconciler, clock: ManualClock, ms: number): Promise<boolean> {
+  let answer: boolean | undefined;
+  void r.settled(ms).then((settled) => (answer = settled));
+  await turns();
+  for (let passed = 0; answer === undefined && passed <= ms; passed += 5) await clock.pass(5);
+  return answer === true;
+}
 
 function capturedLog(): { log: Log; lines: () => Record<string, unknown>[] } {
   const raw: string[] = [];
@@ -80,8 +96,8 @@ function capturedLog(): { log: Log; lines: () => Record<string, unknown>[] } {
 
 const fast = { backoff: { baseMs: 20, capMs: 80 }, random: () => 1 };
 
-function reconciler(backends: Backend[], opts = {}): Reconciler {
-  const r = new Reconciler(backends, pino({ level: 'silent' }), { ...fast, ...opts });
+function reconciler(clock: ManualClock, backends: Backend[], opts = {}): Reconciler {
+  const r = new Reconciler(backends, pino({ level: 'silent' }), { ...fast, clock, ...opts });
   t.teardown(() => r.close());
   return r;
 }
@@ -133,101 +149,119 @@ t.test('sameDesired compares presence and down', async (t) => {
 });
 
 t.test('starts by clearing the registration, then holds what is wanted', async (t) => {
-  const backend = new FakeBackend();
-  const r = reconciler([backend]);
-  t.ok(await r.settled(1000), 'absent at start');
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
+  const r = reconciler(clock, [backend]);
+  t.ok(await settlesWithin(r, clock, 0), 'absent at start');
   t.same(backend.holds, absent);
   r.want(present);
   t.equal(backend.calls.length, 1, 'want returns before any apply runs');
-  t.ok(await r.settled(1000));
+  t.ok(await settlesWithin(r, clock, 0));
   t.same(backend.holds, present);
   r.want(present);
-  await sleep(50);
+  await clock.pass(1000, 50);
   t.equal(backend.calls.length, 2, 'wanting what is held again does nothing');
   t.same(r.status(), [{ backend: 'fake', state: 'registered', registered: true, since: 0 }]);
 });
 
 t.test('a failing backend is retried with growing delays until it holds', async (t) => {
-  const backend = new FakeBackend();
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
   backend.failNext = 4;
   const { log, lines } = capturedLog();
-  const r = new Reconciler([backend], log, fast);
+  const r = new Reconciler([backend], log, { ...fast, clock });
   t.teardown(() => r.close());
   r.want(present);
-  t.ok(await r.settled(3000));
+  await turns();
+  // Delays with random()=1: 20, 40, 80, 80 (capped); each retry comes when its delay has passed, not a moment before.
+  for (const [retry, ms] of [20, 40, 80, 80].entries()) {
+    const calls = backend.calls.length;
+    await clock.pass(ms - 1, 1);
+    t.equal(backend.calls.length, calls, `retry ${retry + 1} not before ${ms} ms`);
+    await clock.pass(1);
+    t.equal(backend.calls.length, calls + 1, `retry ${retry + 1} at ${ms} ms`);
+  }
+  t.ok(await settlesWithin(r, clock, 0));
   t.same(backend.holds, present);
-  const gaps = backend.calls.slice(1).map((call, i) => call.at - backend.calls[i].at);
-  t.equal(backend.calls.length, 5);
-  // Delays with random()=1: 20, 40, 80, 80 (capped); timers may fire a little late, never early.
-  [20, 40, 80, 80].forEach((ms, i) => t.ok(gaps[i] >= ms - 2 && gaps[i] < ms + 200, `retry ${i + 1} after ${gaps[i]} ms (want ~${ms})`));
+  t.same(
+    backend.calls.slice(1).map((call, i) => call.at - backend.calls[i].at),
+    [20, 40, 80, 80],
+  );
   const warnings = lines().filter((line) => line.msg === 'registry update failed; retrying');
   t.equal(warnings.length, 1, 'one warning per kind of failure, not one per retry');
   t.ok(lines().some((line) => line.msg === 'registry reachable again'));
 });
 
 t.test('drift triggers an immediate reconcile', async (t) => {
-  const backend = new FakeBackend();
-  const r = reconciler([backend]);
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
+  const r = reconciler(clock, [backend]);
   r.want(present);
-  t.ok(await r.settled(1000));
+  t.ok(await settlesWithin(r, clock, 0));
   backend.holds = undefined;
   const before = backend.calls.length;
-  const at = Date.now();
   backend.drift();
-  t.ok(await r.settled(1000));
+  t.ok(await settlesWithin(r, clock, 0), 'applied again without the clock moving');
   t.equal(backend.calls.length, before + 1);
-  t.ok(backend.calls[before].at - at < 50, 'applied again at once');
   t.same(backend.holds, present);
 });
 
 t.test('drift while failing skips the wait', async (t) => {
-  const backend = new FakeBackend();
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
   backend.failNext = 100;
-  const r = reconciler([backend], { backoff: { baseMs: 5000, capMs: 5000 } });
+  const r = reconciler(clock, [backend], { backoff: { baseMs: 5000, capMs: 5000 } });
   r.want(present);
-  await sleep(50);
+  await turns();
   const before = backend.calls.length;
+  t.equal(before, 1, 'failed once, waiting out its backoff');
   backend.failNext = 0;
   backend.drift();
-  t.ok(await r.settled(500), 'did not wait out the 5 s backoff');
+  t.ok(await settlesWithin(r, clock, 0), 'did not wait out the 5 s backoff');
   t.equal(backend.calls.length, before + 1);
 });
 
 t.test('a want that comes while an apply is in flight is applied right after it', async (t) => {
-  const backend = new FakeBackend();
-  const r = reconciler([backend]);
-  t.ok(await r.settled(1000));
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
+  const r = reconciler(clock, [backend]);
+  t.ok(await settlesWithin(r, clock, 0));
   let open!: () => void;
   backend.gate = new Promise((resolve) => (open = resolve));
   r.want(present);
-  await new Promise((resolve) => setImmediate(resolve));
+  await turns(1);
   r.want(down);
-  await sleep(20);
+  t.notOk(await settlesWithin(r, clock, 20));
   t.equal(backend.calls.length, 2, 'no second apply while one is in flight');
-  t.notOk(await r.settled(20));
   backend.gate = undefined;
   open();
-  t.ok(await r.settled(1000));
-  t.same(backend.calls.map((call) => call.desired), [absent, present, down]);
+  t.ok(await settlesWithin(r, clock, 0));
+  t.same(
+    backend.calls.map((call) => call.desired),
+    [absent, present, down],
+  );
   t.same(backend.holds, down);
 });
 
 t.test('an apply that hangs is abandoned after applyTimeoutMs and tried again', async (t) => {
-  const backend = new FakeBackend();
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
   backend.hangNext = 1;
-  const r = reconciler([backend], { applyTimeoutMs: 100 });
-  t.notOk(await r.settled(80), 'not settled while the apply hangs');
-  t.ok(await r.settled(1000));
+  const r = reconciler(clock, [backend], { applyTimeoutMs: 100 });
+  t.notOk(await settlesWithin(r, clock, 95), 'not settled while the apply hangs');
+  t.equal(backend.calls.length, 1, 'not abandoned before its timeout');
+  t.ok(await settlesWithin(r, clock, 1000));
   t.equal(backend.calls.length, 2);
-  t.ok(backend.calls[1].at - backend.calls[0].at >= 100);
+  t.equal(backend.calls[1].at - backend.calls[0].at, 100 + 20, 'abandoned at 100 ms, tried again after the first backoff');
 });
 
 t.test('an apply that throws synchronously is a failure like any other', async (t) => {
-  const backend = new FakeBackend();
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
   backend.throwNext = 2;
-  const r = reconciler([backend]);
+  const r = reconciler(clock, [backend]);
   r.want(present);
-  t.ok(await r.settled(2000));
+  t.ok(await settlesWithin(r, clock, 1000));
   t.same(backend.holds, present);
   t.same(
     backend.calls.map((call) => call.desired),
@@ -237,101 +271,112 @@ t.test('an apply that throws synchronously is a failure like any other', async (
 });
 
 t.test('settled is false at the timeout; one dead backend does not hold up the others', async (t) => {
-  const dead = new FakeBackend('dead');
+  const clock = new ManualClock();
+  const dead = new FakeBackend(clock, 'dead');
   dead.failNext = Infinity;
-  const alive = new FakeBackend('alive');
-  const r = reconciler([dead, alive]);
+  const alive = new FakeBackend(clock, 'alive');
+  const r = reconciler(clock, [dead, alive]);
   r.want(present);
-  const at = Date.now();
-  t.equal(await r.settled(300), false);
-  t.ok(Date.now() - at >= 290, 'waited the whole timeout');
+  let answer: boolean | undefined;
+  void r.settled(300).then((settled) => (answer = settled));
+  await clock.pass(299, 1);
+  t.equal(answer, undefined, 'still waiting a moment before the timeout');
+  await clock.pass(1);
+  t.equal(answer, false, 'false at the timeout');
   t.same(alive.holds, present);
   const [deadStatus] = r.status();
   t.equal(deadStatus.lastError, 'registry down', 'status tells why');
 });
 
 t.test('close stops the work, answers waiters and closes the backends', async (t) => {
-  const backend = new FakeBackend();
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock);
   backend.failNext = Infinity;
-  const r = new Reconciler([backend], pino({ level: 'silent' }), fast);
+  const r = new Reconciler([backend], pino({ level: 'silent' }), { ...fast, clock });
   r.want(present);
   const waiting = r.settled(5000);
-  await sleep(50);
+  await clock.pass(50, 5);
   await r.close();
   t.equal(await waiting, false);
   t.ok(backend.closed);
+  t.equal(clock.pending, 0, 'no timer left behind');
   const calls = backend.calls.length;
-  await sleep(200);
+  await clock.pass(200, 5);
   t.equal(backend.calls.length, calls, 'no apply after close');
   r.want(absent);
   t.equal(await r.settled(10), false);
 });
 
 t.test('pending names the backends that do not hold the registration yet, with their last error', async (t) => {
-  const [zk, consul] = [new FakeBackend('zookeeper'), new FakeBackend('consul-kv')];
-  const r = reconciler([zk, consul]);
-  t.ok(await r.settled(1000));
+  const clock = new ManualClock();
+  const [zk, consul] = [new FakeBackend(clock, 'zookeeper'), new FakeBackend(clock, 'consul-kv')];
+  const r = reconciler(clock, [zk, consul]);
+  t.ok(await settlesWithin(r, clock, 0));
   t.equal(r.pending(present), 'zookeeper, consul-kv', 'neither holds it before it is wanted');
   consul.failNext = 100;
   r.want(present);
-  t.notOk(await r.settled(100), 'not settled while one registry refuses');
+  t.notOk(await settlesWithin(r, clock, 100), 'not settled while one registry refuses');
   t.same(zk.holds, present, 'applied where the registry answers');
   t.equal(r.pending(present), 'consul-kv: registry down', 'the one that fails, with why');
   consul.failNext = 0;
-  t.ok(await r.settled(2000));
+  t.ok(await settlesWithin(r, clock, 100));
   t.equal(r.pending(present), null, 'null once every backend holds it');
 });
 
 // A registry outage must not empty the fleet: Ready needs the registration once after the app becomes ready,
 // and a registry that stops answering after that leaves readiness alone.
 t.test('once registered, a registry that stops answering keeps readiness; a new time ready needs it again', async (t) => {
-  const backend = new FakeBackend('zookeeper');
-  const r = reconciler([backend]);
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock, 'zookeeper');
+  const r = reconciler(clock, [backend]);
   r.want(present);
-  t.ok(await r.settled(1000));
+  t.ok(await settlesWithin(r, clock, 0));
   t.equal(registering(r, 'ready'), null, 'registered: nothing to wait for');
   backend.failNext = Infinity;
   backend.holds = undefined;
+  const lostAt = clock.now();
   backend.drift();
-  await triedAgain(backend, 2);
+  await triedAgain(t, backend, 2);
   t.equal(registering(r, 'ready'), null, 'the registry stopped answering: still nothing to wait for');
-  t.match(r.status(), [{ backend: 'zookeeper', registered: false, state: 'unreachable', lastError: 'registry down', lost: { reason: 'unreachable' } }], 'the status says it is lost and why');
+  t.match(r.status(), [{ backend: 'zookeeper', registered: false, state: 'unreachable', lastError: 'registry down', lost: { reason: 'unreachable', since: lostAt } }], 'the status says it is lost, since when and why');
+  await clock.pass(3000);
+  t.equal(r.outage(), 'zookeeper unreachable for 3s', 'the probe line counts the outage on the same clock');
   r.want(down);
   r.want(present);
   t.equal(registering(r, 'ready'), 'zookeeper: registry down', 'ready again after not ready: registered again first');
   backend.failNext = 0;
-  t.ok(await r.settled(1000));
+  t.ok(await settlesWithin(r, clock, 100));
   t.equal(registering(r, 'ready'), null, 'back by itself when the registry answers');
   t.notOk(r.status()[0].lost, 'and no longer lost');
 });
 
 t.test('a registry that refuses before the first registration holds readiness back; after it, readiness stays and the status says refused', async (t) => {
-  const backend = new FakeBackend('consul-kv');
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock, 'consul-kv');
   backend.refuse = true;
   backend.failNext = Infinity;
-  const r = reconciler([backend]);
+  const r = reconciler(clock, [backend]);
   r.want(present);
-  await triedAgain(backend, 2);
+  await triedAgain(t, backend, 2);
   t.equal(registering(r, 'ready'), 'consul-kv: registry refused', 'never registered: not Ready');
   t.match(r.status(), [{ state: 'refused' }]);
   backend.failNext = 0;
-  t.ok(await r.settled(1000));
+  t.ok(await settlesWithin(r, clock, 100));
   backend.failNext = Infinity;
   backend.drift();
-  await triedAgain(backend, 1);
+  await triedAgain(t, backend, 1);
   t.equal(registering(r, 'ready'), null, 'registered before: Ready stays');
   t.match(r.status(), [{ state: 'refused', lost: { reason: 'refused' } }]);
 });
 
 t.test('leaving a registry that was never reached does not wait for it', async (t) => {
-  const backend = new FakeBackend('zookeeper');
+  const clock = new ManualClock();
+  const backend = new FakeBackend(clock, 'zookeeper');
   backend.reached = false;
   backend.failNext = Infinity;
-  const r = reconciler([backend]);
+  const r = reconciler(clock, [backend]);
   r.want(present);
-  await triedAgain(backend, 1);
+  await triedAgain(t, backend, 1);
   r.want(absent);
-  const at = Date.now();
-  t.ok(await r.settled(3000), 'nothing of this run can be in a registry it never reached');
-  t.ok(Date.now() - at < 100, `settled at once (${Date.now() - at} ms)`);
+  t.ok(await settlesWithin(r, clock, 0), 'settled without the clock moving: nothing of this run can be in a registry it never reached');
 });

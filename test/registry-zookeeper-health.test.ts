@@ -1,6 +1,12 @@
-// The ZooKeeper session's health as pure functions, without a server or a process: what the watchdog does when.
+// The ZooKeeper session's health as pure functions, without a server or a process: what the watchdog does when;
+// and the session's watchdog itself, on a manual clock.
 
 import t from 'tap';
+import { pino } from 'pino';
+import { ZooKeeperSession } from '../src/registry/zookeeper-session.js';
+import { ManualClock } from './helpers/clock.js';
+import { freePort } from './helpers/ports.js';
+import { waitFor } from './helpers/wait.js';
 import { acted, connected, describeHealth, disconnected, nextAction, nudgeGraceMs, opened, askEveryMs, outageAfterMs, probed, serversAnswered, type Health } from '../src/registry/zookeeper-health.js';
 
 const T = 4000; // session timeout, ms
@@ -123,4 +129,18 @@ t.test('the record prints in one line', async (t) => {
   const line = describeHealth(h, 2500);
   t.equal(line, 'session 1, disconnected 1500 ms, timeout 4000 ms, probing servers');
   t.notMatch(line, /\n/);
+});
+
+t.test("the session's watchdog keeps the clock it is given: a session no server takes is given up past 4/3 of its timeout", async (t) => {
+  const clock = new ManualClock();
+  const port = await freePort(); // nothing listens: every connect is refused
+  const ended: (string | undefined)[] = [];
+  const session = new ZooKeeperSession({ hosts: `127.0.0.1:${port}`, sessionTimeoutMs: T, log: pino({ level: 'silent' }), clock }, { changed: () => undefined, ended: (error) => ended.push(error), drift: () => undefined });
+  t.teardown(() => session.close());
+  session.current();
+  await clock.pass((T * 4) / 3, 250);
+  t.same(ended, [], 'kept until 4/3 of the timeout on its clock, however long the test took');
+  await clock.pass(T / 4 + 250, 250);
+  await waitFor('the session to be given up', () => ended.length > 0, 2000);
+  t.same(ended, [undefined], 'given up once, within a quarter timeout more (its jitter) and a watchdog beat');
 });

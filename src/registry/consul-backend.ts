@@ -3,6 +3,8 @@
 import type { Log } from '../log.js';
 import { RegistryRefused, type Backend, type BackendStatus, type Desired, type Instance } from './backend.js';
 import { ConsulApi, ConsulError, readToken, requestTimeoutMs } from './consul-api.js';
+import { realClock, type Clock } from '../toolbox/clock.js';
+import { Emitter } from '../toolbox/emitter.js';
 
 export interface ConsulOptions {
   url: string;
@@ -10,6 +12,8 @@ export interface ConsulOptions {
   tokenFile?: string;
   instance: Instance;
   log: Log;
+  /** The heartbeats' time; tests pass a manual one. */
+  clock?: Clock;
 }
 
 /**
@@ -24,17 +28,20 @@ export abstract class ConsulBackend implements Backend {
   private api?: { client: ConsulApi; token: string | undefined };
   private desired: Desired = { present: false };
   private held = false;
-  private heartbeatTimer?: NodeJS.Timeout;
+  private cancelHeartbeat?: () => void;
   private heartbeats = 0; // which run of heartbeats is on; a beat of a stopped run schedules none
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly listeners: (() => void)[] = [];
+  private readonly drift: Emitter<void>;
+  private readonly clock: Clock;
   private current: BackendStatus;
   private lastWarning = '';
   private closed = false;
 
   constructor(protected readonly options: ConsulOptions) {
     this.log = options.log;
-    this.current = { backend: '', state: 'absent', registered: false, since: Date.now() };
+    this.clock = options.clock ?? realClock;
+    this.drift = new Emitter((err) => this.log.error({ backend: this.name, err: (err as Error).message }, 'drift listener failed'));
+    this.current = { backend: '', state: 'absent', registered: false, since: this.clock.now() };
   }
 
   /** Makes Consul hold the instance (or not); rejects with a ConsulError, and the caller retries. */
@@ -60,7 +67,7 @@ export abstract class ConsulBackend implements Backend {
   }
 
   onDrift(listener: () => void): void {
-    this.listeners.push(listener);
+    this.drift.listen(listener);
   }
 
   status(): BackendStatus {
@@ -100,21 +107,20 @@ export abstract class ConsulBackend implements Backend {
   }
 
   private startHeartbeat(): void {
-    if (this.heartbeatTimer || this.closed) return;
+    if (this.cancelHeartbeat || this.closed) return;
     // Each beat 1/4–1/3 of the TTL after the last (well inside it), drawn anew: a fleet registered together (after an
     // agent restart, a rollout) does not renew in step.
     const run = ++this.heartbeats;
     const next = (): void => {
       const delayMs = (this.options.ttlMs / 12) * (3 + Math.random());
-      this.heartbeatTimer = setTimeout(() => void this.serial(() => this.beat()).finally(() => run === this.heartbeats && next()), delayMs);
-      this.heartbeatTimer.unref();
+      this.cancelHeartbeat = this.clock.after(delayMs, () => void this.serial(() => this.beat()).finally(() => run === this.heartbeats && next()));
     };
     next();
   }
 
   private stopHeartbeat(): void {
-    clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+    this.cancelHeartbeat?.();
+    this.cancelHeartbeat = undefined;
     this.heartbeats++;
   }
 
@@ -146,22 +152,12 @@ export abstract class ConsulBackend implements Backend {
     this.held = false;
     this.log.warn({ backend: this.name, lost: what }, 'consul registration lost; registering again');
     this.setState('lost', false, what);
-    this.notifyDrift();
+    this.drift.emit();
   }
 
   private stillHeld(down: boolean): void {
     this.lastWarning = '';
     if (['error', 'unreachable', 'refused'].includes(this.current.state)) this.setState(down ? 'down' : 'registered', true);
-  }
-
-  private notifyDrift(): void {
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch (err) {
-        this.log.error({ backend: this.name, err: (err as Error).message }, 'drift listener failed');
-      }
-    }
   }
 
   // One line per distinct failure, not one per heartbeat while Consul stays unreachable.
@@ -172,7 +168,7 @@ export abstract class ConsulBackend implements Backend {
   }
 
   private setState(state: string, registered: boolean, lastError?: string): void {
-    const since = state === this.current.state ? this.current.since : Date.now();
+    const since = state === this.current.state ? this.current.since : this.clock.now();
     this.current = { backend: this.name, state, registered, since, ...(lastError ? { lastError } : {}) };
   }
 

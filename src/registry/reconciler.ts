@@ -7,6 +7,8 @@ import type { Log } from '../log.js';
 import { RegistryRefused, type Backend, type BackendStatus, type Desired } from './backend.js';
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js';
 import { messageOf } from '../errors.js';
+import { realClock, type Clock } from '../toolbox/clock.js';
+import { within } from '../toolbox/sleep.js';
 
 /** What the reconciler knows of one backend; printable in one line. */
 export interface Slot {
@@ -83,10 +85,10 @@ export function trouble(slot: Slot): 'unreachable' | 'refused' | undefined {
 }
 
 /** The registration `desired` was confirmed and is not held now: since when, and why. */
-export function lost(slot: Slot, desired: Desired): { reason: 'unreachable' | 'refused'; since: number } | undefined {
+export function lost(slot: Slot, desired: Desired, now: number): { reason: 'unreachable' | 'refused'; since: number } | undefined {
   const reason = trouble(slot);
   if (!desired.present || reason === undefined || !sameDesired(slot.confirmed, desired)) return undefined;
-  return { reason, since: slot.failingSince ?? Date.now() };
+  return { reason, since: slot.failingSince ?? now };
 }
 
 export function describeDesired(desired: Desired | undefined): string {
@@ -100,23 +102,27 @@ export interface ReconcilerOptions {
   /** An apply that has not answered by then counts as failed (the backends bound their own calls well inside it). */
   applyTimeoutMs?: number;
   random?: () => number;
+  /** The backoff's and the apply timeout's time; tests pass a manual one. */
+  clock?: Clock;
 }
 
 export class Reconciler {
   // Nothing is registered until asked: a registration left by an earlier run of this instance is removed.
   private desired: Desired = { present: false };
   private slots: Slot[];
-  private readonly timers: (NodeJS.Timeout | undefined)[];
+  private readonly timers: ((() => void) | undefined)[];
   private readonly announced: (Desired | undefined)[];
   private readonly waiters = new Set<() => void>();
   private scheduled = false;
   private closed = false;
+  private readonly clock: Clock;
 
   constructor(
     private readonly backends: Backend[],
     private readonly log: Log,
     private readonly opts: ReconcilerOptions = {},
   ) {
+    this.clock = opts.clock ?? realClock;
     this.slots = backends.map(() => newSlot());
     this.timers = backends.map(() => undefined);
     this.announced = backends.map(() => undefined);
@@ -138,7 +144,7 @@ export class Reconciler {
     if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (ok: boolean): void => {
-        clearTimeout(timer);
+        cancel();
         this.waiters.delete(check);
         resolve(ok);
       };
@@ -146,7 +152,7 @@ export class Reconciler {
         if (this.isSettled()) done(true);
         else if (this.closed) done(false);
       };
-      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
+      const cancel = this.clock.after(timeoutMs, () => done(false));
       this.waiters.add(check);
     });
   }
@@ -163,9 +169,9 @@ export class Reconciler {
 
   /** The backends whose confirmed registration is lost now (an outage, a refusal), for the probe's line; null when none. */
   outage(): string | null {
-    const now = Date.now();
+    const now = this.clock.now();
     const lines = this.backends.flatMap((backend, i) => {
-      const gone = lost(this.slots[i], this.desired);
+      const gone = lost(this.slots[i], this.desired, now);
       return gone ? [`${backend.name} ${gone.reason} for ${Math.round((now - gone.since) / 1000)}s`] : [];
     });
     return lines.length ? lines.join(', ') : null;
@@ -173,11 +179,11 @@ export class Reconciler {
 
   status(): BackendStatus[] {
     return this.backends.map((backend, i) => {
-      const own = statusOf(backend);
+      const own = statusOf(backend, this.clock.now());
       const slot = this.slots[i];
       const reason = trouble(slot);
       if (reason === undefined) return own;
-      const gone = lost(slot, this.desired);
+      const gone = lost(slot, this.desired, this.clock.now());
       return { ...own, state: reason, lastError: slot.lastError, ...(gone ? { lost: gone } : {}) };
     });
   }
@@ -186,7 +192,7 @@ export class Reconciler {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.timers.forEach((timer) => clearTimeout(timer));
+    this.timers.forEach((cancel) => cancel?.());
     this.notify();
     await Promise.all(this.backends.map((backend) => this.closeBackend(backend)));
   }
@@ -218,16 +224,16 @@ export class Reconciler {
   /** One pass over every backend; safe to run at any time. */
   private reconcile(): void {
     if (this.closed) return;
-    const now = Date.now();
+    const now = this.clock.now();
     this.backends.forEach((_, i) => this.step(i, now));
     this.notify();
   }
 
   private step(i: number, now: number): void {
-    clearTimeout(this.timers[i]);
+    this.timers[i]?.();
     this.timers[i] = undefined;
     const step = nextStep(this.slots[i], this.desired, now);
-    if (step.kind === 'wait') this.timers[i] = setTimeout(() => this.kick(), step.ms);
+    if (step.kind === 'wait') this.timers[i] = this.clock.after(step.ms, () => this.kick());
     else if (step.kind === 'apply') this.start(i);
   }
 
@@ -236,9 +242,9 @@ export class Reconciler {
     this.slots[i] = started(this.slots[i]);
     const { attempt, epoch } = this.slots[i];
     const timeoutMs = this.opts.applyTimeoutMs ?? 30_000;
-    const timer = setTimeout(() => this.finish(i, { attempt, epoch, desired, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    const cancel = this.clock.after(timeoutMs, () => this.finish(i, { attempt, epoch, desired, error: `no answer within ${timeoutMs} ms` }));
     applyQuietly(this.backends[i], desired).then((failure) => {
-      clearTimeout(timer);
+      cancel();
       this.finish(i, { attempt, epoch, desired, ...failure });
     });
   }
@@ -246,7 +252,7 @@ export class Reconciler {
   private finish(i: number, outcome: Outcome): void {
     if (this.closed) return;
     const before = this.slots[i];
-    const after = finished(before, outcome, Date.now(), this.opts.backoff, this.opts.random);
+    const after = finished(before, outcome, this.clock.now(), this.opts.backoff, this.opts.random);
     if (after === before) return;
     this.slots[i] = after;
     this.report(i, before, after, outcome);
@@ -262,8 +268,8 @@ export class Reconciler {
       this.announced[i] = outcome.desired;
       return;
     }
-    const fields = { backend, want: state, error: outcome.error, failures: after.failures, retryInMs: after.retryAt - Date.now() };
-    const gone = lost(after, this.desired);
+    const fields = { backend, want: state, error: outcome.error, failures: after.failures, retryInMs: after.retryAt - this.clock.now() };
+    const gone = lost(after, this.desired, this.clock.now());
     // One warning per kind of failure; the retries of a long outage go to debug.
     if (after.failures > 1 && outcome.error === before.lastError) this.log.debug(fields, 'registry update failed again');
     else if (gone?.reason === 'refused') this.log.error(fields, 'the registry refuses the registration it held; the pod stays Ready, retrying');
@@ -281,7 +287,10 @@ export class Reconciler {
   }
 
   private async closeBackend(backend: Backend): Promise<void> {
-    const error = await settleWithin(Promise.resolve().then(() => backend.close()), 5000);
+    const closing = Promise.resolve()
+      .then(() => backend.close())
+      .then(() => undefined, messageOf);
+    const error = await within(closing, 5000, 'no answer within 5000 ms');
     if (error !== undefined) this.log.warn({ backend: backend.name, error }, 'registry connection did not close cleanly');
   }
 }
@@ -296,24 +305,10 @@ async function applyQuietly(backend: Backend, desired: Desired): Promise<{ error
   }
 }
 
-async function settleWithin(work: Promise<void>, ms: number): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`no answer within ${ms} ms`), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => undefined), timeout]);
-  } catch (err) {
-    return messageOf(err);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function statusOf(backend: Backend): BackendStatus {
+function statusOf(backend: Backend, now: number): BackendStatus {
   try {
     return backend.status();
   } catch (err) {
-    return { backend: backend.name, state: 'error', registered: false, lastError: messageOf(err), since: Date.now() };
+    return { backend: backend.name, state: 'error', registered: false, lastError: messageOf(err), since: now };
   }
 }

@@ -8,12 +8,15 @@ import { RegistryRefused } from './backend.js';
 import { aclsFor, call, dispose, dropConnection, guard, TimeoutError, zk, type Acls, type ZkClient } from './zookeeper-client.js';
 import { acted, connected, describeHealth, disconnected, nextAction, opened, probed, serversAnswered, watchdogBeatMs, type Action, type Health } from './zookeeper-health.js';
 import { anyServerServing } from './zookeeper-servers.js';
+import { realClock, type Clock } from '../toolbox/clock.js';
 
 export interface SessionOptions {
   hosts: string; // `h1:p,h2:p`, no chroot
   sessionTimeoutMs: number;
   digestFile?: string; // holds `user:password`
   log: Log;
+  /** The health's and the watchdog's time; tests pass a manual one. */
+  clock?: Clock;
 }
 
 /** What the backend hears of the session. */
@@ -30,7 +33,8 @@ export class ZooKeeperSession {
   private client: ZkClient | undefined;
   private acls: Acls = aclsFor(undefined);
   private health: Health | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
+  private stopWatchdog: (() => void) | undefined;
+  private readonly clock: Clock;
   private closed = false;
   private everConnected = false;
   private endedBy: Error | undefined; // why the last session ended, told to the calls that waited on it
@@ -39,7 +43,9 @@ export class ZooKeeperSession {
   constructor(
     private readonly opts: SessionOptions,
     private readonly listener: SessionListener,
-  ) {}
+  ) {
+    this.clock = opts.clock ?? realClock;
+  }
 
   get connected(): boolean {
     return this.health?.connected === true && this.client !== undefined;
@@ -72,10 +78,10 @@ export class ZooKeeperSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.watchdog);
+    this.stopWatchdog?.();
     const client = this.client;
     this.client = undefined;
-    if (this.health) this.health = disconnected(this.health, Date.now());
+    if (this.health) this.health = disconnected(this.health, this.clock.now());
     this.changed();
     // A client that never reached a server has no session to close: nothing to wait for.
     if (client) await dispose(client, this.everConnected ? 1000 : 0);
@@ -95,7 +101,7 @@ export class ZooKeeperSession {
     // Kept by the client and sent again on every reconnect of this session.
     if (credentials) client.addAuthInfo('digest', Buffer.from(credentials));
     this.acls = aclsFor(credentials);
-    this.health = opened(this.health, client.getSessionTimeout(), Date.now(), Math.random());
+    this.health = opened(this.health, client.getSessionTimeout(), this.clock.now(), Math.random());
     client.connect();
     this.startWatchdog();
     return client;
@@ -116,7 +122,7 @@ export class ZooKeeperSession {
 
   private onConnected(client: ZkClient): void {
     if (client !== this.client || !this.health) return;
-    this.health = connected(this.health, client.getSessionTimeout(), Date.now());
+    this.health = connected(this.health, client.getSessionTimeout(), this.clock.now());
     this.everConnected = true;
     this.endedBy = undefined;
     this.opts.log.info({ session: client.getSessionId().toString('hex') }, 'connected to ZooKeeper');
@@ -126,7 +132,7 @@ export class ZooKeeperSession {
 
   private onDisconnected(client: ZkClient): void {
     if (client !== this.client || !this.health) return;
-    this.health = disconnected(this.health, Date.now());
+    this.health = disconnected(this.health, this.clock.now());
     this.opts.log.info('disconnected from ZooKeeper; reconnecting');
     this.changed();
   }
@@ -167,21 +173,26 @@ export class ZooKeeperSession {
   private end(): void {
     const old = this.client;
     this.client = undefined;
-    if (this.health) this.health = disconnected(this.health, Date.now());
+    if (this.health) this.health = disconnected(this.health, this.clock.now());
     if (old) void dispose(old, 1000);
   }
 
   private startWatchdog(): void {
-    if (this.watchdog) return;
-    this.watchdog = setInterval(() => this.check(), watchdogBeatMs);
-    this.watchdog.unref();
+    if (this.stopWatchdog || this.closed) return;
+    const beat = (): void => {
+      this.stopWatchdog = this.clock.after(watchdogBeatMs, () => {
+        beat();
+        this.check();
+      });
+    };
+    beat();
   }
 
   /** Does what the session's health calls for now; run on every beat and after every probe's answer. */
   private check(): void {
     const client = this.client;
     if (!client || this.closed || !this.health) return;
-    const now = Date.now();
+    const now = this.clock.now();
     const action = nextAction(this.health, now);
     if (action.kind === 'idle') return;
     const before = this.health;
@@ -208,7 +219,7 @@ export class ZooKeeperSession {
         dropConnection(client);
         return;
       case 'newSession': {
-        const fields = { health: describeHealth(health, Date.now()) };
+        const fields = { health: describeHealth(health, this.clock.now()) };
         // Without a session yet, no server answered: the calls that waited say that, not that a session was replaced.
         const why = this.everConnected ? action.why : `no ZooKeeper server of ${this.opts.hosts} answered`;
         if (action.firstReport) log.warn(fields, `${why}; trying a new session`);

@@ -7,6 +7,8 @@ import { messageOf } from '../errors.js';
 import { call, codeOf, joinPath, splitConnect, TimeoutError, zk } from './zookeeper-client.js';
 import { ensurePresent, removeNode, type Calls, type InstanceNode } from './zookeeper-nodes.js';
 import { ZooKeeperSession } from './zookeeper-session.js';
+import type { Clock } from '../toolbox/clock.js';
+import { Emitter } from '../toolbox/emitter.js';
 
 export interface ZooKeeperOptions {
   connect: string; // `h1:p,h2:p` with an optional `/chroot`
@@ -15,6 +17,8 @@ export interface ZooKeeperOptions {
   digestFile?: string; // holds `user:password`
   instance: Instance;
   log: Log;
+  /** The session watchdog's time; tests pass a manual one. */
+  clock?: Clock;
 }
 
 export class ZooKeeperBackend implements Backend {
@@ -31,7 +35,7 @@ export class ZooKeeperBackend implements Backend {
   private since = Date.now();
   private closed = false;
   private applying: Promise<void> = Promise.resolve();
-  private readonly driftListeners: (() => void)[] = [];
+  private readonly driftListeners: Emitter<void>;
 
   constructor(private readonly opts: ZooKeeperOptions) {
     const { hosts, chroot } = splitConnect(opts.connect);
@@ -39,11 +43,12 @@ export class ZooKeeperBackend implements Backend {
     const upstreamPath = joinPath(chroot, opts.root, opts.instance.upstream);
     this.path = joinPath(upstreamPath, `${opts.instance.address}:${opts.instance.port}`);
     const log = opts.log.child({ backend: this.name, path: this.path });
+    this.driftListeners = new Emitter((err) => log.warn({ error: messageOf(err) }, 'drift listener failed'));
     this.node = { path: this.path, upstreamPath, watcher: () => this.drift(), log };
     // Every apply ends within this, answered or not, so a dead ensemble fails fast and is retried.
     this.budgetMs = Math.min(5000, Math.max(1000, opts.sessionTimeoutMs / 2));
     this.session = new ZooKeeperSession(
-      { hosts, sessionTimeoutMs: opts.sessionTimeoutMs, digestFile: opts.digestFile, log },
+      { hosts, sessionTimeoutMs: opts.sessionTimeoutMs, digestFile: opts.digestFile, log, clock: opts.clock },
       {
         changed: () => this.refresh(),
         ended: (error) => {
@@ -63,7 +68,7 @@ export class ZooKeeperBackend implements Backend {
   }
 
   onDrift(listener: () => void): void {
-    this.driftListeners.push(listener);
+    this.driftListeners.listen(listener);
   }
 
   get reached(): boolean {
@@ -112,14 +117,7 @@ export class ZooKeeperBackend implements Backend {
   }
 
   private drift(): void {
-    if (this.closed) return;
-    for (const listener of this.driftListeners) {
-      try {
-        listener();
-      } catch (err) {
-        this.node.log.warn({ error: messageOf(err) }, 'drift listener failed');
-      }
-    }
+    if (!this.closed) this.driftListeners.emit();
   }
 
   private refresh(): void {

@@ -1,6 +1,7 @@
 // The local agent's services and TTL checks: a check not updated within its TTL goes critical, and a service whose
 // check stays critical past DeregisterCriticalServiceAfter is reaped.
 
+import type { Clock } from '../../src/toolbox/clock.js';
 import { Changes } from './changes.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { HttpError } from './http.js';
@@ -66,12 +67,14 @@ interface LiveCheck {
   ttlMs: number;
   deregisterAfterMs?: number;
   criticalSince?: number;
-  timer?: NodeJS.Timeout;
+  cancelTtl?: () => void;
 }
 
 export interface AgentTimings {
   reapIntervalMs: number;
   minDeregisterMs: number;
+  /** The TTLs' and the reaper's time; tests pass a manual one. */
+  clock: Clock;
 }
 
 const statuses = new Set(['passing', 'warning', 'critical']);
@@ -80,15 +83,14 @@ export class Agent {
   tableIndex = 1;
   private readonly services = new Map<string, ServiceRecord>();
   private readonly checks = new Map<string, LiveCheck>();
-  private readonly reaper: NodeJS.Timeout;
+  private cancelReaper: () => void = () => undefined;
 
   constructor(
     private readonly changes: Changes,
     private readonly timings: AgentTimings,
     private readonly onCritical: (checkId: string) => void,
   ) {
-    this.reaper = setInterval(() => this.reapCritical(), timings.reapIntervalMs);
-    this.reaper.unref();
+    this.reapEvery(timings.reapIntervalMs);
   }
 
   register(body: ServiceBody, replaceExistingChecks: boolean): void {
@@ -155,15 +157,15 @@ export class Agent {
   }
 
   dispose(): void {
-    clearInterval(this.reaper);
-    for (const c of this.checks.values()) clearTimeout(c.timer);
+    this.cancelReaper();
+    for (const c of this.checks.values()) c.cancelTtl?.();
     this.checks.clear();
     this.services.clear();
   }
 
   private addCheck(service: ServiceRecord, c: ParsedCheck, index: number): void {
     const previous = this.checks.get(c.id);
-    if (previous) clearTimeout(previous.timer);
+    previous?.cancelTtl?.();
     const live: LiveCheck = {
       record: {
         Node: NODE,
@@ -182,14 +184,14 @@ export class Agent {
       },
       ttlMs: c.ttlMs,
       deregisterAfterMs: c.deregisterAfterMs === undefined ? undefined : Math.max(c.deregisterAfterMs, this.timings.minDeregisterMs),
-      criticalSince: c.status === 'critical' ? Date.now() : undefined,
+      criticalSince: c.status === 'critical' ? this.timings.clock.now() : undefined,
     };
     this.checks.set(c.id, live);
     this.armTtl(live);
   }
 
   private dropCheck(checkId: string): void {
-    clearTimeout(this.checks.get(checkId)?.timer);
+    this.checks.get(checkId)?.cancelTtl?.();
     this.checks.delete(checkId);
   }
 
@@ -198,9 +200,8 @@ export class Agent {
   }
 
   private armTtl(live: LiveCheck): void {
-    clearTimeout(live.timer);
-    live.timer = setTimeout(() => this.setStatus(live, 'critical', `TTL expired (last output before timeout follows): ${live.record.Output}`), live.ttlMs);
-    live.timer.unref();
+    live.cancelTtl?.();
+    live.cancelTtl = this.timings.clock.after(live.ttlMs, () => this.setStatus(live, 'critical', `TTL expired (last output before timeout follows): ${live.record.Output}`));
   }
 
   // Only a change of status or output is a write (a heartbeat that changes nothing does not wake blocking queries).
@@ -209,13 +210,20 @@ export class Agent {
     const becameCritical = status === 'critical' && live.record.Status !== 'critical';
     const index = this.changes.next();
     live.record = { ...live.record, Status: status, Output: output, ModifyIndex: index };
-    live.criticalSince = status === 'critical' ? (live.criticalSince ?? Date.now()) : undefined;
+    live.criticalSince = status === 'critical' ? (live.criticalSince ?? this.timings.clock.now()) : undefined;
     this.tableIndex = index;
     if (becameCritical) this.onCritical(live.record.CheckID);
   }
 
+  private reapEvery(ms: number): void {
+    this.cancelReaper = this.timings.clock.after(ms, () => {
+      this.reapCritical();
+      this.reapEvery(ms);
+    });
+  }
+
   private reapCritical(): void {
-    const now = Date.now();
+    const now = this.timings.clock.now();
     for (const c of [...this.checks.values()]) {
       if (c.deregisterAfterMs !== undefined && c.criticalSince !== undefined && now - c.criticalSince >= c.deregisterAfterMs) {
         this.deregister(c.record.ServiceID);

@@ -1,5 +1,6 @@
 // Consul's raft index: one counter for every write, and the wake-up of blocking queries that wait on it.
 
+import type { Clock } from '../../src/toolbox/clock.js';
 import { parseDuration } from './duration.js';
 
 // Consul caps a blocking query's wait at 10 minutes and defaults it to 5.
@@ -9,6 +10,8 @@ const defaultWaitMs = 5 * 60_000;
 export class Changes {
   index = 1;
   private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly clock: Clock) {}
 
   /** The index of a new write; blocking queries re-check their own index once the write is in place. */
   next(): number {
@@ -27,14 +30,14 @@ export class Changes {
     const wait = Math.min(parseDuration(query.get('wait') ?? '') ?? defaultWaitMs, maxWaitMs);
     await new Promise<void>((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        cancel();
         this.waiters.delete(check);
         resolve();
       };
       const check = () => {
         if (indexOf() > min) done();
       };
-      const timer = setTimeout(done, wait);
+      const cancel = this.clock.after(wait, done);
       this.waiters.add(check);
     });
   }

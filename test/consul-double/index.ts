@@ -7,7 +7,8 @@
 // loseLeader() is the servers without quorum: whatever needs a leader (KV, sessions, catalog and health reads that are
 // not ?stale) answers 500 "rpc error making call: No cluster leader" and no session expires; the agent's own endpoints
 // keep answering from its local state. electLeader() ends it, and the new leader starts every session's TTL afresh.
-// setTokens() rotates the ACL tokens while running.
+// setTokens() rotates the ACL tokens while running. Its time (TTLs, lock-delays, the reaper, blocking waits) is a Clock:
+// real by default, manual where a test makes time its subject.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,7 @@ import type { Route } from './route.js';
 import { sessionEndpoints } from './session-endpoints.js';
 import { World, type WorldTimings } from './world.js';
 import { sleep } from '../helpers/wait.js';
+import { realClock, type Clock } from '../../src/toolbox/clock.js';
 
 export interface ConsulDoubleOptions {
   /** 0 (default) picks a free port. */
@@ -32,6 +34,8 @@ export interface ConsulDoubleOptions {
   minDeregisterMs?: number;
   /** ACL tokens by secret, with their rights; none = ACLs disabled. */
   tokens?: Record<string, Rules>;
+  /** The time of TTLs, lock-delays, the reaper and blocking waits (real by default); tests where time is the subject pass a manual one. */
+  clock?: Clock;
 }
 
 const routes: Route[] = [...sessionEndpoints, ...kvEndpoints, ...agentEndpoints, ...catalogEndpoints];
@@ -51,6 +55,7 @@ export class ConsulDouble {
       minTtlMs: options.minTtlMs ?? 10_000,
       reapIntervalMs: options.reapIntervalMs ?? 30_000,
       minDeregisterMs: options.minDeregisterMs ?? 60_000,
+      clock: options.clock ?? realClock,
     };
     this.acl = new Acl(options.tokens);
     this.world = new World(this.timings);
@@ -73,10 +78,20 @@ export class ConsulDouble {
 
   /** Stops, forgets every session, key, service and check, and listens again on the same port after `downMs`. */
   async restart(downMs = 0): Promise<void> {
+    await this.goDown();
+    if (downMs > 0) await sleep(downMs);
+    await this.comeBack();
+  }
+
+  /** A restart's first half, for a test that moves a manual clock while the agent is down: the port closed, everything forgotten. */
+  async goDown(): Promise<void> {
     await this.stop();
     this.world = new World(this.timings);
-    if (downMs > 0) await sleep(downMs);
-    await this.listen(this.boundPort);
+  }
+
+  /** A restart's second half: listening again on the same port. */
+  comeBack(): Promise<void> {
+    return this.listen(this.boundPort);
   }
 
   /** The servers lose quorum: no leader until electLeader(). */
@@ -116,7 +131,7 @@ export class ConsulDouble {
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    this.requestsAt.push(Date.now());
+    this.requestsAt.push(this.timings.clock.now());
     const world = this.world;
     try {
       const call = await readCall(req);

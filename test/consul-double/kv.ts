@@ -1,5 +1,6 @@
 // The KV store with Consul's lock semantics: acquire/release by session, check-and-set, and the lock-delay after a session dies.
 
+import type { Clock } from '../../src/toolbox/clock.js';
 import { Changes } from './changes.js';
 import { HttpError } from './http.js';
 import type { SessionRecord } from './sessions.js';
@@ -29,6 +30,7 @@ export class KvStore {
 
   constructor(
     private readonly changes: Changes,
+    private readonly clock: Clock,
     private readonly sessionExists: (id: string) => boolean,
   ) {}
 
@@ -81,7 +83,7 @@ export class KvStore {
     const index = this.changes.next();
     const delayMs = session.LockDelay / 1e6;
     for (const e of held) {
-      if (delayMs > 0) this.lockDelayUntil.set(e.Key, Date.now() + delayMs);
+      if (delayMs > 0) this.lockDelayUntil.set(e.Key, this.clock.now() + delayMs);
       if (session.Behavior === 'delete') this.drop(e.Key, index);
       else this.entries.set(e.Key, { ...e, Session: undefined, ModifyIndex: index });
     }
@@ -95,7 +97,7 @@ export class KvStore {
       if (!this.sessionExists(options.acquire)) throw new HttpError(500, `invalid session "${options.acquire}"`);
       if (existing?.Session === options.acquire) return { session: options.acquire, lockIndex };
       if (existing?.Session) return undefined;
-      if ((this.lockDelayUntil.get(key) ?? 0) > Date.now()) return undefined;
+      if ((this.lockDelayUntil.get(key) ?? 0) > this.clock.now()) return undefined;
       return { session: options.acquire, lockIndex: lockIndex + 1 };
     }
     if (options.release) {

@@ -1,6 +1,7 @@
 // Sessions: TTL sessions die when not renewed within twice their TTL (Consul's documented grace), or with a check of theirs.
 
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../src/toolbox/clock.js';
 import { Changes } from './changes.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { HttpError } from './http.js';
@@ -36,7 +37,7 @@ export interface CreateBody {
 interface Live {
   record: SessionRecord;
   ttlMs: number;
-  timer?: NodeJS.Timeout;
+  cancelExpiry?: () => void;
 }
 
 export class Sessions {
@@ -45,6 +46,7 @@ export class Sessions {
 
   constructor(
     private readonly changes: Changes,
+    private readonly clock: Clock,
     private readonly minTtlMs: number,
     private readonly checkExists: (id: string) => boolean,
     private readonly onInvalidate: (session: SessionRecord) => void,
@@ -87,7 +89,7 @@ export class Sessions {
   destroy(id: string): void {
     const session = this.live.get(id);
     if (!session) return;
-    clearTimeout(session.timer);
+    session.cancelExpiry?.();
     this.live.delete(id);
     this.tableIndex = this.changes.next();
     this.onInvalidate(session.record);
@@ -116,7 +118,7 @@ export class Sessions {
 
   /** No leader runs the TTL timers: no session expires until one is elected. */
   pause(): void {
-    for (const session of this.live.values()) clearTimeout(session.timer);
+    for (const session of this.live.values()) session.cancelExpiry?.();
   }
 
   /** A new leader starts every session's TTL timer afresh (Consul's initializeSessionTimers). */
@@ -127,9 +129,8 @@ export class Sessions {
   private arm(id: string): void {
     const session = this.live.get(id);
     if (!session || !session.ttlMs) return;
-    clearTimeout(session.timer);
-    session.timer = setTimeout(() => this.destroy(id), 2 * session.ttlMs);
-    session.timer.unref();
+    session.cancelExpiry?.();
+    session.cancelExpiry = this.clock.after(2 * session.ttlMs, () => this.destroy(id));
   }
 
   private ttlOf(text: string): number {

@@ -10,20 +10,22 @@ export interface WorldTimings extends AgentTimings {
 }
 
 export class World {
-  readonly changes = new Changes();
+  readonly changes: Changes;
   readonly sessions: Sessions;
   readonly kv: KvStore;
   readonly agent: Agent;
 
   constructor(timings: WorldTimings) {
+    this.changes = new Changes(timings.clock);
     this.agent = new Agent(this.changes, timings, (checkId) => this.sessions.checkCritical(checkId));
     this.sessions = new Sessions(
       this.changes,
+      timings.clock,
       timings.minTtlMs,
       (id) => this.agent.checkExists(id),
       (session) => this.kv.sessionInvalidated(session),
     );
-    this.kv = new KvStore(this.changes, (id) => this.sessions.exists(id));
+    this.kv = new KvStore(this.changes, timings.clock, (id) => this.sessions.exists(id));
   }
 
   dispose(): void {

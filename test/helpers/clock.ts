@@ -39,4 +39,18 @@ export class ManualClock implements Clock {
     }
     this.time = end;
   }
+
+  /** Moves time forward `ms` in steps of `stepMs`, letting what each step started run before the next. */
+  async pass(ms: number, stepMs = ms): Promise<void> {
+    const step = Math.max(1, stepMs);
+    for (let passed = 0; passed < ms; passed += step) {
+      this.advance(Math.min(step, ms - passed));
+      await turns();
+    }
+  }
+}
+
+/** Lets the work that a timer or an answer started run on: a few turns of the event loop, no time passes. */
+export async function turns(count = 5): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
 }

@@ -5,9 +5,10 @@
 // nginx holds; an upstream's last server is never deleted (an answer with no server keeps the held ones); the next
 // request goes out upsync_interval + random(0–999 ms) after each answer.
 
-import { pino } from 'pino';
+import path from 'node:path';
 import type { Test } from 'tap';
-import { call, codeOf, dispose, guard, joinPath, zk, type ZkClient, type ZkException } from '../../src/registry/zookeeper-client.js';
+import type { ZkClient, ZkException } from '../../src/registry/zookeeper-client.js';
+import { ask, closeClient, errorCode, plainClient, zkLibrary } from './zookeeper-library.js';
 import type { Kubelet } from './kubelet.js';
 import { Changes, waitFor } from './wait.js';
 
@@ -242,13 +243,13 @@ export function consulHealth(options: { url: string; service: string; token?: st
 
 /** ZooKeeper: the children `ip:port` of `<root>/<upstream>` and their upsync JSON, read every intervalMs. */
 export function zooKeeper(options: { connect: string; root?: string; upstream: string; intervalMs?: number }): Source {
-  const parent = joinPath(options.root ?? '/nginx/upstreams', options.upstream);
+  const parent = path.posix.join(options.root ?? '/nginx/upstreams', options.upstream);
   const session = new ZkSession(options.connect);
   return {
     name: `zookeeper ${parent}`,
     intervalMs: options.intervalMs ?? upsyncIntervalMs,
     read: () => session.list(parent),
-    close: () => session.close(),
+    close: async () => session.close(),
   };
 }
 
@@ -362,35 +363,33 @@ class ZkSession {
     const client = this.client;
     const deadline = Date.now() + 500;
     try {
-      const names = await call<string[]>('getChildren', deadline, (done) => client.getChildren(parent, (error, children) => done(error, children)));
+      const names = await ask<string[]>('getChildren', deadline - Date.now(), (done) => client.getChildren(parent, (error, children) => done(error, children)));
       const servers = await Promise.all(names.filter(isAddress).map((name) => this.server(client, `${parent}/${name}`, name, deadline)));
       return servers.filter((server): server is Server => server !== undefined);
     } catch (err) {
-      if (codeOf(err) === zk.Exception.NO_NODE) return [];
-      void dispose(client, 1000);
+      if (errorCode(err) === zkLibrary.Exception.NO_NODE) return [];
+      closeClient(client);
       this.client = this.open();
       throw err;
     }
   }
 
-  close(): Promise<void> {
-    return dispose(this.client, 1000);
+  close(): void {
+    closeClient(this.client);
   }
 
   private async server(client: ListingClient, node: string, address: string, deadline: number): Promise<Server | undefined> {
     try {
-      const data = await call<Buffer>('getData', deadline, (done) => client.getData(node, (error, value) => done(error, value)));
+      const data = await ask<Buffer>('getData', deadline - Date.now(), (done) => client.getData(node, (error, value) => done(error, value)));
       return jsonServer(address, data ? data.toString('utf8') : '');
     } catch (err) {
-      if (codeOf(err) === zk.Exception.NO_NODE) return undefined; // gone between the listing and the read
+      if (errorCode(err) === zkLibrary.Exception.NO_NODE) return undefined; // gone between the listing and the read
       throw err;
     }
   }
 
   private open(): ListingClient {
-    const client = zk.createClient(this.connect, { sessionTimeout: 5000, spinDelay: 100 }) as ListingClient;
-    // A reply the library cannot parse (a server restarting under it) drops the connection instead of throwing.
-    guard(client, pino({ level: 'silent' }));
+    const client = plainClient(this.connect, { sessionTimeout: 5000, spinDelay: 100 }) as ListingClient;
     client.connect();
     return client;
   }

@@ -1,7 +1,8 @@
 // A plain ZooKeeper client for tests, to look at what the servers hold (nodes, data, ACLs) and to
 // wait, by watch, for a node to change.
 
-import { call, codeOf, type Stat, type ZkAcl, type ZkClient, type ZkException, zk } from '../../src/registry/zookeeper-client.js';
+import type { Stat, ZkAcl, ZkClient, ZkException } from '../../src/registry/zookeeper-client.js';
+import { ask, errorCode, zkLibrary } from './zookeeper-library.js';
 import { settlesWithin, sleep } from './wait.js';
 
 /** One look at a node: who holds it (the owner session, hex), or null when it is not there. */
@@ -21,7 +22,7 @@ export class Observer {
   private constructor(readonly raw: ZkClient) {}
 
   static async connect(connect: string, options: { sessionTimeoutMs?: number; digest?: string; sessionId?: Buffer; sessionPassword?: Buffer } = {}): Promise<Observer> {
-    const raw = zk.createClient(connect, {
+    const raw = zkLibrary.createClient(connect, {
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       spinDelay: 100,
       ...(options.sessionId ? { sessionId: options.sessionId, sessionPassword: options.sessionPassword } : {}),
@@ -39,16 +40,16 @@ export class Observer {
   }
 
   exists(node: string): Promise<Stat | null> {
-    return call<Stat | null>('exists', Date.now() + 5000, (done) => this.raw.exists(node, done));
+    return ask<Stat | null>('exists', 5000, (done) => this.raw.exists(node, done));
   }
 
   async data(node: string): Promise<string> {
-    const value = await call<Buffer>('getData', Date.now() + 5000, (done) => this.raw.getData(node, (error, data) => done(error, data)));
+    const value = await ask<Buffer>('getData', 5000, (done) => this.raw.getData(node, (error, data) => done(error, data)));
     return value ? value.toString() : '';
   }
 
   children(node: string): Promise<string[]> {
-    return call<string[]>('getChildren', Date.now() + 5000, (done) => (this.raw as ListingClient).getChildren(node, (error, names) => done(error, names)));
+    return ask<string[]>('getChildren', 5000, (done) => (this.raw as ListingClient).getChildren(node, (error, names) => done(error, names)));
   }
 
   /**
@@ -62,7 +63,7 @@ export class Observer {
     const loop = (async () => {
       while (!stopped && Date.now() < deadline) {
         try {
-          const stat = await call<Stat | null>('exists', Date.now() + 1000, (done) => this.raw.exists(node, done));
+          const stat = await ask<Stat | null>('exists', 1000, (done) => this.raw.exists(node, done));
           samples.push({ at: Date.now(), owner: stat ? stat.ephemeralOwner.toString('hex') : null });
         } catch {
           // Not an answer about the node.
@@ -80,16 +81,16 @@ export class Observer {
   }
 
   acl(node: string): Promise<ZkAcl[]> {
-    return call<ZkAcl[]>('getACL', Date.now() + 5000, (done) => this.raw.getACL(node, (error, acls) => done(error, acls)));
+    return ask<ZkAcl[]>('getACL', 5000, (done) => this.raw.getACL(node, (error, acls) => done(error, acls)));
   }
 
   /** Resolves with the error code of a refused call, or 0 when it went through. */
   async codeOf(work: (client: ZkClient, done: (error: Error | null) => void) => void): Promise<number> {
     try {
-      await call<void>('call', Date.now() + 5000, (done) => work(this.raw, (error) => done(error as never, undefined)));
+      await ask<void>('call', 5000, (done) => work(this.raw, (error) => done(error as never, undefined)));
       return 0;
     } catch (err) {
-      return codeOf(err) ?? -1;
+      return errorCode(err) ?? -1;
     }
   }
 
@@ -105,7 +106,7 @@ export class Observer {
       const changed = new Promise<void>((resolve) => (this.wake = (at) => void ((firedAt = at), resolve())));
       let stat: Stat | null | undefined;
       try {
-        stat = await call<Stat | null>('exists', Math.min(deadline, Date.now() + 1000), (done) => this.raw.exists(node, this.watcher, done));
+        stat = await ask<Stat | null>('exists', Math.min(deadline - Date.now(), 1000), (done) => this.raw.exists(node, this.watcher, done));
       } catch {
         stat = undefined;
       }
