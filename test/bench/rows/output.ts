@@ -5,7 +5,7 @@
 // last byte, and the CPU the process in between spent on it (nile's agent, all threads; cat), read
 // while it still runs: the app sleeps after dd, so neither ends before it is read.
 
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, rmSync, watch, writeSync } from 'node:fs';
 import path from 'node:path';
 import { waitStamp } from '../clock.js';
 import { type Context, inTurns, scratch } from '../context.js';
@@ -24,8 +24,6 @@ export type OutputWay = (typeof outputWays)[number];
 const blockBytes = 64 * 1024;
 const fullBytes = 256 * 2 ** 20;
 const settleSeconds = 1;
-// Looking for the sink's result costs a core's time too: looked at every 1 ms, it would compete with the copy.
-const pollMs = 4;
 
 /** Where the ways run: the host's paths, and how a command is started there (its stdout the sink's pipe). */
 export interface OutputPlace {
@@ -122,7 +120,8 @@ async function throughput(ctx: Context, place: OutputPlace, way: OutputWay, conf
     const begin = await waitStamp(t0, 60_000);
     const middle = way === 'direct' ? undefined : await waitFor(`${way} in between`, () => place.middle(way, launched), 10_000);
     const cpuBefore = middle ? cpuNs(middle) : 0;
-    const [end, got, lines] = await waitFor('the sink to have every byte', () => existsSync(result) && readFileSync(result, 'utf8').trim().split(' ').map(BigInt), 120_000, { everyMs: pollMs });
+    await appears(result, 120_000);
+    const [end, got, lines] = readFileSync(result, 'utf8').trim().split(' ').map(BigInt);
     const cpuSeconds = middle ? (cpuNs(middle) - cpuBefore) / 1e9 : 0;
     if (Number(got) !== bytes) throw new Error(`${way}: the sink had ${got} of ${bytes} bytes`);
     await place.end(launched);
@@ -132,6 +131,24 @@ async function throughput(ctx: Context, place: OutputPlace, way: OutputWay, conf
     rmSync(result, { force: true });
     rmSync(t0, { force: true });
   }
+}
+
+/**
+ * Resolves once `file` is there, told by inotify: looking for it over and over would take a core's
+ * time from the copy it waits for (the sink renames its result into place once).
+ */
+function appears(file: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(path.dirname(file), () => existsSync(file) && done());
+    const timer = setTimeout(() => done(new Error(`${file} did not appear in ${timeoutMs} ms`)), timeoutMs);
+    function done(err?: Error) {
+      watcher.close();
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    }
+    if (existsSync(file)) done();
+  });
 }
 
 /** What a Java service logs, about `bytes` of it; returns the exact size. */
