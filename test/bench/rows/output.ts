@@ -115,18 +115,21 @@ async function throughput(ctx: Context, place: OutputPlace, way: OutputWay, conf
   // After dd the app sleeps: the process in between is still there to be read, and the sink stops at `bytes`.
   const app = way === 'cat' ? `sleep ${settleSeconds}; (${dd}; exec sleep 600) | cat` : `sleep ${settleSeconds}; ${dd}; exec sleep 600`;
   const sink = start(ctx.natives.sink, [String(bytes), result, '--', ...place.launch(way, ['sh', '-c', app], config)]);
+  let launched: number | undefined;
   try {
-    const launched = await waitFor('the sink\'s command', () => childrenOf(sink.proc.pid!)[0], 10_000);
+    launched = await waitFor('the sink\'s command', () => childrenOf(sink.proc.pid!)[0], 10_000);
     const begin = await waitStamp(t0, 60_000);
-    const middle = way === 'direct' ? undefined : await waitFor(`${way} in between`, () => place.middle(way, launched), 10_000);
+    const under = launched;
+    const middle = way === 'direct' ? undefined : await waitFor(`${way} in between`, () => place.middle(way, under), 10_000);
     const cpuBefore = middle ? cpuNs(middle) : 0;
     await appears(result, 120_000);
     const [end, got, lines] = readFileSync(result, 'utf8').trim().split(' ').map(BigInt);
     const cpuSeconds = middle ? (cpuNs(middle) - cpuBefore) / 1e9 : 0;
     if (Number(got) !== bytes) throw new Error(`${way}: the sink had ${got} of ${bytes} bytes`);
-    await place.end(launched);
     return { mbs: bytes / 1e6 / (Number(end - begin) / 1e9), cpuSeconds, lines: Number(lines) };
   } finally {
+    // The app sleeps after dd, and a round that failed may have left all of it: ended here either way.
+    if (launched !== undefined) await place.end(launched);
     await stop(sink);
     rmSync(result, { force: true });
     rmSync(t0, { force: true });
