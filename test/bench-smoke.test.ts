@@ -1,4 +1,5 @@
-// The bench code runs: two of its rows in quick mode, with a table and a JSON file to show for it.
+// The bench code runs: two of its rows in quick mode, with a table and a JSON file to show for it; and
+// the output row, one producer and one counting reader for nile's relay, `| cat` and a direct write.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,4 +29,18 @@ t.test('`bench --quick --only start,sigterm` measures nile, tini and dumb-init a
     t.ok(row.data.nile.summary.median > 0, `${row.figure}: nile's median is a time`);
     for (const base of row.data.baselines) t.ok(base.summary.median > 0, `${row.figure}: ${base.label}'s median is a time`);
   }
+});
+
+t.test('`bench --quick --only output` passes every line through nile and through cat to the same reader', async (t) => {
+  const out = path.join(dir, 'output.json');
+  const bench = path.join(ROOT, 'dist', 'test', 'bench', 'bench.js');
+  const result = spawnSync(process.execPath, [bench, '--quick', '--only', 'output', '--out', out], { env: cleanEnv(), encoding: 'utf8', timeout: 120_000 });
+  t.equal(result.status, 0, `the bench exits 0 (stderr: ${result.stderr.slice(-500)})`);
+  const { rows } = JSON.parse(readFileSync(out, 'utf8'));
+  const [rate, cpu] = rows;
+  t.same(rows.map((r: { figure: string }) => r.figure), ['app stdout passed through, MB/s', 'app stdout passed through: CPU of the process in between, s per GiB']);
+  // 4 MiB of the quick run: four copies of 10,000 log lines, each counted at the reader.
+  t.equal(rate.data.lines, 40_000, 'the reader counted every line, the same in every round of every way');
+  t.ok(rate.data.nile.summary.median > 0 && rate.data.baseline.summary.median > 0 && rate.data.direct.median > 0, 'each way has a throughput');
+  t.ok(cpu.data.nile.summary.min > 0 && cpu.data.baseline.summary.min > 0, 'nile\'s agent and cat each spent CPU passing the bytes on');
 });

@@ -12,8 +12,10 @@ import { conditionsNow, missingRow, renderTable, writeJson, type PartRun, type R
 import { containerRows } from './rows/container.js';
 import { doctorRows } from './rows/doctor.js';
 import { idleRows } from './rows/idle.js';
+import { outputContainerRows } from './rows/output-container.js';
 import { outputRows } from './rows/output.js';
 import { probeRows } from './rows/probe.js';
+import { probeContainerRows } from './rows/probe-container.js';
 import { reapRows } from './rows/reap.js';
 import { registrationRows } from './rows/registration.js';
 import { scaleRows } from './rows/registration-scale.js';
@@ -36,6 +38,8 @@ const order: Record<string, Part> = {
   scale: scaleRows,
   fleet: fleetRows,
   container: containerRows,
+  'output-container': outputContainerRows,
+  'probe-container': probeContainerRows,
   reap: reapRows,
 };
 
@@ -104,7 +108,7 @@ async function main(): Promise<number> {
   process.stdout.write(`${conditions.cpus} CPUs, node ${conditions.node}, load average ${load(loadBefore)} before, ${load(conditions.loadAfter)} after; ${conditions.seconds} s\n`);
   process.stdout.write(`1-min load average as each part began: ${parts.map((p) => `${p.name} ${p.loadBefore.toFixed(1)}`).join(', ')}\n`);
   process.stdout.write(`JSON: ${selected.out}\n`);
-  process.stdout.write('Re-run: make bench (or, once built: node dist/test/bench/bench.js [--only idle,doctor,probe,start,sigterm,output,registration,scale,fleet,container,reap] [--quick] [--out FILE])\n');
+  process.stdout.write('Re-run: make bench (or, once built: node dist/test/bench/bench.js [--only idle,doctor,probe,start,sigterm,output,registration,scale,fleet,container,output-container,probe-container,reap] [--quick] [--out FILE])\n');
   return rows.some((r) => r.note?.startsWith('failed:')) ? 1 : 0;
 }
 

@@ -10,6 +10,7 @@ export interface Natives {
   stamp: string; // stamp FILE [CMD ARGS]: CLOCK_MONOTONIC ns to FILE, then exec CMD or wait for a signal
   orphans: string; // orphans COUNT FILE: leaves COUNT orphans to init at once
   runs: string; // runs ROUNDS -- A -- B: interleaved runs with wall time and rusage
+  sink: string; // sink BYTES FILE -- CMD: CMD's stdout on a pipe, read and its lines counted until BYTES came
 }
 
 const sources = path.join(ROOT, 'test', 'bench', 'c');
@@ -23,6 +24,6 @@ export async function buildNatives(dir: string): Promise<Natives> {
     await run('cc', ['-O2', '-Wall', '-Wextra', '-static', '-o', binary, path.join(sources, `${name}.c`)]);
     return binary;
   };
-  const [stamp, orphans, runs] = await Promise.all([build('stamp'), build('orphans'), build('runs')]);
-  return { stamp, orphans, runs };
+  const [stamp, orphans, runs, sink] = await Promise.all([build('stamp'), build('orphans'), build('runs'), build('sink')]);
+  return { stamp, orphans, runs, sink };
 }

@@ -186,7 +186,7 @@ const exeOf = (pid: number) => {
 /** runDir as nile uses it in the Deployment's container: on the pod's emptyDir, root's 0777, so runDir/private. */
 export const deploymentRunDir = '/run/nile/private';
 
-const runcRoot = '/run/nile-oci-runc';
+export const runcRoot = '/run/nile-oci-runc';
 let serial = 0;
 
 const bundles = path.join(os.tmpdir(), 'nile-oci');
