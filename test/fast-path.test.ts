@@ -100,6 +100,7 @@ function loadsNone(t: Test, what: string, run: Recorded, banned: Array<[string, 
 
 t.test('probe, status and prestop against a running agent: the front door starts no Node, bin/nile.js loads a socket client only', async (t) => {
   const pod = await startPod(t, {
+    door: 'front',
     name: 'fast-path',
     nile: { project: 'fast-path', type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '200ms' }, prestop: { wait: '100ms' } },
     readinessProbe: null,

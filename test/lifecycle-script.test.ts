@@ -23,6 +23,7 @@ const javaLine = (...args: string[]) => fixtureCommand(...args).join(' ');
 
 function scriptNile(t: Test, shell: string, script: string, port: number, app: Record<string, unknown> = {}): Nile {
   const nile = new Nile({
+    door: 'node',
     config: {
       project: 'script',
       type: 'web',

@@ -6,7 +6,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { loadNative as loadRelay, type Native as RelayAddon } from '../src/native.js';
 import { ROOT } from './helpers/paths.js';
-import { sleep } from './helpers/wait.js';
+import { statOf } from './helpers/proc.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-relay-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,12 +46,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited >= ms) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
+const until = (what: string, check: () => boolean, ms = 20_000): Promise<boolean> => waitFor(what, check, ms, { everyMs: 20 });
 
 /** Spawns a child that teardown kills if it is still running. */
 function started(t: Test, command: string, args: string[], stdio: StdioOptions): ChildProcess {
@@ -245,7 +241,8 @@ if (relay) {
     closeSync(writer);
     const child = started(t, 'cat', [file], ['ignore', r.fd, 'ignore']);
     closeSync(r.fd);
-    await sleep(500);
+    // cat only sleeps writing to the full pipe: its file is read without waiting.
+    await until('cat blocked on its write', () => statOf(child.pid!)?.state === 'S');
     t.equal(child.exitCode, null, 'the app is held back by the full destination (backpressure)');
     t.equal(r.calls(), 0, 'no end yet');
     t.ok(relay.tailCount(tail) < data.length, `only ${relay.tailCount(tail)} bytes went through`);

@@ -39,7 +39,7 @@ function emptyDir(t: Test, volume: Pod['volume']): string {
 }
 
 function startNile(t: Test, pod: Pod, runDir: string): Nile {
-  const nile = new Nile({ config: { project: 'volume', type: 'worker', runDir, app: { command: ['sleep', '120'], stopTimeout: '2s' } }, user: pod.user });
+  const nile = new Nile({ door: 'node', config: { project: 'volume', type: 'worker', runDir, app: { command: ['sleep', '120'], stopTimeout: '2s' } }, user: pod.user });
   t.teardown(() => nile.stop());
   return nile;
 }
