@@ -83,8 +83,8 @@ async function onHost(t: Test, args: string[], env: Record<string, string>, door
 
 /** The front door and bin/nile.js, run the same way: the same stdout, stderr and exit status. */
 async function bothDoors(t: Test, what: string, args: string[], env: Record<string, string>, uid?: number): Promise<Recorded> {
-  const native = await onHost(t, args, env, 'native', uid);
-  const node = await onHost(t, args, env, 'node', uid);
+  // At once: each is a client of its own, and their answers are compared, not their order.
+  const [native, node] = await Promise.all([onHost(t, args, env, 'native', uid), onHost(t, args, env, 'node', uid)]);
   t.equal(native.signal, null, `${what}: the front door was not killed by a signal`);
   t.same({ code: native.code, stdout: native.stdout, stderr: native.stderr }, { code: node.code, stdout: node.stdout, stderr: node.stderr }, `${what}: the front door says what bin/nile.js says`);
   return native;
