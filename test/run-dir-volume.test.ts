@@ -52,8 +52,7 @@ for (const pod of pods) {
     const nile = startNile(t, pod, runDir);
     await nile.waitPhase('ready', 30_000);
     const own = path.join(runDir, 'private');
-    // The control socket opens beside the app's start, and may come after a quick first probe.
-    await nile.waitFor('the control socket', () => existsSync(path.join(own, 'control.sock')), 10_000).catch(() => undefined);
+    await nile.waitAnswering();
     const st = statSync(own);
     t.equal(st.mode & 0o7777, 0o700, 'runDir/private is 0700');
     t.equal(st.uid, pod.user?.uid ?? 0, "and nile's own");

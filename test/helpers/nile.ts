@@ -172,6 +172,11 @@ export class Nile {
     }, timeoutMs);
   }
 
+  /** Once the agent answers on its control socket: it logs `nile started` after it listens, maybe after a quick app's ready. */
+  waitAnswering(timeoutMs?: number): Promise<LogLine> {
+    return this.waitLog((l) => l.msg === 'nile started', 'nile started', timeoutMs);
+  }
+
   waitPhase(phase: string, timeoutMs?: number, after = 0): Promise<LogLine> {
     return this.waitLog((l) => l.msg === `app ${phase}` && l.time >= after, `app ${phase}`, timeoutMs);
   }
