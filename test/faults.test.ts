@@ -9,14 +9,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { waitFor } from './helpers/wait.js';
 
-/** Sends raw bytes to the control socket and collects whatever comes back before the close. */
+/** Sends raw bytes to the control socket and collects whatever comes back before the close, or its one answer line. */
 function raw(socketPath: string, send: (s: net.Socket) => void, waitMs = 2000): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(socketPath);
     const got: Buffer[] = [];
     const timer = setTimeout(() => socket.destroy(), waitMs);
     socket.on('connect', () => send(socket));
-    socket.on('data', (d) => got.push(d));
+    socket.on('data', (d) => {
+      got.push(d);
+      // The answer is one line: a client still writing a refused request would wait for the agent's idle timeout.
+      if (d.includes('\n')) socket.destroy();
+    });
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);
@@ -29,9 +33,10 @@ t.test('the control socket survives garbage, half lines, a 1 MB line and hang-up
   const nile = new Nile({ door: 'node', config: { project: 'faults', type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '100ms' } } });
   t.teardown(() => nile.stop());
   await nile.waitPhase('ready', 10_000);
+  await nile.waitAnswering(); // a worker probed every 100 ms can be ready before the socket listens
   // The socket lives in the namespace's runDir, which is the same directory on the host.
   const sock = path.join(nile.runDir, 'control.sock');
-  // An answer ends with the agent's close: the long bound costs nothing unless the machine is slow.
+  // An answer ends the wait: the long bound costs nothing unless the machine is slow.
   t.match(await raw(sock, (s) => s.write('\x00\xff garbage \x01\n'), 20_000), /"ok":false.*unknown request/, 'garbage gets an error');
   t.equal(await raw(sock, (s) => s.write('status')), '', 'a half line with no end gets nothing');
   t.equal(await raw(sock, (s) => s.end('prob')), '', 'a half line then a hang-up gets nothing');

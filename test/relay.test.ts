@@ -145,7 +145,7 @@ if (relay) {
 
   t.test('a child writes MBs through a relay to a file: every byte in order, the tail keeps the last ones', async (t) => {
     const { file, data } = dataFile('big', 6 * 1024 * 1024);
-    const expected = Buffer.concat([data, Buffer.from('final')]);
+    const expected = Buffer.concat([data, Buffer.from('idle final')]);
     const outPath = path.join(dir, 'big.out');
     const out = openSync(outPath, 'w');
     const keep = 100_000;
@@ -153,10 +153,12 @@ if (relay) {
     const r = startRelay(relay, tail, out);
     closeSync(out); // the relay has its own copy of the fd
     // The child holds its output open until told to go, so the end cannot come early.
-    const child = started(t, 'sh', ['-c', 'cat "$0"; read go; printf final', file], ['pipe', r.fd, 'ignore']);
+    const child = started(t, 'sh', ['-c', 'cat "$0"; read idle; printf "idle "; read go; printf final', file], ['pipe', r.fd, 'ignore']);
     closeSync(r.fd);
     await until('the bulk relayed', () => statSync(outPath).size >= data.length);
-    await sleep(100);
+    // The relay waits on an idle pipe now; what comes after that wait proves it did not end in it.
+    child.stdin!.write('idle\n');
+    await until('the relay goes on after an idle wait', () => statSync(outPath).size >= data.length + 'idle '.length);
     t.equal(r.calls(), 0, 'onEnd is not called while the child still has its stdout open');
     child.stdin!.end('go\n');
     t.equal(await within(exited(child), 20_000, 'child exit'), 0);

@@ -306,8 +306,8 @@ export class Kubelet {
     this.closed = true;
     this.gone.abort();
     this.nile.killExecs();
-    await this.nile.waitFor('the commands in the pod to end', () => this.nile.execsRunning() === 0, 5000).catch(() => undefined);
     await this.nile.stop();
+    await this.nile.waitFor('the commands in the pod to end', () => this.nile.execsRunning() === 0, 5000).catch(() => undefined);
   }
 
   private record(event: Omit<PodEvent, 'at'>): PodEvent {
