@@ -53,7 +53,7 @@ export class Nile {
   readonly door: Door;
   private readonly changes = new Changes();
   private readonly execs = new Set<ChildProcess>();
-  private readonly execPath: string;
+  private readonly podPath: string; // PATH in the pod: the door's `nile` first
 
   constructor(readonly options: NileOptions) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'nile-test-'));
@@ -66,7 +66,7 @@ export class Nile {
     writeFileSync(this.configFile, stringify(config));
     if (options.user) chmodSync(this.dir, 0o755); // the config is read as that user
     this.door = options.door ?? (options.frontDoor ? 'front' : 'node');
-    this.execPath = `${nileOnPath(this.dir, this.door)}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+    this.podPath = `${nileOnPath(this.dir, this.door)}:${process.env.PATH ?? '/usr/bin:/bin'}`;
     const argv = [...this.asUser(), ...this.nileCommand(), 'run', '--config', this.configFile, ...(options.args ?? [])];
     const env = { ...cleanEnv(), NILE_LOG_LEVEL: 'debug', ...options.env };
     let command = options.pid1 === false ? argv : ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...argv];
@@ -192,7 +192,7 @@ export class Nile {
    */
   execInPod(command: string[], timeoutMs = Infinity, env: Record<string, string> = {}): Promise<ExecResult> {
     const pid1 = this.options.pid1 === false ? null : this.hostPid();
-    return execIn(pid1, [...this.asUser(), ...command], { env: { ...cleanEnv(), PATH: this.execPath, NILE_RUNDIR: this.runDir, ...env }, timeoutMs, running: this.execs });
+    return execIn(pid1, [...this.asUser(), ...command], { env: { ...cleanEnv(), PATH: this.podPath, NILE_RUNDIR: this.runDir, ...env }, timeoutMs, running: this.execs });
   }
 
   /** How many exec'd commands still run. */
