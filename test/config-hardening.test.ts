@@ -1,33 +1,38 @@
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../src/config/duration.js';
 import { leaves, loadConfig } from '../src/config/load.js';
 import { requireNative } from '../src/native.js';
-import { cleanEnv } from './helpers/nile.js';
+import { cleanEnv, eachLine } from './helpers/nile.js';
 import { ROOT } from './helpers/paths.js';
+import { waitFor } from './helpers/wait.js';
 import { yamlFiles } from './helpers/yaml-files.js';
 
 // Bad input of every kind ends as exit 2 with one line per bad field, quickly and without a stack trace.
 
 const { dir, yamlFile } = yamlFiles(t, 'nile-config-hard-');
 
+let runs = 0;
+
+/** Runs `nile ARGS`; `cpuMs` is the CPU it used (GNU time), which a busy machine does not stretch as it does the wall clock. */
 function nile(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const started = Date.now();
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), ...args], { env: { ...cleanEnv(), ...env }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
-  return { ...result, ms: Date.now() - started };
+  const cpuFile = path.join(dir, `cpu-${++runs}`);
+  const result = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, process.execPath, path.join(ROOT, 'bin', 'nile.js'), ...args], { env: { ...cleanEnv(), ...env }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+  const [user, system] = readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { ...result, cpuMs: Math.round((user + system) * 1000) };
 }
 
-// Node's own start on a busy 2-core machine is part of each figure.
-const quickMs = 1500;
+// Node's own start is part of each figure.
+const quickCpuMs = 1500;
 
 function refused(t: Test, result: ReturnType<typeof nile>, pattern: RegExp, what: string): void {
   t.equal(result.signal, null, `${what}: ended by itself`);
   t.equal(result.status, 2, `${what}: exit 2 (${result.stderr.slice(0, 300)})`);
   t.match(result.stderr, pattern, `${what}: says why`);
   t.notMatch(result.stderr, /\n\s+at /, `${what}: no stack trace`);
-  t.ok(result.ms < quickMs, `${what}: answered in ${result.ms}ms`);
+  t.ok(result.cpuMs < quickCpuMs, `${what}: answered with ${result.cpuMs}ms of CPU`);
 }
 
 // The documented maximum of every duration (README, Security): well inside a timer, with room for sums.
@@ -59,13 +64,17 @@ t.test('Kubernetes service links are ignored; a misspelt key still exits 2', asy
   t.notMatch(misspelt.stderr, /SERVICE_HOST|NILE_PORT/, 'only the misspelt key is named');
   // `nile run` goes on, saying once (at debug) what it ignored.
   const runDir = path.join(dir, 'links-run');
-  const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), 'run', '--config', yamlFile(`project: demo\ntype: worker\nrunDir: ${runDir}\napp: {workdir: ${dir}}\n`), '--', 'sleep', '30'], {
+  const run = spawn(process.execPath, [path.join(ROOT, 'bin', 'nile.js'), 'run', '--config', yamlFile(`project: demo\ntype: worker\nrunDir: ${runDir}\napp: {workdir: ${dir}}\n`), '--', 'sleep', '30'], {
     env: { ...cleanEnv(), ...links, NILE_LOG_LEVEL: 'debug' },
-    encoding: 'utf8',
-    timeout: 2000,
-    killSignal: 'SIGTERM',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const said = run.stderr.split('\n').filter((l) => l.includes('ignored: Kubernetes service links'));
+  const exited = new Promise((resolve) => run.on('exit', resolve));
+  t.teardown(() => (run.kill('SIGTERM'), exited)); // nile stops its app on TERM
+  const lines: string[] = [];
+  eachLine(run.stderr!, (line) => lines.push(line));
+  // The app's start is logged after the config's notes: by then every one of them is out.
+  await waitFor('nile run started the app', () => lines.some((l) => l.includes('"app started"')), 20_000);
+  const said = lines.filter((l) => l.includes('ignored: Kubernetes service links'));
   t.equal(said.length, 1, 'one debug line');
   t.match(said[0] ?? '', /"level":20.*NILE_CANARY_SERVICE_HOST/, 'at debug, naming the variables');
   // A real key is never taken for a link.

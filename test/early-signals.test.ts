@@ -75,7 +75,7 @@ async function reach(nile: Nile, pid1: number, instant: Instant): Promise<void> 
 }
 
 function startNile(t: Test, name: string): { nile: Nile; pid1: number } {
-  const nile = new Nile({ frontDoor: true, config: { project: name, type: 'worker', app: { command: app, stopTimeout: '5s' }, prestop: { wait: '0s' } } });
+  const nile = new Nile({ door: 'front', config: { project: name, type: 'worker', app: { command: app, stopTimeout: '5s' }, prestop: { wait: '0s' } } });
   t.teardown(() => nile.stop());
   return { nile, pid1: spinForPid1(nile) };
 }

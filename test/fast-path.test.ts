@@ -67,10 +67,17 @@ async function inPod(t: Test, pod: Kubelet, args: string[], door: Door = 'native
 }
 
 // Asynchronous: the app or the agent it asks is served by this process.
-async function onHost(t: Test, args: string[], env: Record<string, string>, door: Door = 'node', uid?: number): Promise<Recorded & { signal: string | null }> {
+// How a run on the host is made: as another user (its runs are not recorded), and whether its modules are recorded.
+interface HostRun {
+  uid?: number;
+  recorded?: boolean;
+}
+
+async function onHost(t: Test, args: string[], env: Record<string, string>, door: Door = 'node', { uid, recorded = true }: HostRun = {}): Promise<Recorded & { signal: string | null }> {
   // Another user could not write the record: its runs are not recorded.
   // Nor could it write tap's process info, which tap's spawn hook puts in NODE_OPTIONS: env drops it.
-  const recording = uid === undefined ? recordingEnv(t) : { env: {}, read: () => [] };
+  // The recorder's loader thread costs Node a third more CPU a run: the comparisons of answers go without it.
+  const recording = uid === undefined && recorded ? recordingEnv(t) : { env: {}, read: () => [] };
   const [file, ...rest] = uid === undefined ? command(door, args) : ['env', '-u', 'NODE_OPTIONS', ...command(door, args)];
   const child = execFile(file, rest, { env: { ...cleanEnv(), ...env, ...recording.env }, encoding: 'utf8', timeout: 15_000, uid });
   let stdout = '';
@@ -81,10 +88,12 @@ async function onHost(t: Test, args: string[], env: Record<string, string>, door
   return { code, signal, stdout, stderr, modules: recording.read() };
 }
 
+const unrecorded: HostRun = { recorded: false };
+
 /** The front door and bin/nile.js, run the same way: the same stdout, stderr and exit status. */
-async function bothDoors(t: Test, what: string, args: string[], env: Record<string, string>, uid?: number): Promise<Recorded> {
-  const native = await onHost(t, args, env, 'native', uid);
-  const node = await onHost(t, args, env, 'node', uid);
+async function bothDoors(t: Test, what: string, args: string[], env: Record<string, string>, run: HostRun = {}): Promise<Recorded> {
+  // At once: each is a client of its own, and their answers are compared, not their order.
+  const [native, node] = await Promise.all([onHost(t, args, env, 'native', run), onHost(t, args, env, 'node', run)]);
   t.equal(native.signal, null, `${what}: the front door was not killed by a signal`);
   t.same({ code: native.code, stdout: native.stdout, stderr: native.stderr }, { code: node.code, stdout: node.stdout, stderr: node.stderr }, `${what}: the front door says what bin/nile.js says`);
   return native;
@@ -100,6 +109,7 @@ function loadsNone(t: Test, what: string, run: Recorded, banned: Array<[string, 
 
 t.test('probe, status and prestop against a running agent: the front door starts no Node, bin/nile.js loads a socket client only', async (t) => {
   const pod = await startPod(t, {
+    door: 'front',
     name: 'fast-path',
     nile: { project: 'fast-path', type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '200ms' }, prestop: { wait: '100ms' } },
     readinessProbe: null,
@@ -244,9 +254,9 @@ t.test('the front door gives the agent\'s verdict for every state, as bin/nile.j
   for (const [name, state, draining, registering] of cases) {
     const v = verdict(state, state.phase === 'ready' ? null : report, draining, now, { registering });
     current = answerOf(v);
-    const plain = await bothDoors(t, `${name}: nile probe`, ['probe'], { NILE_RUNDIR: agent.runDir });
+    const plain = await bothDoors(t, `${name}: nile probe`, ['probe'], { NILE_RUNDIR: agent.runDir }, unrecorded);
     t.same([plain.code, plain.stdout], [v.ready ? 0 : 1, v.reason + '\n'], `${name}: exit ${v.ready ? 0 : 1}, "${v.reason}"`);
-    await bothDoors(t, `${name}: nile probe --json`, ['probe', '--json'], { NILE_RUNDIR: agent.runDir });
+    await bothDoors(t, `${name}: nile probe --json`, ['probe', '--json'], { NILE_RUNDIR: agent.runDir }, unrecorded);
   }
   t.equal(cases.filter(([name]) => name === 'registering').length, 1, 'a ready app not yet registered is among them');
 });
@@ -286,19 +296,19 @@ t.test('the front door survives any answer: truncated, fuzzed, odd, late, refuse
   const env = { NILE_RUNDIR: agent.runDir };
   for (const [name, answer] of answers) {
     current = answer;
-    const run = await bothDoors(t, `${name}: nile probe`, ['probe'], env);
+    const run = await bothDoors(t, `${name}: nile probe`, ['probe'], env, unrecorded);
     t.ok(run.code === 0 || run.code === 1, `${name}: exit 0 or 1 (${run.code})`);
-    await bothDoors(t, `${name}: nile probe --json`, ['probe', '--json'], env);
+    await bothDoors(t, `${name}: nile probe --json`, ['probe', '--json'], env, unrecorded);
   }
   for (const [name, answer] of answers.slice(0, 16)) {
     current = answer;
     const text = answer.toString();
     if (validJson(text) && JSON.stringify(JSON.parse(text)) !== text.trim()) {
       // The front door re-indents what JSON.stringify wrote; other JSON keeps its own escapes and keys.
-      const run = await onHost(t, ['status', '--json'], env, 'native');
+      const run = await onHost(t, ['status', '--json'], env, 'native', unrecorded);
       t.same([run.code, run.signal, JSON.parse(run.stdout)], [0, null, JSON.parse(text)], `${name}: nile status --json prints the same JSON`);
     } else {
-      await bothDoors(t, `${name}: nile status --json`, ['status', '--json'], env);
+      await bothDoors(t, `${name}: nile status --json`, ['status', '--json'], env, unrecorded);
     }
   }
 
@@ -321,9 +331,9 @@ t.test('the front door survives any answer: truncated, fuzzed, odd, late, refuse
 t.test('a control socket the caller may not open: the same not-ready line from both', async (t) => {
   const agent = await fakeAgent(t, () => answerOf({ ready: true, reason: 'ready' }));
   chmodSync(agent.socket, 0o600); // as the agent makes it; the caller runs as nobody
-  const run = await bothDoors(t, 'EACCES: nile probe', ['probe'], { NILE_RUNDIR: agent.runDir }, 65534);
+  const run = await bothDoors(t, 'EACCES: nile probe', ['probe'], { NILE_RUNDIR: agent.runDir }, { uid: 65534 });
   t.same([run.code, run.stdout], [1, `not ready: the agent did not answer (runDir ${agent.runDir} is root's and this runs as uid 65534: only nile's own user asks it)\n`], 'not ready, saying why');
-  await bothDoors(t, 'EACCES: nile status', ['status'], { NILE_RUNDIR: agent.runDir }, 65534);
+  await bothDoors(t, 'EACCES: nile status', ['status'], { NILE_RUNDIR: agent.runDir }, { uid: 65534 });
 });
 
 t.test('flags the front door does not own go to Node, which answers with its usage', async (t) => {

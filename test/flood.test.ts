@@ -18,6 +18,7 @@ t.test('a flood of idle connections to the metrics port takes neither the contro
   const appPort = await freePort();
   const metricsPort = await freePort();
   const pod = await startPod(t, {
+    door: 'front',
     name: 'flood',
     nile: {
       project: 'flood',

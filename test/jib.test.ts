@@ -61,6 +61,7 @@ t.test("the doctor reads the classpath from jib's argument files", async (t) => 
 t.test('nile runs the jib-laid-out app to ready; nile doctor finds the conflict among its libs', async (t) => {
   const port = await freePort();
   const nile = new Nile({
+    door: 'node',
     config: { project: 'jib', type: 'web', app: { workdir: appRoot, javaOpts: JAVA.slice(1), args: ['--port', String(port)], startTimeout: '60s' }, probe: { http: { port }, interval: '200ms' } },
   });
   t.teardown(() => nile.stop());

@@ -2,13 +2,13 @@ import t from 'tap';
 import { startPod } from './helpers/kubelet.js';
 import { fixtureCommand } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
-import { sleep } from './helpers/wait.js';
 
 // A JVM that dies before it was ever ready: the pod stays up with the scene kept, never Ready, and
 // every probe result in the pod's events says why.
 t.test('a failed start keeps the pod up, never Ready, with the reason in the probe output', async (t) => {
   const port = await freePort();
   const pod = await startPod(t, {
+    door: 'front',
     name: 'failed-start',
     nile: {
       project: 'failed-start',
@@ -22,8 +22,11 @@ t.test('a failed start keeps the pod up, never Ready, with the reason in the pro
   });
   const reason = /^not ready: startup failed: app exited with status 1 after \d+\.\ds .*\(nile status has the report\)$/;
   const failed = await pod.waitEvent('a probe that gives the reason', (e) => e.type === 'Probe' && reason.test(e.output ?? ''), 20_000);
-  await sleep(6000); // longer than --ready-after: nothing restarts the JVM behind the pod's back
-  const after = pod.events.filter((e) => e.type === 'Probe' && e.at > failed.at);
+  // A restart would come at most runit's second after the start: probe past it, twice since the failure.
+  const started = pod.nile.logs.find((l) => l.msg === 'app started')!;
+  const probesSince = () => pod.events.filter((e) => e.type === 'Probe' && e.at > failed.at);
+  await pod.waitFor('two probes since the failure, past the time a restart would come', () => probesSince().length >= 2 && probesSince().at(-1)!.at >= started.time + 1000, 20_000);
+  const after = probesSince();
   t.ok(after.length >= 2, `the kubelet kept probing (${after.length} probes)`);
   t.ok(after.every((e) => !e.ok && reason.test(e.output ?? '')), 'every probe since fails with the reason');
   t.same(pod.eventsOf('Ready'), [], 'the pod was never Ready');

@@ -9,6 +9,7 @@ t.test('not ready → ready → preStop drains → TERM → the JVM status is th
   const app = `http://127.0.0.1:${port}`;
   // /drain answers 200 only 15 s after the JVM started: the pod is deleted well before, so the drain takes a while.
   const pod = await startPod(t, {
+    door: 'front',
     name: 'life',
     nile: {
       project: 'life',

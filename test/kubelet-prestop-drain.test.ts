@@ -19,6 +19,7 @@ t.test('a drain longer than the control socket idle timeout: the hook returns on
   const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
   // prestop.wait is short: a hook that falls back to it returns early, and says so.
   const pod = await startPod(t, {
+    door: 'front',
     name: 'prestop-long',
     nile: { project: 'prestop-long', type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '200ms' }, prestop: { drain: { url: `${url}/drain`, timeout: '30s', interval: '200ms' }, wait: '1s' } },
     readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 10 },

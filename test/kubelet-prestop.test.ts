@@ -25,6 +25,7 @@ async function gateway(t: Test, hang = false): Promise<Gateway> {
 
 async function workerPod(t: Test, name: string, prestop: object): Promise<Kubelet> {
   const pod = await startPod(t, {
+    door: 'front',
     name,
     nile: { project: name, type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '200ms' }, prestop },
     readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 10 },
@@ -68,9 +69,10 @@ t.test('nile prestop returns within its budget when the offline and drain urls h
   const drained = pod.nile.logs.find((l) => l.msg === 'prestop: drained')!;
   t.equal(run.code, 0, 'exits 0 once its budget is spent');
   t.ok(drained.time - draining.time >= offlineMs + drainMs - 200, `nile waited for both timeouts (${drained.time - draining.time}ms)`);
-  t.ok(drained.time - draining.time < offlineMs + drainMs + 1000, 'and no longer');
-  // The hook's own start (node) comes on top; a few seconds even on a loaded machine.
-  t.ok(run.ms < offlineMs + drainMs + 5000, `the hook returned within offline + drain timeouts + 5 s (${run.ms}ms)`);
+  t.ok(drained.time - draining.time < offlineMs + drainMs + 2000, 'and no longer');
+  // Measured from nile's drained, not from the hook's start: a busy machine stretches the start of a process most.
+  const returned = run.startedAt + run.ms;
+  t.ok(returned >= drained.time && returned - drained.time < 5000, `the hook returned with the drain's end (${returned - drained.time}ms after it)`);
   t.match(pod.nile.logs.find((l) => l.msg === 'prestop: offline called'), { detail: /^prestop timed out after 1000ms/ }, 'the hanging offline call is given up');
   t.match(drained, { detail: /^gave up after 2000ms/ }, 'so is the drain');
 });

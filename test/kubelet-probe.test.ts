@@ -12,6 +12,7 @@ const timeoutSeconds = 0.6;
 async function podWithApp(t: Test, name: string, exec?: string[]): Promise<{ pod: Kubelet; jvm: number }> {
   const port = await freePort();
   const pod = await startPod(t, {
+    door: 'front',
     name,
     nile: { project: name, type: 'web', app: { command: fixtureCommand('--port', String(port)) }, probe: { http: { port }, interval: '200ms' }, prestop: { wait: '100ms' } },
     readinessProbe: { ...(exec ? { exec } : {}), periodSeconds: 0.4, timeoutSeconds, failureThreshold: 2 },

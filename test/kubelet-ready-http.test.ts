@@ -24,6 +24,7 @@ t.test('the httpGet probe follows the agent from starting to ready to draining, 
   const appPort = await freePort();
   const readyPort = await freePort();
   const pod = await startPod(t, {
+    door: 'front',
     name: 'ready-http',
     nile: {
       project: 'ready-http',
@@ -57,7 +58,7 @@ t.test('the httpGet probe follows the agent from starting to ready to draining, 
 });
 
 t.test('probe.serve is off by default: no readiness endpoint unless asked for', async (t) => {
-  const pod = await startPod(t, { name: 'ready-off', nile: { project: 'ready-off', type: 'worker', app: { command: ['sleep', '600'] } }, readinessProbe: null });
+  const pod = await startPod(t, { door: 'front', name: 'ready-off', nile: { project: 'ready-off', type: 'worker', app: { command: ['sleep', '600'] } }, readinessProbe: null });
   await pod.nile.waitPhase('ready', 30_000);
   t.notOk(pod.nile.logs.some((l) => l.msg === 'readiness served at /ready'), 'nothing listens');
 });

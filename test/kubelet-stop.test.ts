@@ -16,6 +16,7 @@ const web = (port: number, appArgs: string[], extra: { app?: object; prestop?: o
 t.test('a JVM that ignores TERM gets KILL from nile after app.stopTimeout, inside the grace period', async (t) => {
   const port = await freePort();
   const pod = await startPod(t, {
+    door: 'front',
     name: 'slow-jvm',
     nile: web(port, ['--print-signals', '--on-term', 'ignore'], { app: { stopTimeout: '2s' } }),
     readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 10 },
@@ -42,6 +43,7 @@ t.test('a preStop that outlives the grace period: abandoned at the end of it; TE
   const port = await freePort();
   const grace = 3;
   const pod = await startPod(t, {
+    door: 'front',
     name: 'overrun',
     // The drain url never answers 200; the drain would last a minute.
     nile: web(port, ['--print-signals', '--drain-after', '999999999'], { prestop: { drain: { url: `http://127.0.0.1:${port}/drain`, timeout: '60s', interval: '200ms' } } }),

@@ -37,7 +37,7 @@ exit 1
   mkdirSync(service, { recursive: true });
   writeFileSync(path.join(service, 'run'), `#!/bin/sh\necho $$ > ${marks}/bystander.pid\nexec sleep 600\n`, { mode: 0o755 });
 
-  const nile = new Nile({ pid1: false, config: { project: 'leftovers', type: 'worker', app: { command: [app], stopTimeout: '1s' }, probe: { interval: '100ms' }, services: path.join(dir, 'service') } });
+  const nile = new Nile({ door: 'node', pid1: false, config: { project: 'leftovers', type: 'worker', app: { command: [app], stopTimeout: '1s' }, probe: { interval: '100ms' }, services: path.join(dir, 'service') } });
   t.teardown(async () => {
     // Not in a PID namespace of its own: what runs under it ends only with a graceful stop.
     nile.proc.kill('SIGTERM');

@@ -1,13 +1,14 @@
 import t from 'tap';
 import { freePort, serveHttp } from './helpers/ports.js';
 import { fixtureCommand, Nile } from './helpers/nile.js';
-import { settlesWithin, sleep } from './helpers/wait.js';
+import { settlesWithin } from './helpers/wait.js';
 
 const startTimes = (nile: Nile) => nile.logs.filter((l) => l.msg === 'app started').map((l) => l.time);
 
 t.test('a JVM that crashes after ready is restarted, no sooner than 1 s after its last start', async (t) => {
   const port = await freePort();
   const nile = new Nile({
+    door: 'node',
     config: { project: 'crash', app: { command: fixtureCommand('--port', String(port), '--exit-after', '1500', '--exit-code', '3') }, probe: { http: { port }, interval: '100ms' } },
   });
   t.teardown(() => nile.stop());
@@ -23,7 +24,7 @@ t.test('a JVM that crashes after ready is restarted, no sooner than 1 s after it
 
 t.test('a quick crash after ready waits out the rest of the second', async (t) => {
   // A worker is ready once it runs through one probe interval; it then exits 300 ms after start.
-  const nile = new Nile({ config: { project: 'quick', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.3; exit 4'] }, probe: { interval: '100ms' } } });
+  const nile = new Nile({ door: 'node', config: { project: 'quick', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.3; exit 4'] }, probe: { interval: '100ms' } } });
   t.teardown(() => nile.stop());
   await nile.waitFor('three starts', () => startTimes(nile).length >= 3, 20_000);
   const times = startTimes(nile);
@@ -41,6 +42,7 @@ t.test('restart: never: an app that ends after it was ready ends nile with its s
     res.end();
   });
   const nile = new Nile({
+    door: 'node',
     config: { project: 'never', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.4; exit 0'], restart: 'never' }, probe: { interval: '100ms' }, offline: [{ name: 'gateway', url: `${gateway}/offline`, timeout: '2s' }] },
   });
   t.teardown(() => nile.stop());
@@ -54,7 +56,7 @@ t.test('restart: never: an app that ends after it was ready ends nile with its s
   t.equal(offline.length, 1, 'out of traffic first: the offline call was made');
   t.ok(offline[0]! <= ended.at, 'before nile exited');
 
-  const crash = new Nile({ config: { project: 'never', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.4; exit 5'], restart: 'never' }, probe: { interval: '100ms' } } });
+  const crash = new Nile({ door: 'node', config: { project: 'never', type: 'worker', app: { command: ['sh', '-c', 'sleep 0.4; exit 5'], restart: 'never' }, probe: { interval: '100ms' } } });
   t.teardown(() => crash.stop());
   if (!t.ok(await settlesWithin(crash.exited, 20_000), 'nile ends by itself')) return;
   t.equal((await crash.exited).code, 5, 'a crash: its status');
@@ -65,22 +67,22 @@ t.test('a restart that then fails to start is a startup failure', async (t) => {
   // Ready on the first run; the second run exits before its first probe tick.
   const marker = `/tmp/nile-second-run-${process.pid}-${Date.now()}`;
   const script = `if [ -e ${marker} ]; then exit 6; fi; touch ${marker}; sleep 0.5; exit 2`;
-  const nile = new Nile({ config: { project: 'second', type: 'worker', app: { command: ['sh', '-c', script] }, probe: { interval: '200ms' } } });
+  const nile = new Nile({ door: 'node', config: { project: 'second', type: 'worker', app: { command: ['sh', '-c', script] }, probe: { interval: '200ms' } } });
   t.teardown(async () => {
     await nile.stop();
     await import('node:fs').then((fs) => fs.rmSync(marker, { force: true }));
   });
   await nile.waitLog((l) => l.msg.startsWith('startup failed: app exited with status 6'), 'the second run fails to start', 20_000);
-  await sleep(1500);
+  const probe = await nile.probeAfter(startTimes(nile)[1]!, 1000);
   t.equal(startTimes(nile).length, 2, 'and is not started a third time');
-  t.match((await nile.exec(['probe'])).stdout, /startup failed: app exited with status 6/);
+  t.match(probe.stdout, /startup failed: app exited with status 6/);
 });
 
 t.test('`nile sv up app` after a failed start starts it again', async (t) => {
   const marker = `/tmp/nile-fixed-${process.pid}-${Date.now()}`;
   // Fails until the developer "fixes" it (the marker file), then runs.
   const script = `[ -e ${marker} ] || exit 1; exec sleep 60`;
-  const nile = new Nile({ config: { project: 'fixme', type: 'worker', app: { command: ['sh', '-c', script] }, probe: { interval: '100ms' } } });
+  const nile = new Nile({ door: 'node', config: { project: 'fixme', type: 'worker', app: { command: ['sh', '-c', script] }, probe: { interval: '100ms' } } });
   t.teardown(async () => {
     await nile.stop();
     await import('node:fs').then((fs) => fs.rmSync(marker, { force: true }));

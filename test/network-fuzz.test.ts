@@ -38,6 +38,7 @@ t.test(`PID 1 among hostile peers and clients (seed ${seed}, ${rounds} rounds)`,
   const [metricsPort, readyPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${http.port}`;
   const pod: Kubelet = await startPod(t, {
+    door: 'front',
     name: 'fuzz',
     nile: {
       project: 'fuzz',

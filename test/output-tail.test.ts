@@ -148,7 +148,7 @@ for (const native of [true, false]) {
 t.test("the app's escape sequences reach status, doctor and the probe line escaped, not obeyed", async (t) => {
   const port = await freePort();
   const script = `printf 'plain\\n\\033[31mred\\033[0m \\033]0;title\\007 java.lang.OutOfMemoryError: \\033[2J gone\\n'; exit 1`;
-  const nile = new Nile({ config: { project: 'escapes', app: { command: ['sh', '-c', script] }, probe: { http: { port }, interval: '200ms' } } });
+  const nile = new Nile({ door: 'node', config: { project: 'escapes', app: { command: ['sh', '-c', script] }, probe: { http: { port }, interval: '200ms' } } });
   t.teardown(() => nile.stop());
   await nile.waitLog((l) => l.msg.startsWith('doctor:'), 'the doctor on the failure', 30_000);
   const said = { status: await nile.exec(['status']), doctor: await nile.exec(['doctor']), probe: await nile.exec(['probe']) };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Nile } from './helpers/nile.js';
 import { childrenOf, isZombie } from './helpers/proc.js';
-import { sleep } from './helpers/wait.js';
+import { waitFor } from './helpers/wait.js';
 
 // A shell that leaves 200 orphans behind: each `(cat &)` subshell exits at once, so its cat is
 // re-parented to the nearest reaper, nile. The cats wait on a FIFO, so all of them are alive at
@@ -14,16 +14,18 @@ const orphanScript = (fifo: string) => `for i in $(seq 200); do (cat ${fifo} >/d
 
 /** Opens and closes the FIFO's write end until no cat is left waiting on it. */
 async function releaseCats(fifo: string, host: number) {
-  for (let i = 0; i < 50 && childrenOf(host).some((pid) => !isZombie(pid)); i++) {
-    spawnSync('timeout', ['1', 'sh', '-c', `: > ${fifo}`]); // blocks until a reader is there, then EOF for all
-    await sleep(100);
-  }
+  const waiting = () => childrenOf(host).some((pid) => !isZombie(pid));
+  await waitFor('no cat left on the FIFO', () => {
+    if (waiting()) spawnSync('timeout', ['1', 'sh', '-c', `: > ${fifo}`]); // blocks until a reader is there, then EOF for all
+    return !waiting();
+  }, 60_000).catch(() => undefined);
 }
 
 async function orphansAreReaped(t: Test, pid1: boolean) {
   const fifo = path.join(mkdtempSync(path.join(os.tmpdir(), 'nile-fifo-')), 'wait');
   execFileSync('mkfifo', [fifo]);
   const nile = new Nile({
+    door: 'node',
     pid1,
     // Never probed before the shell exits: a failed start, whose scene (nile, the orphans) is kept.
     config: { project: 'orphans', type: 'worker', app: { command: ['sh', '-c', orphanScript(fifo)] }, probe: { interval: '60s' } },

@@ -21,11 +21,12 @@ function runDirFor(t: Test): string {
 
 t.test('sshd without root: the log, nile status and nile doctor name the privilege it needs', async (t) => {
   const runDir = runDirFor(t);
-  const nile = new Nile({ config: { project: 'nosshd', type: 'worker', runDir, app: { command: ['sleep', '120'] }, sshd: { enabled: true, port: await freePort() } }, user });
+  const nile = new Nile({ door: 'node', config: { project: 'nosshd', type: 'worker', runDir, app: { command: ['sleep', '120'] }, probe: { interval: '200ms' }, sshd: { enabled: true, port: await freePort() } }, user });
   t.teardown(() => nile.stop());
   const warned = await nile.waitLog((l) => /^sshd/.test(l.msg) && l.level !== 30, 'what the log says of sshd');
   t.match(warned.msg, /^sshd not started: sshd needs root with CAP_SETUID, CAP_SETGID and CAP_SYS_CHROOT; nile runs as uid 10001$/, warned.msg);
   await nile.waitPhase('ready', 30_000);
+  await nile.waitAnswering();
   const env = { NILE_RUNDIR: runDir };
   const status = await nile.exec(['status'], 15_000, env);
   t.match(status.stdout, /^sshd: down .*: sshd needs root with CAP_SETUID, CAP_SETGID and CAP_SYS_CHROOT; nile runs as uid 10001$/m, status.stdout);
@@ -37,7 +38,7 @@ t.test('sshd without root: the log, nile status and nile doctor name the privile
 
 t.test('app.user naming another user, for a nile without the privilege to switch: exit 2, the reason', async (t) => {
   const runDir = runDirFor(t);
-  const nile = new Nile({ config: { project: 'nouser', type: 'worker', runDir, app: { command: ['sleep', '120'], user: 'nobody' } }, user });
+  const nile = new Nile({ door: 'node', config: { project: 'nouser', type: 'worker', runDir, app: { command: ['sleep', '120'], user: 'nobody' } }, user });
   t.teardown(() => nile.stop());
   if (!t.ok(await settlesWithin(nile.exited, 20_000), 'nile exits at once')) return;
   const exited = await nile.exited;
@@ -47,7 +48,7 @@ t.test('app.user naming another user, for a nile without the privilege to switch
 
 t.test("app.user naming nile's own user is fine without privileges", async (t) => {
   const runDir = runDirFor(t);
-  const nile = new Nile({ config: { project: 'ownuser', type: 'worker', runDir, app: { command: ['sleep', '120'], user: '10001:10001' } }, user });
+  const nile = new Nile({ door: 'node', config: { project: 'ownuser', type: 'worker', runDir, app: { command: ['sleep', '120'], user: '10001:10001' }, probe: { interval: '200ms' } }, user });
   t.teardown(() => nile.stop());
   await nile.waitPhase('ready', 30_000);
   t.pass('the app runs');

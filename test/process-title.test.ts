@@ -9,7 +9,7 @@ const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
 
 t.test('PID 1 shows as nile, the agent as nile with the app state', async (t) => {
-  const nile = new Nile({ frontDoor: true, config: { project: 'title', type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '200ms' } } });
+  const nile = new Nile({ door: 'front', config: { project: 'title', type: 'worker', app: { command: ['sleep', '600'] }, probe: { interval: '200ms' } } });
   t.teardown(() => nile.stop());
   await nile.waitPhase('ready', 30_000);
   const pid1 = nile.hostPid();

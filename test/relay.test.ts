@@ -6,7 +6,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { loadNative as loadRelay, type Native as RelayAddon } from '../src/native.js';
 import { ROOT } from './helpers/paths.js';
-import { sleep } from './helpers/wait.js';
+import { statOf } from './helpers/proc.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-relay-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,12 +46,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited >= ms) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
+const until = (what: string, check: () => boolean, ms = 20_000): Promise<boolean> => waitFor(what, check, ms, { everyMs: 20 });
 
 /** Spawns a child that teardown kills if it is still running. */
 function started(t: Test, command: string, args: string[], stdio: StdioOptions): ChildProcess {
@@ -149,7 +145,7 @@ if (relay) {
 
   t.test('a child writes MBs through a relay to a file: every byte in order, the tail keeps the last ones', async (t) => {
     const { file, data } = dataFile('big', 6 * 1024 * 1024);
-    const expected = Buffer.concat([data, Buffer.from('final')]);
+    const expected = Buffer.concat([data, Buffer.from('idle final')]);
     const outPath = path.join(dir, 'big.out');
     const out = openSync(outPath, 'w');
     const keep = 100_000;
@@ -157,10 +153,12 @@ if (relay) {
     const r = startRelay(relay, tail, out);
     closeSync(out); // the relay has its own copy of the fd
     // The child holds its output open until told to go, so the end cannot come early.
-    const child = started(t, 'sh', ['-c', 'cat "$0"; read go; printf final', file], ['pipe', r.fd, 'ignore']);
+    const child = started(t, 'sh', ['-c', 'cat "$0"; read idle; printf "idle "; read go; printf final', file], ['pipe', r.fd, 'ignore']);
     closeSync(r.fd);
     await until('the bulk relayed', () => statSync(outPath).size >= data.length);
-    await sleep(100);
+    // The relay waits on an idle pipe now; what comes after that wait proves it did not end in it.
+    child.stdin!.write('idle\n');
+    await until('the relay goes on after an idle wait', () => statSync(outPath).size >= data.length + 'idle '.length);
     t.equal(r.calls(), 0, 'onEnd is not called while the child still has its stdout open');
     child.stdin!.end('go\n');
     t.equal(await within(exited(child), 20_000, 'child exit'), 0);
@@ -245,7 +243,8 @@ if (relay) {
     closeSync(writer);
     const child = started(t, 'cat', [file], ['ignore', r.fd, 'ignore']);
     closeSync(r.fd);
-    await sleep(500);
+    // cat only sleeps writing to the full pipe: its file is read without waiting.
+    await until('cat blocked on its write', () => statOf(child.pid!)?.state === 'S');
     t.equal(child.exitCode, null, 'the app is held back by the full destination (backpressure)');
     t.equal(r.calls(), 0, 'no end yet');
     t.ok(relay.tailCount(tail) < data.length, `only ${relay.tailCount(tail)} bytes went through`);

@@ -26,6 +26,7 @@ interface Registries {
 async function startInstance(t: Test, name: string, registries: Registries): Promise<Instance> {
   const port = await freePort();
   const pod = await startPod(t, {
+    door: 'front',
     name,
     nile: {
       project: 'rolling',

@@ -39,7 +39,9 @@ function emptyDir(t: Test, volume: Pod['volume']): string {
 }
 
 function startNile(t: Test, pod: Pod, runDir: string): Nile {
-  const nile = new Nile({ config: { project: 'volume', type: 'worker', runDir, app: { command: ['sleep', '120'], stopTimeout: '2s' } }, user: pod.user });
+  // Probed and out of traffic quickly: the volume is the subject here, not the waits.
+  const config = { project: 'volume', type: 'worker', runDir, app: { command: ['sleep', '120'], stopTimeout: '2s' }, probe: { interval: '200ms' }, prestop: { wait: '100ms' } };
+  const nile = new Nile({ door: 'node', config, user: pod.user });
   t.teardown(() => nile.stop());
   return nile;
 }
@@ -50,6 +52,7 @@ for (const pod of pods) {
     const nile = startNile(t, pod, runDir);
     await nile.waitPhase('ready', 30_000);
     const own = path.join(runDir, 'private');
+    await nile.waitAnswering();
     const st = statSync(own);
     t.equal(st.mode & 0o7777, 0o700, 'runDir/private is 0700');
     t.equal(st.uid, pod.user?.uid ?? 0, "and nile's own");

@@ -127,7 +127,7 @@ t.test('the failure report is written without following a symlink planted in run
   const dir = scratch(t);
   const target = victim(dir);
   const port = await freePort();
-  const nile = new Nile({ config: { project: 'planted', app: { command: ['sh', '-c', 'sleep 0.5; exit 3'] }, probe: { http: { port }, interval: '100ms' } } });
+  const nile = new Nile({ door: 'node', config: { project: 'planted', app: { command: ['sh', '-c', 'sleep 0.5; exit 3'] }, probe: { http: { port }, interval: '100ms' } } });
   t.teardown(() => nile.stop());
   // Planted while nile starts: runDir exists by the time the app runs.
   await nile.waitLog((l) => l.msg === 'app started', 'app started', 20_000);

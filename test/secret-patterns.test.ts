@@ -14,6 +14,7 @@ t.test('a pattern that backtracks for ever on a long name: nile still answers an
   // A 30,000-letter option name that `(a+)+$` almost matches, then an exit before the app was ever ready.
   const script = `printf -- '-D%sb=1\\n' "$(head -c 30000 /dev/zero | tr '\\000' a)"; echo 'the end'; exit 1`;
   const nile = new Nile({
+    door: 'node',
     config: {
       project: 'patterns',
       app: { command: ['sh', '-c', script], secretPatterns: ['(a+)+$', '^MyCorp_'], env: { MYCORP_LICENSE: 'lic-7171-long' } },

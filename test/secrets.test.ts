@@ -22,6 +22,7 @@ const secrets = {
 t.test('a failed start shows no secret anywhere, while the JVM has them all', async (t) => {
   const port = await freePort();
   const nile = new Nile({
+    door: 'node',
     config: {
       project: 'secrets',
       app: {

@@ -8,6 +8,7 @@ const jvmEnv = { _JAVA_SR_SIGNUM: '40' };
 async function readyNile(t: Test, onTerm: string) {
   const port = await freePort();
   const nile = new Nile({
+    door: 'node',
     config: {
       project: 'signals',
       app: { command: fixtureCommand('--port', String(port), '--print-signals', '--on-term', onTerm), env: jvmEnv, stopTimeout: '10s' },

@@ -4,7 +4,7 @@ import { Nile } from './helpers/nile.js';
 // With `app.command: []` nile supervises services only (runsvdir's job): every verb says the same of it.
 
 t.test('a services-only container: nile status says what nile probe says', async (t) => {
-  const nile = new Nile({ config: { project: 'only-services', type: 'worker', app: { command: [] } } });
+  const nile = new Nile({ door: 'node', config: { project: 'only-services', type: 'worker', app: { command: [] } } });
   t.teardown(() => nile.stop());
   await nile.waitLog((l) => l.msg === 'nile started', 'nile started', 20_000);
   const probe = await nile.exec(['probe']);

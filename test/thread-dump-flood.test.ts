@@ -15,6 +15,7 @@ t.test('a flood after SIGQUIT: the kept dump is bounded, redacted and read by th
   const port = await freePort();
   const [java, ...javaArgs] = fixtureCommand('--port', String(port), '--never-ready', '--flood-after-quit', String(floodMiB));
   const nile = new Nile({
+    door: 'node',
     config: {
       project: 'flood',
       app: { command: [java, `-Dflood.secret=${secret}`, ...javaArgs], startTimeout: '3s' },

@@ -18,6 +18,7 @@ t.test(`a Tomcat with ${threads} threads that never answers its probe, then does
   const port = await freePort();
   const tomcat = await tomcatBase(dir, { port, threads });
   const nile = new Nile({
+    door: 'node',
     config: { project: 'tomcat', type: 'web', app: { ...tomcat.app, startTimeout: '15s' }, probe: { http: { port, path: '/healthcheck' }, interval: '500ms' } },
   });
   t.teardown(() => nile.stop());

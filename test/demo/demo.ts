@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   // The first run crashes 4 s after its start; the restart (after the marker file exists) stays up.
   const java = (...extra: string[]) => fixtureCommand('--port', String(port), '--ready-after', '1000', '--print-signals', ...extra).join(' ');
   const web1 = startPod({
+    door: 'front',
     name: 'web-1',
     nile: {
       project: 'demo-web',
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
   act('3. web-2 fails to start: PID 1 stays up, the scene is kept, never Ready');
   const port2 = await freePort();
   const web2 = startPod({
+    door: 'front',
     name: 'web-2',
     nile: {
       project: 'demo-web',

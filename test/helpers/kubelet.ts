@@ -1,14 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
 import type { Test } from 'tap';
-import { execIn, killExec, type ExecResult } from './exec.js';
-import { cleanEnv, eachLine, Nile, type LogLine, type NileOptions } from './nile.js';
-import { NILE_BIN, NILE_NATIVE } from './paths.js';
-import { childrenOf, podProcessesOf, type PodProcess } from './proc.js';
-import { Changes, settlesWithin, sleep, waitFor } from './wait.js';
+import { sleep } from '../../src/toolbox/sleep.js';
+import type { ExecResult } from './exec.js';
+import { eachLine, Nile, type Door, type LogLine, type NileOptions } from './nile.js';
+import { podProcessesOf, type PodProcess } from './proc.js';
+import { settlesWithin } from './wait.js';
 
 // What the kubelet and the container runtime do to a pod whose PID 1 is nile, as the tests need it:
 // the exec readiness probe with its timeout and thresholds, the preStop hook counted against the
@@ -27,6 +24,7 @@ export interface ProbeSpec {
 
 export interface PodSpec {
   name?: string;
+  door: Door; // the `nile` of the image: its ENTRYPOINT and the one on PATH for the probe and the hook
   nile: NileOptions['config']; // the container's nile.yaml
   env?: Record<string, string>; // the container's env: nile's and every exec'd command's
   readinessProbe?: Partial<ProbeSpec> | null; // null: no probe
@@ -92,9 +90,9 @@ export class Kubelet {
   private readonly probe: ProbeSpec | null;
   private readonly grace: number;
   private readonly execEnv: Record<string, string>;
-  private readonly running = new Set<ChildProcess>();
   private readonly watchers: Array<(entry: PodEvent | ContainerLine) => void> = [];
-  private readonly changes = new Changes();
+  // Ends the prober's pauses when the pod is closed or its container exits.
+  private readonly gone = new AbortController();
   private pid = 0;
   private closed = false;
   private probing = true;
@@ -109,9 +107,9 @@ export class Kubelet {
     this.name = spec.name ?? 'pod';
     this.probe = spec.readinessProbe === null ? null : { ...defaultProbe, ...spec.readinessProbe };
     this.grace = spec.terminationGracePeriodSeconds ?? 30;
-    this.nile = new Nile({ config: spec.nile, env: spec.env, frontDoor: existsSync(NILE_NATIVE) }); // ENTRYPOINT ["nile"]
-    // The image has its nile.yaml and runDir where nile looks by default; here they are the test's.
-    this.execEnv = { ...cleanEnv(), ...spec.env, NILE_CONFIG: this.nile.configFile, NILE_RUNDIR: this.nile.runDir, PATH: `${nileOnPath(this.nile.dir)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    this.nile = new Nile({ config: spec.nile, env: spec.env, door: spec.door }); // ENTRYPOINT ["nile"]
+    // The image has its nile.yaml where nile looks by default; here it is the test's.
+    this.execEnv = { ...spec.env, NILE_CONFIG: this.nile.configFile };
     eachLine(this.nile.proc.stdout!, (text) => this.addLine({ at: Date.now(), source: 'app', text }));
     let killedByKill = false;
     eachLine(this.nile.proc.stderr!, (text) => {
@@ -122,6 +120,7 @@ export class Kubelet {
     const closed = new Promise((resolve) => this.nile.proc.on('close', resolve));
     this.exited = Promise.all([this.nile.exited, closed]).then(([{ code, signal, at }]) => {
       this.exitedAt = at;
+      this.gone.abort();
       const killer = killedByKill && code === 1 ? 'SIGKILL' : signal;
       const exitCode = killer ? 128 + (os.constants.signals[killer as NodeJS.Signals] ?? 0) : (code ?? 0);
       return this.record({ type: 'Exited', code: exitCode, signal: killer, message: `container exited with code ${exitCode}${killer ? ` (PID 1 killed by ${killer})` : ''}` });
@@ -145,11 +144,7 @@ export class Kubelet {
   }
 
   private async whenStarted(): Promise<void> {
-    this.pid = await waitFor(`container ${this.name} to start`, () => {
-      if (this.exitedAt !== null) throw new Error(`container ${this.name} did not start`);
-      const kids = childrenOf(this.nile.proc.pid!);
-      return kids.length === 1 && kids[0];
-    }, 10_000, { everyMs: 20 });
+    this.pid = await this.nile.started.catch(() => Promise.reject(new Error(`container ${this.name} did not start`)));
     this.record({ type: 'Started', message: `Started container (nile is host pid ${this.pid})` });
     if (this.probe) void this.probeLoop(this.probe);
   }
@@ -160,16 +155,16 @@ export class Kubelet {
    * exec probe is; what it started is left to PID 1.
    */
   execInPod(command: string[], timeoutMs = Infinity, env: Record<string, string> = {}): Promise<ExecResult> {
-    return execIn(this.pid, command, { env: { ...this.execEnv, ...env }, timeoutMs, running: this.running });
+    return this.nile.execInPod(command, timeoutMs, { ...this.execEnv, ...env });
   }
 
   // The prober worker: one probe per period (a slow probe delays the next), until the container is gone.
   private async probeLoop(spec: ProbeSpec): Promise<void> {
-    await this.sleepWhileRunning(spec.initialDelaySeconds * 1000);
+    await sleep(spec.initialDelaySeconds * 1000, this.gone.signal);
     while (this.probing && !this.closed && this.exitedAt === null) {
       const started = Date.now();
       await this.probeOnce(spec);
-      await this.sleepWhileRunning(spec.periodSeconds * 1000 - (Date.now() - started));
+      await sleep(spec.periodSeconds * 1000 - (Date.now() - started), this.gone.signal);
     }
   }
 
@@ -209,7 +204,7 @@ export class Kubelet {
   /** Stops the prober (the probe in flight finishes); resolves once no command runs in the pod. */
   async stopProbing(timeoutMs = 30_000): Promise<void> {
     this.probing = false;
-    await this.waitFor('the commands in the pod to end', () => this.running.size === 0, timeoutMs);
+    await this.waitFor('the commands in the pod to end', () => this.nile.execsRunning() === 0, timeoutMs);
   }
 
   // The Ready condition changes only after successThreshold (failureThreshold) results in a row.
@@ -303,21 +298,16 @@ export class Kubelet {
 
   waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
     const recent = () => this.events.slice(-4).map((e) => `${e.type}: ${e.message}`);
-    return waitFor(`${what} in ${this.name}`, check, timeoutMs, { changes: this.changes, context: () => `last events: ${recent().join(' | ')}` });
+    return this.nile.waitFor(`${what} in ${this.name}`, check, timeoutMs, () => `last events: ${recent().join(' | ')}`);
   }
 
   /** Stops probing, kills every command still running in the pod, then the pod itself. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const proc of this.running) killExec(proc);
+    this.gone.abort();
+    this.nile.killExecs();
     await this.nile.stop();
-    await waitFor('the commands in the pod to end', () => this.running.size === 0, 5000, { everyMs: 50 }).catch(() => undefined);
-    for (const proc of this.running) proc.kill('SIGKILL');
-  }
-
-  private async sleepWhileRunning(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (!this.closed && this.exitedAt === null && Date.now() < until) await sleep(Math.min(50, until - Date.now()));
+    await this.nile.waitFor('the commands in the pod to end', () => this.nile.execsRunning() === 0, 5000).catch(() => undefined);
   }
 
   private record(event: Omit<PodEvent, 'at'>): PodEvent {
@@ -334,7 +324,7 @@ export class Kubelet {
 
   private notify(entry: PodEvent | ContainerLine): void {
     for (const watcher of this.watchers) watcher(entry);
-    this.changes.notify();
+    this.nile.changed();
   }
 }
 
@@ -376,19 +366,6 @@ function kubeletGet(url: string, timeoutMs: number): Promise<{ status?: number; 
 /** nile's log lines whose message starts with `prefix`. */
 export function nileLines(pod: Kubelet, prefix: string): LogLine[] {
   return pod.nile.logs.filter((l) => l.msg.startsWith(prefix));
-}
-
-// The image puts the native front door on PATH as `nile`; where it is not built, a shim runs bin/nile.js.
-function nileOnPath(dir: string): string {
-  const bin = path.join(dir, 'bin');
-  mkdirSync(bin, { recursive: true });
-  if (existsSync(NILE_NATIVE)) {
-    symlinkSync(NILE_NATIVE, path.join(bin, 'nile'));
-    return bin;
-  }
-  writeFileSync(path.join(bin, 'nile'), `#!/bin/sh\nexec '${process.execPath}' '${NILE_BIN}' "$@"\n`);
-  chmodSync(path.join(bin, 'nile'), 0o755);
-  return bin;
 }
 
 /** A line of nile's stderr as its log event, or null for the app's. */

@@ -36,6 +36,7 @@ export async function startSwitchablePod(t: Test, name: string, registry: Record
   const port = await freePort();
   const sickFile = path.join(dir, 'sick');
   const pod = await startPod(t, {
+    door: 'front',
     name,
     nile: {
       project: 'shop',
