@@ -17,6 +17,7 @@ export interface MemoryStatus {
   warnAt: number;
   above: boolean; // over warnAt of the limit now
   warnedAt: string | null; // the last time it went over
+  readAt: string; // when this reading was taken
 }
 
 /**
@@ -67,7 +68,7 @@ export class MemoryWatch {
   status(): MemoryStatus | null {
     const last = this.last;
     if (!last) return null;
-    return { usageBytes: last.usageBytes, limitBytes: last.limitBytes, warnAt: this.config.memory.warnAt, above: this.above, warnedAt: this.warnedAt ? new Date(this.warnedAt).toISOString() : null };
+    return { usageBytes: last.usageBytes, limitBytes: last.limitBytes, warnAt: this.config.memory.warnAt, above: this.above, warnedAt: this.warnedAt ? new Date(this.warnedAt).toISOString() : null, readAt: new Date(last.at).toISOString() };
   }
 
   private read(): void {
