@@ -44,6 +44,9 @@
 #define COPY_SIZE (64 * 1024)
 // The splice holds the pipe's lock while it copies; shorter holds let the app keep writing meanwhile.
 #define SPLICE_CHUNK (64 * 1024)
+// A destination short of memory is retried this many times, this far apart, before a chunk is dropped.
+#define MEMORY_TRIES 100
+#define MEMORY_WAIT_MS 10
 // Less than this is copied rather than teed (see tail_write); more fills most of the pages it pins.
 #define SMALL (16 * 1024)
 // Of each line, at most this many bytes are kept; the rest is counted in a note.
@@ -64,7 +67,7 @@ typedef struct {
 } Tail;
 
 enum { MODE_SPLICE, MODE_COPY, MODE_DISCARD };
-enum { TEE_END = 0, TEE_REFUSED = -1 };
+enum { TEE_REFUSED = -1 };
 
 typedef struct {
   Tail *tail;
@@ -190,17 +193,15 @@ static int capturing(Tail *t) {
 }
 
 // Tees up to want bytes from the head of in into the staging pipe and keeps them, read from there
-// through the line filter. Called with data in the pipe. Returns bytes teed, TEE_END at end of input,
-// TEE_REFUSED when the staging pipe takes none.
+// through the line filter. Called with data in the pipe. Returns bytes teed, or TEE_REFUSED when none
+// were: the end of input is told by read() and poll(), never by a tee.
 static ssize_t tail_tee(Tail *t, int in, size_t want) {
   ssize_t n;
   pthread_mutex_lock(&t->mu);
   do {
     n = tee(in, t->wfd, want, SPLICE_F_NONBLOCK);
   } while (n < 0 && errno == EINTR);
-  if (n == 0) {
-    n = TEE_END;
-  } else if (n < 0) {
+  if (n <= 0) {
     n = TEE_REFUSED;
   } else {
     t->held += (size_t)n;
@@ -220,21 +221,35 @@ static void tail_write(Tail *t, const char *buf, size_t n) {
   pthread_mutex_unlock(&t->mu);
 }
 
+// Writes bytes already taken from the app's pipe to the destination; dropped if it is gone. A lack of
+// memory passes: retried for about a second, then this chunk alone is dropped.
+static void write_out(Relay *r, const char *buf, size_t n) {
+  int short_of_memory = 0;
+  while (n > 0 && r->mode != MODE_DISCARD) {
+    ssize_t w = write(r->out, buf, n);
+    if (w > 0) {
+      buf += w;
+      n -= (size_t)w;
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else if (w < 0 && errno == EAGAIN) {
+      wait_fd(r->out, POLLOUT);
+    } else if (w < 0 && (errno == ENOMEM || errno == ENOBUFS)) {
+      if (++short_of_memory > MEMORY_TRIES) return;
+      poll(NULL, 0, MEMORY_WAIT_MS);
+    } else {
+      r->mode = MODE_DISCARD;
+    }
+  }
+}
+
 // Moves up to n bytes by read()+write(), for destinations splice refuses. Returns bytes consumed.
 static ssize_t copy_some(Relay *r, size_t n) {
   ssize_t got;
   do {
     got = read(r->in, r->buf, n < COPY_SIZE ? n : COPY_SIZE);
   } while (got < 0 && errno == EINTR);
-  if (got <= 0) return got;
-  size_t off = 0;
-  while (off < (size_t)got && r->mode == MODE_COPY) {
-    ssize_t w = write(r->out, r->buf + off, (size_t)got - off);
-    if (w > 0) off += (size_t)w;
-    else if (w < 0 && errno == EINTR) continue;
-    else if (w < 0 && errno == EAGAIN) wait_fd(r->out, POLLOUT);
-    else r->mode = MODE_DISCARD;  // the destination is gone; the rest of this chunk is lost with it
-  }
+  if (got > 0) write_out(r, r->buf, (size_t)got);
   return got;
 }
 
@@ -252,23 +267,6 @@ static ssize_t discard_some(Relay *r, size_t n) {
   return m;
 }
 
-// Writes bytes already taken from the app's pipe to the destination; dropped if it is gone.
-static void write_out(Relay *r, const char *buf, size_t n) {
-  while (n > 0 && r->mode != MODE_DISCARD) {
-    ssize_t w = write(r->out, buf, n);
-    if (w > 0) {
-      buf += w;
-      n -= (size_t)w;
-    } else if (w < 0 && errno == EINTR) {
-      continue;
-    } else if (w < 0 && errno == EAGAIN) {
-      wait_fd(r->out, POLLOUT);
-    } else {
-      r->mode = MODE_DISCARD;
-    }
-  }
-}
-
 // One step of moving at most n bytes from the app's pipe to the destination. Returns bytes consumed.
 static ssize_t move_some(Relay *r, size_t n) {
   for (;;) {
@@ -279,6 +277,8 @@ static ssize_t move_some(Relay *r, size_t n) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
       wait_fd(r->out, POLLOUT);  // a non-blocking destination: block here, as a direct write would
+    } else if (errno == ENOMEM || errno == ENOBUFS) {
+      return copy_some(r, n);  // passing: this chunk is copied, the next one spliced again
     } else if (errno == EINVAL) {
       r->mode = MODE_COPY;  // not spliceable (O_APPEND, some devices)
     } else {
@@ -330,7 +330,6 @@ static void *relay_main(void *arg) {
     ssize_t n = 0;
     if (avail >= SMALL && !capturing(t)) {
       n = tail_tee(t, r->in, (size_t)avail);
-      if (n == TEE_END) break;
       if (n > 0) pass(r, (size_t)n);
     }
     if (n <= 0) {

@@ -59,11 +59,11 @@ const writers = {
   'small and large writes mixed': `const fs = require('fs'); let n = 0; for (let i = 0; i < 3000; i++) { fs.writeSync(1, 'small ' + String(n++).padStart(6, '0') + '\\n'); if (i % 10 === 0) fs.writeSync(1, Array.from({ length: 300 }, () => 'mixed ' + String(n++).padStart(6, '0') + ' ' + 'y'.repeat(50) + '\\n').join('')); }`,
 };
 const keep = 1024 * 1024;
+const tailRun = path.join(ROOT, 'dist', 'test', 'helpers', 'tail-run.js');
 for (const [what, script] of Object.entries(writers)) {
   for (const capless of [false, true]) {
     t.test(`the native tail keeps the last ${keep} bytes: ${what}${capless ? ', without CAP_SYS_RESOURCE' : ''}`, async (t) => {
-      const helper = path.join(ROOT, 'dist', 'test', 'helpers', 'tail-run.js');
-      const argv = [process.execPath, helper, String(keep), script];
+      const argv = [process.execPath, tailRun, String(keep), script];
       const run = spawnSync(capless ? 'setpriv' : argv[0]!, capless ? ['--bounding-set', '-sys_resource', ...argv] : argv.slice(1), { encoding: 'utf8', timeout: 90_000 });
       t.equal(run.status, 0, run.stderr);
       const kept = JSON.parse(run.stdout) as { native: boolean; bytes: number; last: string; count: number; exit: unknown; end: string[] };
@@ -74,6 +74,19 @@ for (const [what, script] of Object.entries(writers)) {
     });
   }
 }
+
+// A preload in NODE_OPTIONS that opens process.stdout (as the test runner's does) makes the pipe's write
+// end non-blocking, and then a full pipe fails the writer's fs.writeSync with EAGAIN: the writer must not
+// inherit it, or a relay slowed by load looks like one that closed the pipe.
+t.test('the writer gets blocking stdout and stderr, whatever NODE_OPTIONS preloads', async (t) => {
+  const script = `const fs = require('fs'); const nonblocking = (fd) => (parseInt(/flags:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8'))[1], 8) & 0o4000) !== 0; fs.writeSync(1, 'non-blocking: stdout ' + nonblocking(1) + ', stderr ' + nonblocking(2) + '\\n');`;
+  const env = { ...process.env, NODE_OPTIONS: '--import=data:text/javascript,process.stdout;process.stderr' };
+  const run = spawnSync(process.execPath, [tailRun, '65536', script], { encoding: 'utf8', timeout: 90_000, env });
+  t.equal(run.status, 0, run.stderr);
+  const kept = JSON.parse(run.stdout) as { last: string; exit: unknown; end: string[] };
+  t.same(kept.exit, { code: 0, signal: null }, `the writer ended well; its last lines: ${kept.end.join(' | ')}`);
+  t.equal(kept.last, 'non-blocking: stdout false, stderr false');
+});
 
 // The same questions, with a real child writing through each way of passing output on.
 for (const native of [true, false]) {
