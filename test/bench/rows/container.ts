@@ -14,7 +14,7 @@ import { freePort } from '../../helpers/ports.js';
 import { readStamp } from '../clock.js';
 import { type Context, inTurns, runsOf, scratch } from '../context.js';
 import { anonMiB, rssMiB } from '../proc.js';
-import { sleep, waitFor } from '../../helpers/wait.js';
+import { settlesWithin, sleep, waitFor } from '../../helpers/wait.js';
 import { differenceRow, missingRow, ratioRow, type Row } from '../report.js';
 import { nsToMs, summarize } from '../stats.js';
 
@@ -60,7 +60,7 @@ async function startRow(ctx: Context, c: Container, shared: string, node: string
   config.app = { ...config.app, restart: 'never' };
   config.probe.http.port = 18080;
   config.metrics = { port: 19102 };
-  config.sshd = { ...config.sshd, port: 12222, listen: '127.0.0.1' };
+  config.sshd = { ...config.sshd, enabled: false }; // beside the app, after the spawn; left on it outlives a round's kill
   config.registry = { ...config.registry, address: '127.0.0.1', zookeeper: { ...config.registry.zookeeper, connect: '127.0.0.1:1' } };
   writeFileSync(path.join(shared, 'start.json'), JSON.stringify(config));
   const times = await inTurns(ctx, 15, ['nile', 'node -e 0'] as const, async (subject, round) => {
@@ -73,7 +73,7 @@ async function startRow(ctx: Context, c: Container, shared: string, node: string
   const of = (subject: 'nile' | 'node -e 0', label?: string) => ({ summary: summarize(times.get(subject)!), unit: 'ms', label });
   return differenceRow(`in the container: exec nile → app first instruction, production example config (Node ${node})`, of('nile'), [of('node -e 0', 'node -e 0')], 35, {
     against: 'node -e 0',
-    note: 'runc exec of stamp → nile run (the front door) → stamp, and of runs → node -e 0, in turns in one container of the example image; image/example/nile.yaml with its own ports and runDir each round',
+    note: 'runc exec of stamp → nile run (the front door) → stamp, and of runs → node -e 0, in turns in one container of the example image; image/example/nile.yaml with its own ports and runDir each round, sshd off (it comes up beside the app, after the spawn)',
   });
 }
 
@@ -90,8 +90,11 @@ async function timeToApp(c: Container, shared: string, name: string): Promise<nu
     if (begin === undefined) throw new Error('the launcher left no stamp');
     return nsToMs(end - begin);
   } finally {
-    for (const p of c.processes()) if (cmdline(p.pid).includes(inside)) kill(p.pid);
-    await exec;
+    // Until the exec ends: what the agent started beside the app after a sweep holds the exec's output open.
+    await waitFor('the exec\'d nile to end', async () => {
+      treeOf(c, (pid) => cmdline(pid).includes(inside)).forEach(kill);
+      return settlesWithin(exec, 100);
+    }, 30_000);
     rmSync(path.join(shared, `${name}.run`), { recursive: true, force: true });
   }
 }
@@ -162,6 +165,17 @@ async function registeredPod(connect: string, metrics: boolean): Promise<Pod> {
   const container = new Container({ name: metrics ? 'bench-metrics' : 'bench-registered', nile, hostNetwork: true, env: { POD_IP: '127.0.0.1' } });
   await container.started();
   return { container, metricsPort };
+}
+
+/** The processes `match` picks and all they started (the agent retitles itself: its cmdline no longer names the round). */
+function treeOf(c: Container, match: (pid: number) => boolean): number[] {
+  const processes = c.processes();
+  const tree = new Set(processes.filter((p) => match(p.pid)).map((p) => p.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of processes) if (!tree.has(p.pid) && tree.has(p.ppid)) grew = tree.add(p.pid) !== undefined;
+  }
+  return [...tree];
 }
 
 function cmdline(pid: number): string {
