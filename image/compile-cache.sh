@@ -31,5 +31,6 @@ done
 kill -TERM "$agent"
 wait "$agent" || true
 for own in "$cache"/*-0; do cp -a "$own" "${own%-0}-10001"; done
+chmod -R a+rX "$cache" # Node writes its entries 0600: the code of public modules, for every user
 rm -rf "$work"
 echo "compile cache: $(find "$cache" -type f | wc -l) entries in $cache"
