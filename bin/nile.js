@@ -2,6 +2,10 @@
 'use strict';
 // First, before any module: a SIGUSR1 listener keeps Node from opening its inspector on SIGUSR1.
 process.on('SIGUSR1', () => {});
+// The image carries V8's code for nile's modules, made when it was built (image/Dockerfile): the start
+// compiles nothing again, and finding every entry there, Node has nothing to write on a read-only root.
+const compileCache = require('node:path').join(__dirname, '..', 'compile-cache');
+if (require('node:fs').existsSync(compileCache)) require('node:module').enableCompileCache?.(compileCache);
 // The front door kept the pod's NODE_OPTIONS from nile's own Node: it is the app's (native/nile.c).
 if (process.env.NILE_NODE_OPTIONS !== undefined) process.env.NODE_OPTIONS = process.env.NILE_NODE_OPTIONS;
 delete process.env.NILE_NODE_OPTIONS;

@@ -566,7 +566,8 @@ static void hand_to_node(void) {
     while (args[argc]) argc++;
     const char *verb = args[1];
     // PID 1 (`nile`, `nile run`, `nile --config F`): an agent that idles between probes needs no
-    // optimizing compiler; without it V8 leaves ~4 MiB of its code and zones untouched.
+    // optimizing compiler. On Node 24, --no-opt --no-sparkplug leaves Maglev on; V8's lite mode turns
+    // off Maglev, TurboFan and Sparkplug and optimizes for size: ~7 MiB less RSS in the image.
     int agent = !verb || !strcmp(verb, "run") || (verb[0] == '-' && strcmp(verb, "--help") && strcmp(verb, "-h") && strcmp(verb, "--version"));
     char **argv = calloc((size_t)argc + 5, sizeof *argv);
     if (argv) {
@@ -574,7 +575,11 @@ static void hand_to_node(void) {
 #if NODE_HAS_DISABLE_SIGUSR1
       argv[n++] = "--disable-sigusr1";
 #endif
-      if (agent) argv[n++] = "--no-opt", argv[n++] = "--no-sparkplug";
+#if NODE_MAJOR_VERSION >= 24
+      if (agent) argv[n++] = "--lite-mode";
+#else
+      if (agent) argv[n++] = "--no-opt", argv[n++] = "--no-sparkplug"; // Node 20's lite mode warns on stderr
+#endif
       argv[n++] = script;
       for (int i = 1; i < argc; i++) argv[n++] = args[i];
       keep_node_options_for_the_app();

@@ -27,7 +27,7 @@ jre=${bases[0]}
 builder=${bases[1]}
 
 # The context of image/Dockerfile is what its .dockerignore lets in.
-base_inputs=(image/Dockerfile image/Dockerfile.dockerignore image/runtime-modules.mjs package.json package-lock.json binding.gyp native tsconfig.json src bin)
+base_inputs=(image/Dockerfile image/Dockerfile.dockerignore image/runtime-modules.mjs image/compile-cache.sh package.json package-lock.json binding.gyp native tsconfig.json src bin)
 base=localhost/nile-base:$(hash_of "$(image_id "$jre") $(image_id "$builder")" "${base_inputs[@]}")
 if ! exists "$base"; then
   echo "image: building $base (image/Dockerfile, NODE_IMAGE=$builder, JRE_IMAGE=$jre)" >&2

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log.js';
 import { AppSupervisor } from '../app/supervisor.js';
@@ -40,6 +41,7 @@ export async function runAgent(config: Config, log: Log): Promise<number> {
   showStateInTitle(app);
   if (start.hold) app.holdBack(start.reason, start.previous.evidence.output);
   else if (hasApp) app.boot();
+  await nextTurn(); // import() reads and compiles in the call: the spawn, a microtask away, goes first
   const { bringUpBeside } = await import('./beside.js');
   const beside = await bringUpBeside(config, log, { app, hasApp, traffic, out, scene, serving, held, record, previous: start.previous });
   log.info({ pid: process.pid, project: config.project, type: config.type, runDir: config.runDir }, 'nile started');

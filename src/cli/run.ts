@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { configFlag, parseVerbArgs } from './args.cjs';
 
 /** `nile [run] [--config F] [-- CMD ARGS…]`: become PID 1 over the app, spawned before the logger loads. */
@@ -27,7 +28,8 @@ export async function run(argv: string[]): Promise<number> {
   const early = earlyLog();
   for (const note of runDir.notes) early.log.info({ runDir: runDir.dir }, note);
   if (loaded.ignored.length) early.log.debug({ variables: loaded.ignored }, 'ignored: Kubernetes service links, not nile config keys');
-  const agent = runAgent(loaded.config, early.log); // the app is spawned by the time this returns
+  const agent = runAgent(loaded.config, early.log);
+  await nextTurn(); // the app is spawned before the logger's modules are read and compiled
   const [{ createLog, writeHeld }, { redactorFor }] = await Promise.all([import('../log.js'), import('../redact.js')]);
   early.handOver(createLog(undefined, redactorFor(loaded.config)), writeHeld);
   return agent;

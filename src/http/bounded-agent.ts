@@ -1,5 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent } from 'node:http';
+import { http, loadHttps } from './node-http.js';
 import type { Duplex } from 'node:stream';
 import { maxBodyBytes } from './client.js';
 
@@ -8,8 +8,8 @@ import { maxBodyBytes } from './client.js';
  * connection may read at most `maxBytes` and last at most `timeoutMs`; past either the connection is
  * destroyed and the request fails, as if the peer were unreachable.
  */
-export function boundedAgent(protocol: string, timeoutMs: number, maxBytes = maxBodyBytes): http.Agent {
-  const agent = protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+export function boundedAgent(protocol: string, timeoutMs: number, maxBytes = maxBodyBytes): Agent {
+  const agent = protocol === 'https:' ? new (loadHttps().Agent)({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const exchanges = new WeakMap<Duplex, { bytes: number; timer?: NodeJS.Timeout }>();
   const begin = (socket: Duplex): void => {
     const exchange = exchanges.get(socket);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from './node-http.js';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
 
@@ -34,7 +35,7 @@ function openFileLimit(): number | undefined {
 }
 
 /** A handler for one path; it answers with `res` and may be async. */
-export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface BoundedServer {
   readonly port: number;

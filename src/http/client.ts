@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { http, loadHttps } from './node-http.js';
 
 export interface RequestOptions {
   url: string;
@@ -18,13 +19,12 @@ export const maxBodyBytes = 1 << 20;
  */
 export async function request(opts: RequestOptions): Promise<{ status: number; body: string }> {
   const url = new URL(opts.url);
-  // node:https brings TLS with it (megabytes of RSS): loaded only for an https url.
-  const client = url.protocol === 'https:' ? await import('node:https') : http;
+  const client = url.protocol === 'https:' ? loadHttps() : http;
   return new Promise((resolve, reject) => {
     const headers = { ...opts.headers };
     if (opts.body) headers['content-length'] ??= String(Buffer.byteLength(opts.body));
     const req = client.request(url, { method: opts.method ?? 'GET', headers, agent: false });
-    let res: http.IncomingMessage | undefined;
+    let res: IncomingMessage | undefined;
     const finish = () => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', abort);

@@ -19,6 +19,13 @@ export function rssMiB(pid: number): number {
   return Number(match[1]) / 1024;
 }
 
+/** RssAnon in MiB: what the process holds for itself, without the pages of files it maps (node's own code, shared by every node). */
+export function anonMiB(pid: number): number {
+  const match = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no RssAnon for ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
 /** CPU time of every thread of the process, in ns, from the scheduler (no 10 ms ticks). */
 export function cpuNs(pid: number): number {
   let total = 0;
