@@ -165,7 +165,7 @@ t.test('the bin, the addon and the config are where nile looks for them', async 
   t.equal(path.posix.resolve(`${nileHome}/bin`, bundleFromBin), `${destOf('/dist/bundle')}/main.js`, 'bin/nile.js finds dist/bundle/main.js in the image');
   t.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'main.js')), 'and it is built here');
   t.equal(path.posix.resolve(`${nileHome}/bin`, mainFromBin), `${destOf('/dist/src')}/main.js`, 'and falls back to dist/src/main.js');
-  const fastFromBin = /require\('(.+)'\)/.exec(importLine)![1];
+  const fastFromBin = /require\('(\.[^']+)'\)/.exec(importLine)![1];
   t.equal(path.posix.resolve(`${nileHome}/bin`, fastFromBin), `${destOf('/dist/src')}/cli/fast.cjs`, 'and the fast commands in dist/src/cli/fast.cjs');
 
   // The addon: one of the paths src/native.ts tries, from where its compiled file lands.
