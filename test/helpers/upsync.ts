@@ -49,6 +49,11 @@ const jitterMs = 1000;
 /** The longest a change in the registry waits before nginx asks again: what a prestop's wait must exceed. */
 export const upsyncLagMs = upsyncIntervalMs + jitterMs;
 
+/** upsync's pause after an answer: upsync_interval and a random 0–999 ms (`random` as Math.random's). */
+export function pauseAfterAnswer(intervalMs: number, random = Math.random()): number {
+  return intervalMs + Math.floor(random * jitterMs);
+}
+
 /** What nginx holds after an answer: the answer, except that the last server of an upstream is never deleted. */
 export function applyAnswer(held: Server[], answer: Server[]): Server[] {
   return answer.length === 0 ? held : answer;
@@ -137,7 +142,7 @@ export class UpsyncReader {
         this.errors.push({ at: Date.now(), message: (err as Error).message });
       }
       this.changes.notify();
-      await pause(this.source.intervalMs + Math.floor(Math.random() * jitterMs), signal);
+      await pause(pauseAfterAnswer(this.source.intervalMs), signal);
     }
   }
 }
