@@ -123,10 +123,12 @@ t.test('validation is linear in the input', async (t) => {
     const file = yamlFile(lines.join('\n') + '\n');
     const env: NodeJS.ProcessEnv = { NILE_PROJECT: 'demo' };
     for (let i = 0; i < n; i++) env[`NILE_APP_ENV_E${i}`] = 'x';
-    const started = performance.now();
+    // CPU time, not the wall clock: another process taking the core between two runs must not look like our work.
+    const before = process.cpuUsage();
     const result = loadConfig({ file, env });
+    const cpu = process.cpuUsage(before);
     t.ok(result.ok);
-    return performance.now() - started;
+    return (cpu.user + cpu.system) / 1000;
   };
   time(1000); // warm up
   const small = Math.min(time(4000), time(4000));

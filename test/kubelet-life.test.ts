@@ -46,8 +46,8 @@ t.test('not ready → ready → preStop drains → TERM → the JVM status is th
 
   const exited = await exit;
   t.equal(exited.code, 143, "the container exits with the JVM's status");
-  t.ok(exited.at - deleted < 30_000, `stopped within the grace period (${exited.at - deleted}ms)`);
-  t.same(pod.eventsOf('KILL'), [], 'the kubelet never had to KILL');
+  t.same(pod.eventsOf('KILL'), [], 'stopped within the grace period: the kubelet never had to KILL');
+  t.comment(`delete → exited: ${exited.at - deleted}ms of the 30 s grace period`);
 
   const at = (type: string) => pod.events.find((e) => e.type === type)!;
   const appLine = (text: string) => pod.lines.find((l) => l.source === 'app' && l.text.startsWith(text));

@@ -42,12 +42,12 @@ t.test('the hook delivered twice at once, then again: all return once drained, a
   gw.drainAt = Date.now() + 1500;
   const [first, second] = await Promise.all([hook(pod), hook(pod)]);
   const drained = pod.nile.logs.find((l) => l.msg === 'prestop: drained');
-  t.ok(drained, 'nile drained');
+  t.match(drained, { detail: 'drain url answered 200' }, 'nile drained: the drain url said so, before the budget ran out');
   for (const [name, run] of [['first', first], ['second', second]] as const) {
     t.equal(run.code, 0, `the ${name} hook exits 0`);
     t.equal(run.stdout, 'prestop: out of traffic\n', `the ${name} hook says what it did`);
     t.ok(run.startedAt + run.ms >= drained!.time, `the ${name} hook returned only once drained`);
-    t.ok(run.ms < 3000 + 2000 + 10_000, `the ${name} hook within its budget (${run.ms}ms)`);
+    t.notOk(run.timedOut, `the ${name} hook returned by itself (${run.ms}ms)`);
   }
   const third = await hook(pod);
   t.equal(third.code, 0, 'a third delivery after the drain exits 0');
@@ -64,15 +64,19 @@ t.test('nile prestop returns within its budget when the offline and drain urls h
   const offlineMs = 1000;
   const drainMs = 2000;
   const pod = await workerPod(t, 'prestop-hang', { offline: { url: `${gw.url}/offline`, timeout: `${offlineMs}ms` }, drain: { url: `${gw.url}/drain`, timeout: `${drainMs}ms`, interval: '500ms' } });
-  const run = await hook(pod);
+  const exited = await pod.deletePod();
+  const at = (type: string) => pod.events.find((e) => e.type === type);
   const draining = pod.nile.logs.find((l) => l.msg.startsWith('prestop: draining'))!;
   const drained = pod.nile.logs.find((l) => l.msg === 'prestop: drained')!;
-  t.equal(run.code, 0, 'exits 0 once its budget is spent');
+  const finished = at('PreStopFinished');
+  t.equal(finished?.code, 0, 'exits 0 once its budget is spent');
+  // A floor set by nile's own timers: a loaded machine makes them later, never sooner.
   t.ok(drained.time - draining.time >= offlineMs + drainMs - 200, `nile waited for both timeouts (${drained.time - draining.time}ms)`);
-  t.ok(drained.time - draining.time < offlineMs + drainMs + 2000, 'and no longer');
-  // Measured from nile's drained, not from the hook's start: a busy machine stretches the start of a process most.
-  const returned = run.startedAt + run.ms;
-  t.ok(returned >= drained.time && returned - drained.time < 5000, `the hook returned with the drain's end (${returned - drained.time}ms after it)`);
-  t.match(pod.nile.logs.find((l) => l.msg === 'prestop: offline called'), { detail: /^prestop timed out after 1000ms/ }, 'the hanging offline call is given up');
+  t.match(pod.nile.logs.find((l) => l.msg === 'prestop: offline called'), { detail: /^prestop timed out after 1000ms/ }, 'the hanging offline call is given up at its timeout');
   t.match(drained, { detail: /^gave up after 2000ms/ }, 'so is the drain');
+  t.ok(finished!.at >= drained.time, `the hook returned with the drain's end (${finished!.at - drained.time}ms after it)`);
+  t.notOk(at('PreStopNotCompleted'), 'before the kubelet gave up on it');
+  t.ok(finished!.at <= at('TERM')!.at, 'TERM came after the hook');
+  t.same(pod.eventsOf('KILL'), [], 'and the kubelet needed no KILL');
+  t.equal(exited.code, 143, 'the worker stopped by TERM');
 });

@@ -31,10 +31,11 @@ t.test('a JVM that ignores TERM gets KILL from nile after app.stopTimeout, insid
   t.match(pod.nile.logs.find((l) => l.msg === 'nile exiting with the app status'), { code: 137 }, 'nile says so');
   const stopping = pod.nile.logs.find((l) => l.msg === 'app stopping')!;
   const stopped = pod.nile.logs.find((l) => l.msg === 'app stopped')!;
+  // A floor set by nile's own timer: a loaded machine makes it later, never sooner.
   t.ok(stopped.time - stopping.time >= 2000, `nile waited app.stopTimeout before KILL (${stopped.time - stopping.time}ms)`);
-  t.ok(stopped.time - stopping.time < 4000, 'and not much longer');
-  t.same(pod.eventsOf('KILL'), [], 'the kubelet did not need its KILL');
-  t.ok(exited.at - at('Killing').at < 15_000, `all within the grace period (${exited.at - at('Killing').at}ms of 15 s)`);
+  t.same(pod.eventsOf('KILL'), [], 'the kubelet did not need its KILL: all within the grace period');
+  t.equal(exited.signal, null, 'PID 1 ended by itself, not by a signal');
+  t.comment(`Killing → exited: ${exited.at - at('Killing').at}ms of the 15 s grace period`);
   t.equal(at('PreStopFinished').code, 0, 'the hook returned 0 first');
   t.ok(at('PreStopFinished').at <= at('TERM').at, 'TERM came after the hook');
 });
@@ -59,13 +60,15 @@ t.test('a preStop that outlives the grace period: abandoned at the end of it; TE
 
   t.ok(abandoned, 'the kubelet gave up on the hook');
   const waited = abandoned!.at - started.at;
-  t.ok(waited >= grace * 1000 && waited < grace * 1000 + 1000, `after the grace period (${waited}ms)`);
-  t.ok(term && term.at - abandoned!.at < 500, 'TERM to PID 1 at once');
+  t.ok(waited >= grace * 1000, `after the grace period (${waited}ms)`);
+  const index = (type: string) => pod.events.findIndex((e) => e.type === type);
+  t.ok(term && index('TERM') === index('PreStopNotCompleted') + 1, 'TERM to PID 1 at once: the next thing the kubelet did');
+  t.ok(!at('PreStopFinished') || index('PreStopFinished') > index('TERM'), 'without waiting for the hook, still running then');
   t.equal(term?.gracePeriod, 2, 'with the 2 s minimum left: the hook used the whole grace period');
   // TERM cuts the drain short: the JVM still gets its TERM inside the 2 s, and no KILL is needed.
   t.notOk(at('KILL'), 'the container stopped by itself before the KILL');
   t.ok(pod.lines.some((l) => l.text === 'signal TERM'), 'nile stopped the JVM with TERM inside the 2 s');
-  t.equal(exited.code, 143, "the container exits with the JVM's status");
-  t.ok(exited.at - term!.at < 2000, `within the 2 s left (${exited.at - term!.at}ms)`);
+  t.equal(exited.code, 143, "the container exits with the JVM's status: within the 2 s left, no KILL came");
+  t.comment(`TERM → exited: ${exited.at - term!.at}ms of the 2 s left`);
   t.ok(pod.nile.logs.some((l) => l.msg.startsWith('prestop: TERM came while still draining')), 'nile says it cut the drain short');
 });

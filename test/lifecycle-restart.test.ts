@@ -28,9 +28,11 @@ t.test('a quick crash after ready waits out the rest of the second', async (t) =
   t.teardown(() => nile.stop());
   await nile.waitFor('three starts', () => startTimes(nile).length >= 3, 20_000);
   const times = startTimes(nile);
+  // Only the rule's floor is timed here (a timer fires no sooner, however loaded the machine); that the wait is the
+  // rest of the second and no more is machine.test's, on its own clock.
   for (let i = 1; i < times.length; i++) {
     const gap = times[i] - times[i - 1];
-    t.ok(gap >= 1000 && gap < 1600, `start ${i + 1} came ${gap} ms after the one before (runit's 1 s rule)`);
+    t.ok(gap >= 1000, `start ${i + 1} came ${gap} ms after the one before (runit's 1 s rule)`);
   }
   t.ok(nile.logs.filter((l) => l.msg.startsWith('app crashed: exited with status 4')).length >= 2, 'each crash reported with its status');
 });

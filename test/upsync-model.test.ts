@@ -1,7 +1,7 @@
 import t from 'tap';
 import { consulCall } from './consul-double/client.js';
 import { ConsulDouble } from './consul-double/index.js';
-import { applyAnswer, consulKv, served, watchUpstream } from './helpers/upsync.js';
+import { applyAnswer, consulKv, pauseAfterAnswer, served, watchUpstream } from './helpers/upsync.js';
 
 // The tests' view of nginx-upsync-module behaves as the real module does (nginx 1.22.1 with it, reading Consul KV):
 // 404 keeps the peers, the last server is never deleted, each read follows the last by upsync_interval + 0–999 ms,
@@ -33,7 +33,12 @@ t.test('Consul KV as upsync reads it', async (t) => {
 
   const gaps = reader.samples.slice(1).map((s, i) => s.requestedAt - reader.samples[i].at);
   t.ok(gaps.length > 0 && gaps.every((gap) => gap >= 195), `each read follows the last answer by upsync_interval at least (${gaps.join(', ')} ms)`);
-  t.ok(gaps.every((gap) => gap < 200 + 1000 + 200), 'and by at most upsync_interval + 999 ms (and a little)');
+});
+
+t.test('the pause after an answer is upsync_interval and 0–999 ms more', async (t) => {
+  t.equal(pauseAfterAnswer(200, 0), 200, 'at least upsync_interval');
+  t.equal(pauseAfterAnswer(200, 0.5), 700);
+  t.equal(pauseAfterAnswer(200, 0.9999999), 1199, 'at most upsync_interval + 999 ms');
 });
 
 t.test('an answer with no server never deletes the last one', async (t) => {

@@ -147,8 +147,8 @@ t.test('delete: preStop drains, then TERM; the JVM gets its stop signal after th
   t.ok(log('prestop: drained'), 'nile waited for the drain');
   t.ok(log('prestop: drained')!.time - line('fixture offline called')!.at >= 300, 'the drain took its time after the offline call');
   t.ok(line('signal TERM')!.at >= termAt, 'the JVM got TERM only after the hook returned and the runtime sent TERM');
-  t.equal(killed, false, 'the runtime never had to KILL');
+  t.equal(killed, false, 'the runtime never had to KILL: all within the grace period');
   t.equal(exited.code, 143, "the container's status is the JVM's (143)");
-  t.ok(exited.at - deleted < grace * 1000, `within the grace period (${exited.at - deleted} ms)`);
+  t.comment(`delete → exited: ${exited.at - deleted} ms of the ${grace} s grace period`);
   t.equal(c.state().status, 'stopped', 'runc state: stopped');
 });
