@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Exit } from '../runit/letters.js';
@@ -73,7 +73,7 @@ export function spawnApp(app: Config['app'], output: [number | 'pipe', number | 
     throw new SpawnError(err instanceof Error ? err.message : String(err), 126);
   }
   const [file, ...args] = app.command;
-  return spawn(file, args, {
+  const child = spawn(file, args, {
     cwd: app.workdir,
     env: { ...process.env, ...app.env, ...(user?.home ? { HOME: user.home } : {}), [appMark.name]: appMark.value },
     uid: user?.uid,
@@ -81,6 +81,23 @@ export function spawnApp(app: Config['app'], output: [number | 'pipe', number | 
     stdio: ['inherit', ...output],
     detached: true,
   });
+  if (child.pid !== undefined) preferForOomKill(child.pid);
+  return child;
+}
+
+/**
+ * When the container's memory runs out, the kernel kills the process with the most points (RSS plus
+ * oom_score_adj × the limit / 1000). A JVM early in its start can hold less than nile's agent, and a kill
+ * of the agent takes the scene with it: the app gets nile's oom_score_adj + 500, which wins while the
+ * agent holds under half the limit. Raising needs no privilege; a failure leaves the kernel's own choice.
+ */
+function preferForOomKill(pid: number): void {
+  try {
+    const own = Number(readFileSync('/proc/self/oom_score_adj', 'utf8'));
+    writeFileSync(`/proc/${pid}/oom_score_adj`, String(Math.min(1000, own + 500)));
+  } catch {
+    // no /proc, or an app.user whose /proc entries nile may not write: the kernel chooses as before
+  }
 }
 
 /** Calls back once with the app's exit, after the output it wrote before exiting has been passed on. */

@@ -191,7 +191,14 @@ export class Nile {
    * plain child without them), as `options.user`, with `nile` on PATH through the test's door.
    */
   execInPod(command: string[], timeoutMs = Infinity, env: Record<string, string> = {}): Promise<ExecResult> {
-    const pid1 = this.options.pid1 === false ? null : this.hostPid();
+    let pid1: number | null;
+    try {
+      pid1 = this.options.pid1 === false ? null : this.hostPid();
+    } catch (err) {
+      // No container process (not yet forked, or gone): the runtime refuses the exec, as runc does.
+      const startedAt = Date.now();
+      return Promise.resolve({ code: 1, signal: null, stdout: '', stderr: `cannot exec: the container is not running (${(err as Error).message})`, startedAt, ms: 0, timedOut: false });
+    }
     return execIn(pid1, [...this.asUser(), ...command], { env: { ...cleanEnv(), PATH: this.podPath, NILE_RUNDIR: this.runDir, ...env }, timeoutMs, running: this.execs });
   }
 
