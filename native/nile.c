@@ -28,7 +28,7 @@
 #define PROBE_TIMEOUT_MS 800          // probe.cts: agentTimeoutMs
 #define STATUS_TIMEOUT_MS 5000        // status.cts
 #define PRESTOP_TIMEOUT_MS 1800000    // prestop.cts: hookTimeoutMs
-#define MAX_LINE_UNITS 1024           // probe.cts: maxLine (UTF-16 units, as String.slice counts)
+#define MAX_LINE_UNITS 1024           // protocol.cts: maxLine (UTF-16 units, as String.slice counts)
 #define MAX_ANSWER_BYTES (64 << 20)   // more than any agent answer; beyond it the answer is bad
 #define MAX_DEPTH 512                 // deeper JSON is treated as a bad answer
 
@@ -462,12 +462,6 @@ static void hold_signals(void) {
 }
 static void release_signals(void) { sigprocmask(SIG_SETMASK, &mask_at_start, NULL); }
 
-static int is_forwarded(int sig) {
-  for (size_t i = 0; i < FORWARDED; i++)
-    if (forwarded[i] == sig) return 1;
-  return 0;
-}
-
 // How the agent ended, as a shell says it: its status, or 128+N after signal N.
 static int exit_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 70; }
 
@@ -530,7 +524,7 @@ static int supervise_agent(char **argv) {
     int sig = (int)info.ssi_signo;
     if (sig == SIGCHLD) {
       if (reap_children(agent, &status)) return exit_status(status);
-    } else if (is_forwarded(sig)) {
+    } else {  // the signalfd holds only the forwarded signals and SIGCHLD
       if (handlers_in) kill(agent, sig);
       else hold(&early, sig);
     }

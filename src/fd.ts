@@ -28,6 +28,13 @@ export function readRegularFile(file: string, maxBytes: number, { noFollow = fal
   }
 }
 
+/** A secret read at each use (a registry token, a digest): a regular file of at most 4 KiB, trimmed. */
+export function readSecretFile(file: string): string {
+  const { text, over } = readRegularFile(file, 4096);
+  if (over) throw Object.assign(new Error('larger than 4 KiB'), { code: 'EFBIG' });
+  return text.trim();
+}
+
 function kindOf(stat: Stats): string {
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a FIFO';

@@ -5,15 +5,15 @@ import { readFileSync } from 'node:fs';
 
 // Bit numbers from linux/capability.h.
 const bits = { CAP_SETGID: 6, CAP_SETUID: 7, CAP_SYS_CHROOT: 18 } as const;
-export type Capability = keyof typeof bits;
+type Capability = keyof typeof bits;
 
 /** sshd drops privileges per login and chroots its unprivileged child: it needs root with these. */
 export const sshdNeeds: Capability[] = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_CHROOT'];
 /** Starting the app as `app.user` sets its uid and gid. */
-export const switchUserNeeds: Capability[] = ['CAP_SETUID', 'CAP_SETGID'];
+const switchUserNeeds: Capability[] = ['CAP_SETUID', 'CAP_SETGID'];
 
 /** The capabilities of `needs` nile's effective set lacks (from /proc/self/status). */
-export function missingCapabilities(needs: Capability[], status = readFileSync('/proc/self/status', 'utf8')): Capability[] {
+function missingCapabilities(needs: Capability[], status = readFileSync('/proc/self/status', 'utf8')): Capability[] {
   const effective = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0'}`);
   return needs.filter((cap) => !((effective >> BigInt(bits[cap])) & 1n));
 }

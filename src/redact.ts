@@ -58,8 +58,10 @@ const cache = new WeakMap<object, Redactor>();
  * lookarounds cannot run in linear time. That engine has no `i` flag: the pattern's letters and the
  * names it is matched against are both lower-cased.
  */
+let linearEngineOn = false;
 export function secretPattern(pattern: string): RegExp | string {
-  setFlagsFromString('--enable-experimental-regexp-engine');
+  if (!linearEngineOn) setFlagsFromString('--enable-experimental-regexp-engine');
+  linearEngineOn = true;
   try {
     return new RegExp(lowerCased(pattern), 'l');
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import type { Verdict } from '../control/protocol.cjs';
+import { maxLine, type Verdict } from '../control/protocol.cjs';
 import { errorText } from '../errors.js';
 import type { BoundedServer } from '../http/bounded-server.js';
 import type { Log } from '../log.js';
@@ -12,7 +12,7 @@ import type { Log } from '../log.js';
 export async function readinessIfEnabled(config: Config['probe']['serve'], verdict: () => Verdict | Promise<Verdict>, log: Log): Promise<BoundedServer | null> {
   if (!config.port) return null;
   try {
-    const [{ serveBounded }, { maxLine }] = await Promise.all([import('../http/bounded-server.js'), import('../cli/probe.cjs')]);
+    const { serveBounded } = await import('../http/bounded-server.js');
     const server = await serveBounded('readiness', config.listen, config.port, {
       '/ready': async (_req, res) => {
         const { ready, reason } = await verdict();

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
 import type { SignalName } from '../runit/letters.js';
+import { sleep } from '../toolbox/sleep.js';
 
 /** Put in the app's environment, as systemd's INVOCATION_ID: what carries it was started by this app. */
 export const appMark = { name: 'NILE_INVOCATION_ID', value: randomBytes(12).toString('hex') };
@@ -69,7 +70,7 @@ export async function stopLeftovers(app: AppRun, signal: SignalName, timeoutMs: 
 export async function untilGone(left: () => number[], deadline: number): Promise<number[]> {
   let pids = left();
   while (pids.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs);
     pids = left();
   }
   return pids;

@@ -72,7 +72,7 @@ function nativeTail(module: Native, id: number): Tail {
 }
 
 /** Of each line, its first bytes are kept and a note says how many more it had (native/relay.c's LINE_KEEP). */
-export const lineKeepBytes = 4096;
+const lineKeepBytes = 4096;
 const cutNote = (more: number) => Buffer.from(` … [${more} more bytes not kept]`);
 
 /** Chunks as they came, each line cut to lineKeepBytes, the last keepBytes of them. */

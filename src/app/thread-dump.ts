@@ -3,7 +3,7 @@
 // file the report names. Whatever the app prints after it, the agent's memory and disk stay bounded.
 import { closeSync, constants, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../toolbox/sleep.js';
 import { redactLines, type Redactor } from '../redact.js';
 import { openOwnFile } from '../run-dir.js';
 import type { OutputTail } from './output.js';
@@ -11,7 +11,7 @@ import type { OutputTail } from './output.js';
 /** What is kept of the output after SIGQUIT: the dump of a few thousand deep stacks; a flood after it is cut. */
 export const threadDumpMaxBytes = 16 * 1024 * 1024;
 /** A line of the kept dump is cut at this many characters (a frame is a few dozen). */
-export const threadDumpMaxLine = 4096;
+const threadDumpMaxLine = 4096;
 // A dump of thousands of threads takes a while to print; it is over once the output is quiet. An app
 // that prints nothing on SIGQUIT (not a JVM) is given up on sooner.
 const waitMs = 15_000;

@@ -1,10 +1,8 @@
 import { ask } from '../control/client.cjs';
-import type { Verdict } from '../control/protocol.cjs';
+import { maxLine, type Verdict } from '../control/protocol.cjs';
 import { configFlag, parseVerbArgs } from './args.cjs';
 import { importAgentModule, locateRunDir } from './locate.cjs';
 
-// The kubelet keeps at most 10 KiB of a probe's output; one short line is all it needs.
-export const maxLine = 1024;
 const agentTimeoutMs = 800;
 
 /** `nile probe [--json]`: exit 0 ready, 1 not ready, with one line that says why. */

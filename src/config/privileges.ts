@@ -8,6 +8,8 @@ import type { Config } from './schema.js';
  */
 export function privilegeErrors(config: Config, euid = process.geteuid?.() ?? 0, egid = process.getegid?.() ?? 0): string[] {
   if (!config.app.user) return [];
+  const why = cannotSwitchUser(euid);
+  if (!why) return []; // a nile that may switch users reads /etc/passwd only at the spawn
   let user: ReturnType<typeof resolveUser>;
   try {
     user = resolveUser(config.app.user);
@@ -15,6 +17,5 @@ export function privilegeErrors(config: Config, euid = process.geteuid?.() ?? 0,
     return []; // no such user: the start's own finding
   }
   if (user.uid === euid && user.gid === egid) return [];
-  const why = cannotSwitchUser(euid);
-  return why ? [`app.user: "${config.app.user}" is uid ${user.uid} (gid ${user.gid}), but ${why}: it cannot start the app as another user; leave app.user out, or run nile as root`] : [];
+  return [`app.user: "${config.app.user}" is uid ${user.uid} (gid ${user.gid}), but ${why}: it cannot start the app as another user; leave app.user out, or run nile as root`];
 }

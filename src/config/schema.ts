@@ -86,7 +86,6 @@ export const schema = obj({
 });
 
 export type ProjectType = (typeof projectTypes)[number];
-export type StopSignalName = (typeof stopSignalNames)[number];
 
 /** The value a leaf or branch of the schema takes: durations are milliseconds, a percent a share (0.9 for 90%). */
 type ValueOf<S> = S extends { t: 'string' }

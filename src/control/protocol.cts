@@ -11,6 +11,8 @@ import type { TrafficState } from '../traffic/machine.js';
 
 export const socketName = 'control.sock';
 export const maxRequestBytes = 4096;
+// The one line a verdict is printed as (`nile probe`, GET /ready); the kubelet keeps at most 10 KiB of a probe's output.
+export const maxLine = 1024;
 export const verbs = ['ping', 'probe', 'status', 'prestop', 'doctor'] as const;
 export type Verb = (typeof verbs)[number];
 

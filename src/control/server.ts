@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
-import { connectionCap } from '../http/bounded-server.js';
+import { connectionCap } from '../toolbox/connection-cap.js';
 import { maxRequestBytes, socketName, verbs, type Answers, type Verb } from './protocol.cjs';
 
 /** One handler a verb, answering that verb's contract type. */

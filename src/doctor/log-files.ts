@@ -1,5 +1,6 @@
 import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { within } from '../toolbox/sleep.js';
 import { resolveUser } from '../app/user.js';
 
 const TAIL_BYTES = 4 * 1024 * 1024;
@@ -41,11 +42,7 @@ export async function readAppFile(file: string, how: { maxBytes: number; from: '
     if (code === 'ELOOP') throw new Error(`${file} is a symbolic link: not followed`);
     throw err;
   }
-  let timer: NodeJS.Timeout | undefined;
   const timeoutMs = how.timeoutMs ?? READ_MS;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${file} did not answer within ${timeoutMs / 1000}s: not read`)), timeoutMs);
-  });
   const reading = (async () => {
     const st = await handle.stat();
     if (!st.isFile()) throw new Error(`${file} is not a regular file (a FIFO, a device or a folder): not read`);
@@ -58,13 +55,16 @@ export async function readAppFile(file: string, how: { maxBytes: number; from: '
     return { bytes: bytes.subarray(0, bytesRead), cut: st.size > length };
   })();
   try {
-    return await Promise.race([reading, timedOut]);
+    const read = await within(reading, timeoutMs, late);
+    if (read === late) throw new Error(`${file} did not answer within ${timeoutMs / 1000}s: not read`);
+    return read;
   } finally {
-    clearTimeout(timer);
     // A read still stuck in the kernel keeps the file open until it returns.
     reading.finally(() => handle.close()).catch(() => {});
   }
 }
+
+const late = Symbol('late');
 
 // Why the app's user could not read this file itself, or undefined when it could (or runs as nile's user).
 function unreadableBy(appUser: string | undefined, st: Stats): string | undefined {

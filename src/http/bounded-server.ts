@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { http } from './node-http.js';
 import type { Log } from '../log.js';
 import { errorText } from '../errors.js';
+import { connectionCap } from '../toolbox/connection-cap.js';
 
 /** What one HTTP endpoint of the agent (metrics, readiness) lets a client hold. */
 export const httpServerBounds = {
@@ -14,25 +14,6 @@ export const httpServerBounds = {
   maxHeaderBytes: 8192,
   checkEveryMs: 1000, // how often the timeouts above are looked at
 };
-
-// Descriptors no endpoint may take: the control socket, the app's spawn (its pipes), the registry's connections and logs.
-export const reservedDescriptors = 128;
-
-/** A connection cap that leaves reservedDescriptors free under the process's open-file limit, shared by a few endpoints. */
-export function connectionCap(wanted: number, endpoints = 4): number {
-  const limit = openFileLimit();
-  return limit === undefined ? wanted : Math.max(1, Math.min(wanted, Math.floor((limit - reservedDescriptors) / endpoints)));
-}
-
-function openFileLimit(): number | undefined {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    return Number.isFinite(soft) ? soft : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A handler for one path; it answers with `res` and may be async. */
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;

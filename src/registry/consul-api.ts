@@ -1,8 +1,8 @@
 // The Consul HTTP API as nile uses it: the `consul` client with the base URL, the ACL token header and a timeout,
 // and errors that say what failed and never carry the token.
 
-import { readFileSync } from 'node:fs';
 import Consul from 'consul';
+import { readSecretFile } from '../fd.js';
 import { boundedAgent } from '../http/bounded-agent.js';
 
 /** A failed Consul call: `consul: 403 ACL not found on PUT /v1/session/create`. */
@@ -22,7 +22,7 @@ export function readToken(tokenFile: string | undefined): string | undefined {
   if (!tokenFile) return undefined;
   let token: string;
   try {
-    token = readFileSync(tokenFile, 'utf8').trim();
+    token = readSecretFile(tokenFile);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConsulError(`consul: cannot read the ACL token file ${tokenFile} (${code})`);

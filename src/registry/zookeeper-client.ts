@@ -87,7 +87,7 @@ interface Internals {
 const connecting = 1;
 
 /** ZooKeeper's own bound on a packet (the client's jute.maxbuffer default, 0xfffff): a longer frame is a broken server. */
-export const maxFrameBytes = 0xfffff;
+const maxFrameBytes = 0xfffff;
 
 export const zk: Library = createRequire(import.meta.url)('node-zookeeper-client');
 

@@ -1,8 +1,8 @@
 // One ZooKeeper session at a time, kept healthy: the client and its events, the credentials, and a watchdog
 // that does what `nextAction` (zookeeper-health.ts) says. Opened on first use and again after one ends.
 
-import fs from 'node:fs';
 import type { Log } from '../log.js';
+import { readSecretFile } from '../fd.js';
 import { messageOf } from '../errors.js';
 import { RegistryRefused } from './backend.js';
 import { aclsFor, call, dispose, dropConnection, guard, TimeoutError, zk, type Acls, type ZkClient } from './zookeeper-client.js';
@@ -112,7 +112,7 @@ export class ZooKeeperSession {
     if (!file) return undefined;
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8').trim();
+      text = readSecretFile(file);
     } catch (err) {
       throw new Error(`cannot read ZooKeeper digestFile ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unknown error'}`);
     }
