@@ -5,6 +5,9 @@ import { isControlLetter, isSignalLetter, letterSignal, type ControlLetter, type
 import type { Want } from '../runit/status.js';
 
 export type Phase = 'down' | 'starting' | 'ready' | 'notReady' | 'failed' | 'restarting' | 'stopping' | 'stopped';
+
+/** Ready or not ready after it: the app may have traffic. The one place that says so. */
+export const inService = (phase: Phase): boolean => phase === 'ready' || phase === 'notReady';
 export type Timer = 'start' | 'restart' | 'kill';
 
 /** Why the app is not serving: kept until the next start. */
@@ -183,7 +186,7 @@ export function transition(state: AppState, event: Event, policy: Policy): { sta
         }
         break;
       }
-      if ((s.phase === 'ready' || s.phase === 'notReady') && !asked) {
+      if (inService(s.phase) && !asked) {
         // With `restart: never` nile does as tini: the app's end is its own (out of traffic first, see run.ts).
         const endsNile = policy.restart === 'never' && s.want === 'up' && !s.once;
         s.failure = { kind: 'crashed', at: event.at, startedAt: s.startedAt, exit: event.exit, ...jvmEnded, ...(endsNile ? { endsNile } : {}) };

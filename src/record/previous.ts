@@ -1,6 +1,6 @@
 // At start, from the record the previous container left: start the app, or hold it back because the
 // previous container was killed while the app was starting (the same start would die the same death).
-import type { Phase } from '../app/machine.js';
+import { inService, type Phase } from '../app/machine.js';
 import type { MemoryReading } from '../cgroup/reading.js';
 import type { ContainerRecord } from './record.js';
 
@@ -34,7 +34,7 @@ export function heldReason(killed: ContainerRecord): string {
 export function killedWhen(killed: ContainerRecord): string {
   const { phase } = killed.app;
   if (phase === 'failed') return `while it kept the app's failed start (${killed.failure ?? 'startup failed'})`;
-  if (phase === 'ready' || phase === 'notReady') return 'after the app was ready';
+  if (inService(phase)) return 'after the app was ready';
   return `while the app was ${phaseWords[phase]}`;
 }
 

@@ -3,7 +3,7 @@
 // after a stray prestop. Times come in with the events; Serving, OutOfTraffic, the registration's follower
 // and the operator's letters carry out the effects. A registry outage and an online call failing are not
 // events here: the reconciler puts back what it was told, the online round calls again, and nothing else changes.
-import type { Phase } from '../app/machine.js';
+import { inService, type Phase } from '../app/machine.js';
 import type { Desired } from '../registry/backend.js';
 import { sameDesired } from '../registry/reconciler.js';
 
@@ -53,8 +53,7 @@ export type TrafficEffect =
   | { type: 'register'; desired: Desired }
   | { type: 'letter'; letter: string }; // to the app
 
-/** Ready or not ready after it: the app may have traffic. The one place that says so. */
-export const inService = (phase: Phase): boolean => phase === 'ready' || phase === 'notReady';
+export { inService };
 
 export function initialTraffic(registry: RegistryState, app: Phase = 'down'): TrafficState {
   return { app, round: 0, online: 'no', offline: 'none', leaving: null, draining: null, stopping: false, registry, registered: { present: false }, held: [] };
