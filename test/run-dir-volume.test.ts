@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execIn } from './helpers/exec.js';
-import { Nile } from './helpers/nile.js';
+import { FIXTURE_JAR, Nile } from './helpers/nile.js';
 import { NILE_NATIVE } from './helpers/paths.js';
 
 // The kubelet's emptyDir mounted at runDir itself: a directory owned by root, mode 0777 (with
@@ -115,4 +115,17 @@ t.test('a runDir/private another user planted before nile started is moved aside
   await nile.waitPhase('ready', 30_000);
   t.equal(statSync(path.join(runDir, 'private')).uid, 10001, "runDir/private is nile's");
   await nile.waitLog((l) => /moved aside/.test(l.msg), 'the move logged');
+});
+
+// The JVM's default heap dump folder follows runDir to where nile keeps it: on a volume, runDir/private.
+t.test('as root with app.user, on an emptyDir: the heap dump folder is made beside runDir/private, inside the volume', async (t) => {
+  const runDir = emptyDir(t, { gid: 0, mode: 0o777 });
+  const config = { project: 'volume', type: 'worker', runDir, app: { jar: FIXTURE_JAR, user: 'nobody', stopTimeout: '2s' }, prestop: { wait: '100ms' } };
+  const nile = new Nile({ door: 'node', config });
+  t.teardown(() => nile.stop());
+  const started = await nile.waitLog((l) => l.msg === 'app started', 'app started');
+  const folder = path.join(runDir, 'private-heapdumps');
+  t.ok((started.command as string[]).includes(`-XX:HeapDumpPath=${folder}/heapdump.hprof`), `the JVM is told ${folder} (${(started.command as string[]).find((a) => a.startsWith('-XX:HeapDumpPath'))})`);
+  const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+  t.ok(existsSync(folder) && statSync(folder).uid === nobody, "and the folder is there, app.user's own");
 });

@@ -6,7 +6,7 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseVerbArgs('run', argv);
   if (typeof parsed === 'number') return parsed;
   // Loaded side by side: each import is a turn of the module loader, and the app waits for all of them.
-  const [{ loadConfig }, { privilegeErrors }, { prepareRunDir }, { earlyLog }, { runAgent }] = await Promise.all([
+  const [{ loadConfig, settleRunDir }, { privilegeErrors }, { prepareRunDir }, { earlyLog }, { runAgent }] = await Promise.all([
     import('../config/load.js'),
     import('../config/privileges.js'),
     import('../run-dir.js'),
@@ -24,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`nile: ${runDir.refused}\n`);
     return 2;
   }
-  loaded.config.runDir = runDir.dir; // a volume's private directory: everything nile keeps goes there
+  settleRunDir(loaded.config, runDir.dir); // a volume's private directory: everything nile keeps goes there
   const early = earlyLog();
   for (const note of runDir.notes) early.log.info({ runDir: runDir.dir }, note);
   if (loaded.ignored.length) early.log.debug({ variables: loaded.ignored }, 'ignored: Kubernetes service links, not nile config keys');

@@ -306,6 +306,20 @@ function jarOf(command: string[]): string {
   return i >= 0 && command[i + 1] ? command[i + 1] : '';
 }
 
+/**
+ * runDir as nile keeps it (on a volume others may write, its private directory, src/run-dir-rule.cts): the heap
+ * dump's default, worked out from the configured runDir, follows it, in app.heapDumpPath and the java command.
+ */
+export function settleRunDir(config: Config, dir: string): void {
+  const { app } = config;
+  const configured = defaultHeapDumpPath(config.runDir, app.user);
+  if (app.heapDumpPath === configured) {
+    app.heapDumpPath = defaultHeapDumpPath(dir, app.user);
+    app.command = app.command.map((arg) => (arg === `-XX:HeapDumpPath=${configured}` ? `-XX:HeapDumpPath=${app.heapDumpPath}` : arg));
+  }
+  config.runDir = dir;
+}
+
 function firstIPv4(): string | undefined {
   for (const addresses of Object.values(networkInterfaces())) {
     for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
