@@ -178,7 +178,8 @@ t.test('a wrong ACL token: the app runs but is not Ready, nile status says why i
   const reader = watchUpstream(t, consulKv({ url: consul.url, prefix: 'upstreams', upstream: UPSTREAM, token: rightToken }));
   const { pod } = await consulPod(t, 'consul-wrong-token', { url: consul.url, mode: 'kv', tokenFile: tokenFile(t, wrongToken) });
   await pod.nile.waitPhase('ready', 30_000);
-  const status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 5000);
+  // Once the registration was tried: before the app was ready, nile's only call was the DELETE of a stale key.
+  const status = await registryStatusUntil(pod, (r) => r.lastError?.endsWith('PUT /v1/session/create') === true, 10_000);
   const probe = await pod.execInPod(['nile', 'probe'], 10_000);
   t.same([probe.code, /^not ready: registering \(consul-kv: consul: 403 ACL not found/.test(probe.stdout)], [1, true], `the app passes its probe, but unregistered the pod is not Ready: ${probe.stdout.trim()}`);
   t.notOk(pod.ready, 'the kubelet has not marked it Ready');

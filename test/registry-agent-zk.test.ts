@@ -152,11 +152,12 @@ t.test('ZooKeeper down when the pod starts: the app runs, the pod is not Ready u
   const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
   const { pod, address } = await registeredPod(t, 'zk-late', zk.connect);
   await pod.nile.waitPhase('ready', 30_000);
+  // Once the registry clients have loaded and tried ZooKeeper (under load that can come after the app's ready).
+  let status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 10_000);
   const probe = await pod.execInPod(['nile', 'probe'], 10_000);
   t.equal(probe.code, 1, 'the app passes its probe, but without ZooKeeper the pod is not Ready');
   t.match(probe.stdout, /^not ready: registering \(zookeeper.*\) \(http 200 /, `the probe says it is registering: ${probe.stdout.trim()}`);
   t.notOk(pod.ready, 'the kubelet has not marked it Ready');
-  let status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 10_000);
   t.match(status, [{ backend: 'zookeeper', state: 'unreachable', registered: false, lastError: /ZooKeeper/ }], 'nile status --json: the backend state and last error');
   t.comment(`status while ZooKeeper is down: ${JSON.stringify(status)}`);
   const text = await pod.execInPod(['nile', 'status'], 10_000);

@@ -124,7 +124,7 @@ t.test('rolling restart of three instances, as nginx upsync sees it through ZooK
     await replacement.pod.waitReady(true, 60_000);
     const expected = live.map((l) => l.address).sort();
     for (const reader of readers) {
-      const settled = await reader.waitFor(`the served list to be the live pods`, (servers) => served(servers).join() === expected.join(), 5000, Date.now() - 1000);
+      const settled = await reader.waitFor(`the served list to be the live pods`, (servers) => served(servers).join() === expected.join(), 15_000, Date.now() - 1000);
       t.same(served(settled.servers), expected, `${reader.name}: after replacing ${old.name}, nginx serves exactly the live pods`);
     }
   }
