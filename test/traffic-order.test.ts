@@ -9,7 +9,7 @@ import type { Desired } from '../src/registry/backend.js';
 import { Emitter } from '../src/toolbox/emitter.js';
 import { Traffic } from '../src/traffic/traffic.js';
 import { serveHttp } from './helpers/ports.js';
-import { waitFor } from './helpers/wait.js';
+import { Changes, waitFor } from './helpers/wait.js';
 
 // The choreography holds whatever the order in which its takers listen: online calls before the registration,
 // offline calls before deregistration and before the app's stop letter. Every order of the four takers
@@ -24,7 +24,7 @@ class FakeApp {
     throw err;
   });
 
-  constructor(private readonly story: string[]) {}
+  constructor(private readonly tell: (line: string) => void) {}
 
   onChange(listener: (state: AppState) => void): void {
     this.changes.listen(listener);
@@ -36,7 +36,7 @@ class FakeApp {
   }
 
   control(letter: string): void {
-    this.story.push(`app ${letter}`);
+    this.tell(`app ${letter}`);
     if (letter === 'd') this.become('stopping');
   }
 }
@@ -60,15 +60,20 @@ type Taker = 'calls' | 'drain' | 'registration' | 'letters';
 /** The story of one pod; the gateway's `/online` answers `onlineAnswers` first, then 200. */
 async function story(t: Test, order: Taker[], onlineAnswers: number[] = []): Promise<string[]> {
   const told: string[] = [];
+  const changes = new Changes();
+  const tell = (line: string): void => {
+    told.push(line);
+    changes.notify();
+  };
   const gateway = await serveHttp(t, (req, res) => {
     res.statusCode = req.url === '/online' ? (onlineAnswers.shift() ?? 200) : 200;
-    told.push(`call ${req.url} ${res.statusCode}`);
+    tell(`call ${req.url} ${res.statusCode}`);
     res.end();
   });
   const config = configFor(gateway);
-  const app = new FakeApp(told);
+  const app = new FakeApp(tell);
   const traffic = new Traffic({ onlineCalls: true, offlineCalls: true }, 'loading', log);
-  const registration = { want: (d: Desired) => void told.push(`registry ${described(d)}`), settled: async () => true };
+  const registration = { want: (d: Desired) => tell(`registry ${described(d)}`), settled: async () => true };
   let serving: Serving | undefined;
   let out: OutOfTraffic | undefined;
   const takers: Record<Taker, () => void> = {
@@ -82,15 +87,15 @@ async function story(t: Test, order: Taker[], onlineAnswers: number[] = []): Pro
 
   app.become('starting');
   app.become('ready');
-  await waitFor('registered', () => told.includes('registry up'), 5000);
+  await waitFor('registered', () => told.includes('registry up'), 5000, { changes });
   app.become('notReady');
   app.become('ready');
   traffic.dispatch({ type: 'letter', letter: 'd', at: Date.now() }); // `sv down app` in service
-  await waitFor('the stop letter', () => told.includes('app d'), 5000);
+  await waitFor('the stop letter', () => told.includes('app d'), 5000, { changes });
   app.become('down');
   app.become('starting');
   app.become('ready');
-  await waitFor('registered again', () => told.filter((l) => l === 'registry up').length === 3, 5000);
+  await waitFor('registered again', () => told.filter((l) => l === 'registry up').length === 3, 5000, { changes });
   await out!.start('prestop');
   return told;
 }
