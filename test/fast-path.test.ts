@@ -77,10 +77,9 @@ interface HostRun {
 
 async function onHost(t: Test, args: string[], env: Record<string, string>, door: Door = 'node', { uid, recorded = true }: HostRun = {}): Promise<Recorded & { signal: string | null }> {
   // Another user could not write the record: its runs are not recorded.
-  // Nor could it write tap's process info, which tap's spawn hook puts in NODE_OPTIONS: env drops it.
   // The recorder's loader thread costs Node a third more CPU a run: the comparisons of answers go without it.
   const recording = uid === undefined && recorded ? recordingEnv(t) : { env: {}, read: () => [] };
-  const [file, ...rest] = uid === undefined ? command(door, args) : ['env', '-u', 'NODE_OPTIONS', ...command(door, args)];
+  const [file, ...rest] = command(door, args);
   const child = execFile(file, rest, { env: { ...cleanEnv(), ...env, ...recording.env }, encoding: 'utf8', timeout: 15_000, uid });
   let stdout = '';
   let stderr = '';

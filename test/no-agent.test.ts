@@ -18,9 +18,8 @@ mkdirSync(runDir, { mode: 0o700 }); // root's, as the agent makes it: another us
 const configFile = path.join(dir, 'nile.yaml');
 writeFileSync(configFile, `project: no-agent\nrunDir: ${runDir}\napp:\n  command: [sleep, '1']\nprestop:\n  wait: 300ms\n`, { mode: 0o644 });
 
-// `env -u`: tap's spawn hook puts its process info (which another user cannot write) back in NODE_OPTIONS.
 const nile = (args: string[], uid?: number) =>
-  spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_CONFIG: configFile }, encoding: 'utf8', timeout: 20_000, uid });
+  spawnSync(process.execPath, [NILE_BIN, ...args], { env: { ...cleanEnv(), NILE_CONFIG: configFile }, encoding: 'utf8', timeout: 20_000, uid });
 
 t.test('nile prestop with no agent waits prestop.wait and returns 0', async (t) => {
   const run = nile(['prestop']);
@@ -57,7 +56,7 @@ t.test('nile probe with no agent: the app answering is ready only when nothing e
     writeFileSync(file, `project: no-agent\nrunDir: ${runDir}\napp:\n  command: [sleep, '1']\n${probeOnly}${extra}`, { mode: 0o644 });
     // Not spawnSync: the app's health check is served by this process.
     const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-      execFile('env', ['-u', 'NODE_OPTIONS', process.execPath, NILE_BIN, 'probe'], { env: { ...cleanEnv(), NILE_CONFIG: file }, encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) =>
+      execFile(process.execPath, [NILE_BIN, 'probe'], { env: { ...cleanEnv(), NILE_CONFIG: file }, encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) =>
         resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
       ),
     );

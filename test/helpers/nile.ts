@@ -213,13 +213,12 @@ export class Nile {
   }
 
   /**
-   * The prefix that runs a command as `options.user`, as the runtime runs a pod's processes; without
-   * the NODE_OPTIONS the test runner puts back into every child (its hook writes where that user may not).
+   * The prefix that runs a command as `options.user`, as the runtime runs a pod's processes.
    */
   asUser(): string[] {
     const user = this.options.user;
     if (!user) return [];
-    return ['setpriv', '--reuid', String(user.uid), '--regid', String(user.gid), ...(user.groups?.length ? ['--groups', user.groups.join(',')] : ['--clear-groups']), '--', 'env', '-u', 'NODE_OPTIONS'];
+    return ['setpriv', '--reuid', String(user.uid), '--regid', String(user.gid), ...(user.groups?.length ? ['--groups', user.groups.join(',')] : ['--clear-groups']), '--'];
   }
 
   signal(sig: NodeJS.Signals): void {

@@ -44,7 +44,7 @@ export function inChild(t: Test, argv: string[], env: NodeJS.ProcessEnv = {}): S
   return supervisor;
 }
 
-// Without tap's NODE_OPTIONS: its per-process hooks make every node child slow to start.
+// A NODE_OPTIONS of the shell that runs the tests is not the services'.
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
   delete env.NODE_OPTIONS;

@@ -8,10 +8,11 @@ const [keep, script] = [Number(process.argv[2]), process.argv[3]!];
 const tail = new OutputTail(keep, true);
 const devnull = openSync('/dev/null', 'w');
 const streams = tail.streams([devnull, devnull]);
-// The writer is a plain app: a preload from NODE_OPTIONS (the test runner's) that opens process.stdout
-// would make its pipe non-blocking, and its fs.writeSync fail with EAGAIN whenever the pipe is full. The
-// runner's preload puts itself back into the env of every spawn, so env(1) takes it out at the exec.
-const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', script], { stdio: ['ignore', ...streams.stdio] });
+// The writer is a plain app: a preload from NODE_OPTIONS that opens process.stdout would make its pipe
+// non-blocking, and its fs.writeSync fail with EAGAIN whenever the pipe is full.
+const env = { ...process.env };
+delete env.NODE_OPTIONS;
+const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', ...streams.stdio] });
 const drained = streams.attach(child);
 const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
 const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
