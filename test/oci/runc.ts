@@ -362,6 +362,14 @@ export class Container {
     return childrenOf(this.proc.pid!)[0] ?? null;
   }
 
+  /** Sends `signal` from the host straight to the container's JVM (how a test moves the fixture on); its host pid. */
+  signalJava(signal: NodeJS.Signals): number {
+    const java = this.processes().find((p) => p.comm === 'java');
+    if (!java) throw new Error(`${this.spec.name}: no JVM to send ${signal} to`);
+    process.kill(java.pid, signal);
+    return java.pid;
+  }
+
   /** The Node agent as the host sees it: PID 1 is the front door, the agent its child running node. */
   agentPid(): number | null {
     const { pid } = this.state();
