@@ -36,9 +36,13 @@ t.test('a start timeout: the container keeps running with the JVM, status and do
   t.match(doctor.stdout, /the start timed out: the probe got http 503 \/healthcheck .*; main is blocked on a lock/, 'nile doctor names the start timeout and where main waits');
   t.match(doctor.stdout, /"main" BLOCKED .* held by "config-loader"/, 'with the thread dump as evidence');
 
-  // The pod is deleted: the JVM ignores TERM, nile waits app.stopTimeout (30s); the kubelet's
-  // grace period (3 s) ends first, and its KILL to PID 1 takes the whole container down.
-  const { exited, killed, termAt } = await c.deletePod(3);
+  // The pod is deleted: the JVM ignores TERM, nile waits app.stopTimeout (30s); the kubelet's grace
+  // period ends first (once the JVM has ignored the TERM and nile waits for it to stop), and its KILL
+  // to PID 1 takes the whole container down.
+  const { exited, killed, termAt } = await c.deletePod(async () => {
+    await c.waitLine('the JVM ignoring the TERM nile passed on', (text) => text === 'ignoring TERM', 30_000);
+    await c.waitLog('nile waiting for the app to stop', (l) => l.msg === 'app stopping', 30_000);
+  });
   t.ok(c.lines.some((l) => l.text === 'signal TERM' && l.at >= termAt), 'the JVM got its stop signal from nile');
   t.equal(killed, true, 'the runtime sent KILL at the end of the grace period');
   t.equal(exited.code, 137, 'the container exits 137 (KILL)');

@@ -17,7 +17,7 @@ t.test('killed whole during the start: the next container on the same emptyDir h
   const nile = exampleNileConfig();
   delete nile.registry;
   nile.sshd.enabled = false;
-  nile.app.args = [...nile.app.args, '--ready-after', '20000']; // a slow start: long enough to be killed in it
+  nile.app.args = [...nile.app.args, '--ready-on', 'USR1']; // starting until the test says: killed in its start
   nile.probe.interval = '500ms';
   const spec = { nile, volumes: { '/run/nile': volume } };
 
@@ -56,7 +56,16 @@ t.test('killed whole during the start: the next container on the same emptyDir h
 
   const up = await second.exec(['nile', 'sv', 'up', 'app'], { timeoutMs: 10_000 });
   t.equal(up.code, 0, `nile sv up app: ${up.stdout}${up.stderr}`);
-  await second.waitLog('the app ready', (l) => l.msg === 'app ready', 90_000);
+  // The operator's start: starting (the JVM answers 503) until the test lets it be ready.
+  const starting = await waitFor('the JVM answering 503 to the probe', async () => {
+    const p = await second.exec(['nile', 'probe'], { timeoutMs: 10_000 });
+    return /^not ready: starting for .*\(http 503 /.test(p.stdout) && p.stdout;
+  }, 60_000, { everyMs: 300 });
+  t.pass(`started by sv up: ${starting.trim()}`);
+  t.notOk(second.logs().some((l) => l.msg === 'app ready'), 'not ready before the JVM is');
+  second.signalJava('SIGUSR1');
+  await second.waitLog('the app ready', (l) => l.msg === 'app ready', 60_000);
+  t.ok(second.lines.some((l) => l.text.startsWith('fixture ready after')), 'ready once the JVM was');
   t.equal(second.logs().filter((l) => l.msg === 'app started').length, 1, 'started once, by the operator');
   t.equal((await second.exec(['nile', 'probe'], { timeoutMs: 10_000 })).code, 0, 'ready');
 });

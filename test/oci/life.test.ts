@@ -18,8 +18,9 @@ spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'oci-test', '-f'
 const nile = exampleNileConfig();
 delete nile.registry; // registration is the hostNetwork scenario's
 nile.app.user = 'nobody';
-// /drain answers 200 only 25 s after the JVM started: the delete comes before, so prestop waits on it.
-nile.app.args = [...nile.app.args, '--ready-after', '1500', '--drain-after', '25000', '--print-signals'];
+// The test moves the JVM on: it becomes ready on USR1, and /drain answers 200 only after HUP, so
+// prestop waits on the drain until the test has seen the delete's in-between state.
+nile.app.args = [...nile.app.args, '--ready-on', 'USR1', '--drain-on', 'HUP', '--print-signals'];
 nile.probe.interval = '300ms';
 nile.prestop.drain.interval = '300ms';
 
@@ -58,15 +59,23 @@ t.test('nile is PID 1, on the Node and with the addon the image was built with',
 
 t.test('the exec probe answers not ready, then ready, with the one-line reasons', async (t) => {
   const answers: string[] = [];
+  let released = false;
   for (let i = 0; i < 120; i++) {
     const probe = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
     answers.push(`${probe.code} ${probe.stdout.trim()}`);
     if (probe.code === 0) break;
+    // The JVM answers 503 (its signal handlers are in): now it may become ready.
+    if (!released && /^not ready: starting for .*\(http 503 /.test(probe.stdout)) {
+      c.signalJava('SIGUSR1');
+      released = true;
+    }
     await sleep(300);
   }
   t.match(answers[0], /^1 not ready: (starting|no agent answering)/, `the first probe fails while the JVM starts: ${answers[0]}`);
   t.ok(answers.some((a) => /^1 not ready: starting for \d/.test(a)), `the agent answered "starting" (${answers.slice(0, -1).join(' | ')})`);
   t.match(answers[answers.length - 1], /^0 ready \(http 200 \/healthcheck/, 'then ready, saying why');
+  const told = c.lines.findIndex((l) => l.text === 'signal USR1');
+  t.ok(told >= 0 && told < c.lines.findIndex((l) => l.text.startsWith('fixture ready after')), 'ready only once the JVM was told to be');
 });
 
 t.test('the JVM runs as app.user', async (t) => {
@@ -136,17 +145,24 @@ t.test('delete: preStop drains, then TERM; the JVM gets its stop signal after th
   const grace = deploymentPod().terminationGracePeriodSeconds;
   const deleted = Date.now();
   const deleting = c.deletePod(grace);
+  const at = (text: string) => c.lines.findIndex((l) => l.text.startsWith(text) || l.log?.msg.startsWith(text));
   await c.waitLog('prestop: draining', (l) => l.msg.startsWith('prestop: draining'), 20_000);
+  await c.waitLine('nile asking /drain and the app not drained yet', (text) => text === 'fixture drain answered 503', 20_000);
   const during = await c.exec(['nile', 'probe'], { timeoutMs: 10_000 });
   t.same([during.code, during.stdout], [1, 'not ready: draining\n'], 'during the drain the readiness probe says so');
+  t.equal(at('prestop: drained'), -1, 'nile still waits for the drain');
+  t.equal(at('signal TERM'), -1, 'and the JVM has no TERM yet');
+  const released = c.lines.length;
+  c.signalJava('SIGHUP');
   const { exited, hook, killed, termAt } = await deleting;
   t.equal(hook?.code, 0, `nile prestop exits 0: ${hook?.stdout.trim()}`);
   t.match(hook?.stdout, /out of traffic/, 'and says what it did');
-  const log = (msg: string) => c.logs().find((l) => l.msg.startsWith(msg));
-  const line = (text: string) => c.lines.find((l) => l.text.startsWith(text));
-  t.ok(log('prestop: drained'), 'nile waited for the drain');
-  t.ok(log('prestop: drained')!.time - line('fixture offline called')!.at >= 300, 'the drain took its time after the offline call');
-  t.ok(line('signal TERM')!.at >= termAt, 'the JVM got TERM only after the hook returned and the runtime sent TERM');
+  const drained = c.logs().find((l) => l.msg.startsWith('prestop: drained'));
+  t.equal(drained?.detail, 'drain url answered 200', 'nile waited for the drain');
+  const order = ['fixture offline called', 'fixture drain answered 503', 'signal HUP', 'fixture drain answered 200', 'prestop: drained'].map(at);
+  t.ok(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1])), `the offline call, the drain refused, the test's HUP, the drain done, then prestop's drained, in that order (lines ${order.join(' < ')})`);
+  t.ok(order[2] >= released && order[4] > released, 'the drain ended after the test let it');
+  t.ok(c.lines.find((l) => l.text.startsWith('signal TERM'))!.at >= termAt, 'the JVM got TERM only after the hook returned and the runtime sent TERM');
   t.equal(killed, false, 'the runtime never had to KILL: all within the grace period');
   t.equal(exited.code, 143, "the container's status is the JVM's (143)");
   t.comment(`delete → exited: ${exited.at - deleted} ms of the ${grace} s grace period`);

@@ -362,6 +362,14 @@ export class Container {
     return childrenOf(this.proc.pid!)[0] ?? null;
   }
 
+  /** Sends `signal` from the host straight to the container's JVM (how a test moves the fixture on); its host pid. */
+  signalJava(signal: NodeJS.Signals): number {
+    const java = this.processes().find((p) => p.comm === 'java');
+    if (!java) throw new Error(`${this.spec.name}: no JVM to send ${signal} to`);
+    process.kill(java.pid, signal);
+    return java.pid;
+  }
+
   /** The Node agent as the host sees it: PID 1 is the front door, the agent its child running node. */
   agentPid(): number | null {
     const { pid } = this.state();
@@ -377,20 +385,19 @@ export class Container {
   /**
    * Deletes the pod as the kubelet kills its container: the preStop hook (runc exec) within the
    * grace period, the whole seconds it took taken off, TERM with what is left (never less than 2 s),
-   * then KILL. Resolves with the container's exit and which signals it took.
+   * then KILL. A test about that KILL passes, instead of seconds, a function called once TERM is sent
+   * that resolves when the test has seen what it needs before the KILL: the grace period is over then.
+   * Resolves with the container's exit and which signals it took.
    */
-  async deletePod(graceSeconds: number, preStop: string[] | null = ['nile', 'prestop']): Promise<{ exited: Exited; hook: ExecResult | null; killed: boolean; termAt: number }> {
-    let grace = graceSeconds;
-    let hook: ExecResult | null = null;
-    if (preStop) {
-      const started = Date.now();
-      hook = await this.exec(preStop, { timeoutMs: grace * 1000 });
-      grace -= Math.floor((Date.now() - started) / 1000);
-    }
-    grace = Math.max(grace, 2);
+  async deletePod(grace: number | (() => Promise<unknown>), preStop: string[] | null = ['nile', 'prestop']): Promise<{ exited: Exited; hook: ExecResult | null; killed: boolean; termAt: number }> {
+    const deleted = Date.now();
+    const hook = preStop ? await this.exec(preStop, typeof grace === 'number' ? { timeoutMs: grace * 1000 } : {}) : null;
     const termAt = Date.now();
     this.kill('TERM');
-    const inTime = await settlesWithin(this.exited, grace * 1000);
+    const inTime =
+      typeof grace === 'number'
+        ? await settlesWithin(this.exited, Math.max(grace - Math.floor((termAt - deleted) / 1000), 2) * 1000)
+        : await Promise.race([this.exited.then(() => true), grace().then(() => !this.isRunning())]);
     if (!inTime) this.kill('KILL');
     return { exited: await this.exited, hook, killed: !inTime, termAt };
   }
