@@ -135,9 +135,9 @@ export class ZooKeeperServers {
     return undefined;
   }
 
-  /** Stop every member and remove the data; for t.teardown. */
+  /** Kill every member and remove the data; for t.teardown (the data goes, so a clean shutdown would only cost its 0.3 s). */
   async destroy(): Promise<void> {
-    await this.stop();
+    await Promise.all(this.members.map((member) => terminate(member, 0)));
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 
