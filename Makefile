@@ -7,6 +7,8 @@ FIXTURE_JAR := build/fixture/app.jar
 ADDON := build/Release/nile_native.node
 # Built in the same step: the native front door answering `nile probe`, `prestop` and `status` (native/nile.c).
 FRONT_DOOR := build/Release/nile
+# The test ZooKeeper's classes, recorded once so that each server a test starts maps them (test/helpers/zookeeper.ts).
+ZOOKEEPER_ARCHIVE := build/zookeeper.jsa
 
 .PHONY: all deps build image test demo bench typecheck clean
 
@@ -40,6 +42,10 @@ $(FIXTURE_JAR): test/fixtures/java/App.java
 # tsc for the tests; the run path loads one bundle of it (a module graph of ~150 files costs ~100 ms more).
 build: deps $(ADDON) $(FRONT_DOOR) $(FIXTURE_JAR)
 	npm run --silent build
+	@$(MAKE) --no-print-directory $(ZOOKEEPER_ARCHIVE)
+
+$(ZOOKEEPER_ARCHIVE): test/helpers/zookeeper.ts /usr/share/java/zookeeper.jar
+	node -e "import('./dist/test/helpers/zookeeper.js').then((zookeeper) => zookeeper.writeClassArchive())"
 
 # The base image and the example service image, built with buildah from bases made here with
 # mmdebstrap (image/local/); kept between runs outside the checkout, rebuilt when an input changes.

@@ -3,7 +3,7 @@ import { ConsulDouble } from './consul-double/index.js';
 import { startPod, type Kubelet } from './helpers/kubelet.js';
 import { fixtureCommand } from './helpers/nile.js';
 import { freePort } from './helpers/ports.js';
-import { checkLeavesBeforeStop, consulKv, describeDeparture, served, upsyncLagMs, watchUpstream, zooKeeper, type UpsyncReader } from './helpers/upsync.js';
+import { checkLeavesBeforeStop, consulKv, describeDeparture, served, watchUpstream, zooKeeper, type UpsyncReader } from './helpers/upsync.js';
 import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
 
 // A rolling restart of three instances as nginx upsync sees it, through ZooKeeper and Consul KV at once: the served
@@ -21,6 +21,8 @@ interface Instance {
 interface Registries {
   zookeeper: string;
   consul: string;
+  /** past the readers' next read: gone from nginx before the app stops */
+  prestopWaitMs: number;
 }
 
 async function startInstance(t: Test, name: string, registries: Registries): Promise<Instance> {
@@ -40,9 +42,9 @@ async function startInstance(t: Test, name: string, registries: Registries): Pro
         zookeeper: { connect: registries.zookeeper, sessionTimeout: '4s' },
         consul: { url: registries.consul, mode: 'kv', ttl: '3s' },
       },
-      prestop: { wait: `${upsyncLagMs + 500}ms` }, // past upsync's next read: gone from nginx before the app stops
+      prestop: { wait: `${registries.prestopWaitMs}ms` },
     },
-    readinessProbe: { periodSeconds: 1, timeoutSeconds: 5 },
+    readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 5 },
     terminationGracePeriodSeconds: 15,
   });
   return { name, pod, address: `127.0.0.1:${port}` };
@@ -97,11 +99,11 @@ t.test('rolling restart of three instances, as nginx upsync sees it through ZooK
   const consul = await ConsulDouble.start({ minTtlMs: 0 });
   t.teardown(() => consul.stop());
   await zk.start();
-  const registries = { zookeeper: zk.connect, consul: consul.url };
   const readers = [
     watchUpstream(t, zooKeeper({ connect: zk.connect, upstream: UPSTREAM, intervalMs: 100 })),
-    watchUpstream(t, consulKv({ url: consul.url, prefix: 'upstreams', upstream: UPSTREAM })),
+    watchUpstream(t, consulKv({ url: consul.url, prefix: 'upstreams', upstream: UPSTREAM, intervalMs: 100 })),
   ];
+  const registries = { zookeeper: zk.connect, consul: consul.url, prestopWaitMs: Math.max(...readers.map((r) => r.lagMs)) + 500 };
 
   const first = await Promise.all(Array.from({ length: REPLICAS }, (_, i) => startInstance(t, `pod-${i + 1}`, registries)));
   await Promise.all(first.map((i) => i.pod.waitReady(true, 60_000)));

@@ -29,8 +29,11 @@ export interface SwitchablePod {
   sick(on: boolean): void;
 }
 
-/** Starts a web pod (probe every 200 ms, prestop wait past upsync's lag) with `registry` as its nile.yaml registry section. */
-export async function startSwitchablePod(t: Test, name: string, registry: Record<string, unknown>): Promise<SwitchablePod> {
+/**
+ * Starts a web pod (probe every 200 ms, prestop wait past upsync's lag unless `prestopWait` says otherwise) with
+ * `registry` as its nile.yaml registry section.
+ */
+export async function startSwitchablePod(t: Test, name: string, registry: Record<string, unknown>, options: { prestopWait?: string } = {}): Promise<SwitchablePod> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nile-switchable-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
@@ -44,7 +47,7 @@ export async function startSwitchablePod(t: Test, name: string, registry: Record
       app: { command: [process.execPath, '-e', switchableAppSource, String(port), sickFile], startTimeout: '30s', stopTimeout: '5s' },
       probe: { http: { port }, interval: '200ms' },
       registry: { address: '127.0.0.1', port, ...registry },
-      prestop: { wait: `${upsyncLagMs + 500}ms` },
+      prestop: { wait: options.prestopWait ?? `${upsyncLagMs + 500}ms` },
     },
     readinessProbe: { periodSeconds: 0.5, timeoutSeconds: 5 },
   });
