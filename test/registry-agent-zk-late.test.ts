@@ -1,38 +1,22 @@
 import net from 'node:net';
 import t, { type Test } from 'tap';
-import { served, watchUpstream, zooKeeper } from './helpers/upsync.js';
-import { registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
-import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
+import { measured, served, watchUpstream, zooKeeper } from './helpers/upsync.js';
+import { registryStatusUntil } from './helpers/switchable-pod.js';
+import { zookeeperMissing } from './helpers/zookeeper.js';
+import { ROOT, UPSTREAM, watchdogMs, zookeeperPod, zookeeperServer } from './helpers/zookeeper-pod.js';
 import { waitFor } from './helpers/wait.js';
 
 // A pod registered in ZooKeeper through the whole agent when ZooKeeper is not there yet: down when the pod starts,
 // or taking connections while it starts without answering them. The pod is Ready once it is registered, and that
 // comes once ZooKeeper serves, not at the watchdog's last resort.
 
-const UPSTREAM = 'shop-web';
-const ROOT = '/nginx/upstreams';
 const SESSION_MS = 4000;
-// nile's last resort for a ZooKeeper that does not take its session: a new session 4/3 of the timeout after the
-// disconnect, seen at the next tick (every quarter of the timeout) of its watchdog.
-const WATCHDOG_MS = (SESSION_MS * 4) / 3 + SESSION_MS / 4;
-
-const measured = (what: string, ms: number) => t.comment(`measured: ${what}: ${ms} ms`);
-
-async function zookeeper(t: Test, start = true): Promise<ZooKeeperServers> {
-  const servers = await ZooKeeperServers.standalone();
-  t.teardown(() => servers.destroy());
-  if (start) await servers.start();
-  return servers;
-}
-
-function registeredPod(t: Test, name: string, connect: string): Promise<SwitchablePod> {
-  return startSwitchablePod(t, name, { upstream: UPSTREAM, weight: 3, maxFails: 4, failTimeout: 7, zookeeper: { connect, root: ROOT, sessionTimeout: `${SESSION_MS}ms` } });
-}
+const WATCHDOG_MS = watchdogMs(SESSION_MS);
 
 t.test('ZooKeeper down when the pod starts: the app runs, the pod is not Ready until it is registered', { skip: zookeeperMissing() }, async (t) => {
-  const zk = await zookeeper(t, false);
+  const zk = await zookeeperServer(t, false);
   const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
-  const { pod, address } = await registeredPod(t, 'zk-late', zk.connect);
+  const { pod, address } = await zookeeperPod(t, 'zk-late', zk.connect, SESSION_MS);
   await pod.nile.waitPhase('ready', 30_000);
   // Once the registry clients have loaded and tried ZooKeeper (under load that can come after the app's ready).
   let status = await registryStatusUntil(pod, (r) => r.lastError !== undefined, 10_000);
@@ -49,7 +33,7 @@ t.test('ZooKeeper down when the pod starts: the app runs, the pod is not Ready u
   const answering = Date.now();
   // A connection nile opened while the server was still starting may hang until the watchdog; the stalled case has its own test.
   const registered = await reader.waitServed(address, WATCHDOG_MS + 2000, answering);
-  measured('ZooKeeper answering (first start) → node registered', registered.at - answering);
+  measured(t, 'ZooKeeper answering (first start) → node registered', registered.at - answering);
   await pod.waitReady(true, 10_000);
   t.pass('the pod is Ready once registered');
   status = await registryStatusUntil(pod, (r) => r.state === 'registered', 3000);
@@ -115,10 +99,10 @@ class StartingPort {
 // without a deadline; nile's watchdog (zookeeper.ts checkConnection) leaves a disconnected client alone until 4/3 of
 // the session timeout, so a connection taken by a server that was still starting holds the registration back that long.
 t.test('a ZooKeeper that took the connection while starting: registered once it serves, not at the watchdog\'s last resort', { skip: zookeeperMissing() }, async (t) => {
-  const zk = await zookeeper(t);
+  const zk = await zookeeperServer(t);
   const front = await StartingPort.open(t, zk.port(0));
   const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
-  const { pod, address } = await registeredPod(t, 'zk-stalled', front.connect);
+  const { pod, address } = await zookeeperPod(t, 'zk-stalled', front.connect, SESSION_MS);
   await pod.nile.waitPhase('ready', 30_000);
   await waitFor('nile to connect to the server still starting', () => front.stalled > 0, 10_000);
   const look = await reader.waitFor('upsync to read the upstream while the server stalls', () => true, 5000, Date.now());
@@ -126,7 +110,7 @@ t.test('a ZooKeeper that took the connection while starting: registered once it 
   front.serve();
   const serving = Date.now();
   const registered = await reader.waitServed(address, WATCHDOG_MS + 2000, serving);
-  measured('ZooKeeper serving after a stalled handshake → node registered', registered.at - serving);
+  measured(t, 'ZooKeeper serving after a stalled handshake → node registered', registered.at - serving);
   const nudged = pod.nile.logs.find((l) => l.time >= serving && l.msg.startsWith('a ZooKeeper server serves but the session is not back yet'));
   t.ok(nudged && nudged.time <= registered.at, "registered once nile saw the server serving and tried it again, not at the watchdog's last resort (4/3 of the session timeout)");
 });

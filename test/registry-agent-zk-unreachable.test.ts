@@ -1,18 +1,15 @@
 import t from 'tap';
 import { startSwitchablePod } from './helpers/switchable-pod.js';
+import { measured } from './helpers/upsync.js';
 import { zookeeperMissing } from './helpers/zookeeper.js';
+import { ROOT, UPSTREAM, watchdogMs } from './helpers/zookeeper-pod.js';
 
 // A pod whose ZooKeeper is never reached (a name that does not resolve): never Ready, and the probe, nile status and
 // nile doctor say why; TERM does not wait to deregister what was never registered.
 
-const UPSTREAM = 'shop-web';
-const ROOT = '/nginx/upstreams';
-// Short: what is checked comes after the watchdog gives the first session up, 4/3 of the timeout after it opened.
+// Short: what is checked comes after the watchdog gives the first session up.
 const SESSION_MS = 2000;
-// That give-up, seen at the next tick (every quarter of the timeout) of the watchdog.
-const WATCHDOG_MS = (SESSION_MS * 4) / 3 + SESSION_MS / 4;
-
-const measured = (what: string, ms: number) => t.comment(`measured: ${what}: ${ms} ms`);
+const WATCHDOG_MS = watchdogMs(SESSION_MS);
 
 // Failed before: once the watchdog had given up on the first session, the probe said "ZooKeeper session was replaced"
 // though no session ever existed; nile doctor said "nothing found (app ready)", exit 0, for a pod that is not Ready;
@@ -43,7 +40,7 @@ t.test('a ZooKeeper never reached (an unresolvable name): probe, status and doct
   t.equal(exited.code, 143, 'the app ended by TERM');
   const deregistered = await pod.nile.waitLog((l) => l.msg === 'prestop: deregistered', 'the deregistration step', 1000);
   t.notMatch(String(deregistered.detail), /not confirmed/, `nothing was registered, so nothing to wait for: ${deregistered.detail} in ${deregistered.ms} ms`);
-  measured('pod deleted → exited (prestop wait included), registry never reached', exited.at - termAt);
+  measured(t, 'pod deleted → exited (prestop wait included), registry never reached', exited.at - termAt);
   const term = pod.eventsOf('TERM')[0];
-  if (term) measured('TERM to PID 1 → exited, registry never reached', exited.at - term.at);
+  if (term) measured(t, 'TERM to PID 1 → exited, registry never reached', exited.at - term.at);
 });

@@ -1,62 +1,42 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import {
   checkLeavesBeforeStop,
   describeDeparture,
+  measured,
   served,
   watchUpstream,
   zooKeeper,
 } from './helpers/upsync.js';
-import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './helpers/switchable-pod.js';
+import { registryStatus, registryStatusUntil } from './helpers/switchable-pod.js';
 import { zkLibrary } from './helpers/zookeeper-library.js';
-import { ZooKeeperServers, zookeeperMissing } from './helpers/zookeeper.js';
-import { Observer } from './helpers/zookeeper-observer.js';
+import { zookeeperMissing } from './helpers/zookeeper.js';
+import { ROOT, UPSTREAM, watchdogMs, zookeeperPod, zookeeperServer } from './helpers/zookeeper-pod.js';
+import { observe } from './helpers/zookeeper-registrar.js';
 
 // Registration in a real ZooKeeper through the whole agent, seen as nginx upsync sees it: registered once ready,
 // down while not ready, out at prestop before the app is signalled, back by itself after ZooKeeper restarts.
 // A ZooKeeper that is not there yet when the pod starts is registry-agent-zk-late; one never reached,
 // registry-agent-zk-unreachable.
 
-const UPSTREAM = 'shop-web';
-const ROOT = '/nginx/upstreams';
 const DATA_UP = '{"weight":3,"max_fails":4,"fail_timeout":7,"down":0,"backup":0}';
 const DATA_DOWN = '{"weight":3,"max_fails":4,"fail_timeout":7,"down":1,"backup":0}';
 const DATA_BACKUP = '{"weight":1,"max_fails":2,"fail_timeout":10,"down":0,"backup":1}';
 const SESSION_MS = 4000;
-// nile's last resort for a ZooKeeper that does not take its session: a new session 4/3 of the timeout after the
-// disconnect, seen at the next tick (every quarter of the timeout) of its watchdog.
-const WATCHDOG_MS = (SESSION_MS * 4) / 3 + SESSION_MS / 4;
+const WATCHDOG_MS = watchdogMs(SESSION_MS);
 
-const measured = (what: string, ms: number) => t.comment(`measured: ${what}: ${ms} ms`);
 const nodeOf = (address: string) => `${ROOT}/${UPSTREAM}/${address}`;
 
-async function zookeeper(t: Test): Promise<ZooKeeperServers> {
-  const servers = await ZooKeeperServers.standalone();
-  t.teardown(() => servers.destroy());
-  await servers.start();
-  return servers;
-}
-
-function registeredPod(t: Test, name: string, connect: string): Promise<SwitchablePod> {
-  return startSwitchablePod(t, name, { upstream: UPSTREAM, weight: 3, maxFails: 4, failTimeout: 7, zookeeper: { connect, root: ROOT, sessionTimeout: `${SESSION_MS}ms` } });
-}
-
-async function observe(t: Test, connect: string): Promise<Observer> {
-  const observer = await Observer.connect(connect);
-  t.teardown(() => observer.close());
-  return observer;
-}
-
 t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeperMissing() }, async (t) => {
-  const zk = await zookeeper(t);
+  const zk = await zookeeperServer(t);
   const reader = watchUpstream(t, zooKeeper({ connect: zk.connect, root: ROOT, upstream: UPSTREAM }));
-  const { pod, address, sick } = await registeredPod(t, 'zk-life', zk.connect);
+  const { pod, address, sick } = await zookeeperPod(t, 'zk-life', zk.connect, SESSION_MS);
   const node = nodeOf(address);
 
   await t.test('registered once ready, at <root>/<upstream>/<ip>:<port>, with the upsync data', async (t) => {
     const observer = await observe(t, zk.connect);
     const ready = await pod.nile.waitPhase('ready', 30_000);
     const registered = await reader.waitServed(address, 5000);
-    measured('ready → registered (nile "app ready" → nginx holds it)', registered.at - ready.time);
+    measured(t, 'ready → registered (nile "app ready" → nginx holds it)', registered.at - ready.time);
     t.notOk(
       reader.samples.some((s) => s.at < ready.time && served(s.servers).includes(address)),
       'never served before the app was ready',
@@ -82,7 +62,7 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
     sick(true);
     const notReady = await pod.nile.waitPhase('notReady', 5000, sickAt);
     const down = await reader.waitHeld(address, true, 5000, sickAt);
-    measured('not ready → held as down', down.at - notReady.time);
+    measured(t, 'not ready → held as down', down.at - notReady.time);
     t.equal(await observer.data(node), DATA_DOWN, 'the node says "down":1');
     t.notOk(served(reader.heldAt(Date.now())).includes(address), 'nginx sends it nothing');
     t.match(await registryStatus(pod), [{ backend: 'zookeeper', state: 'down' }], 'nile status says down');
@@ -91,7 +71,7 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
     sick(false);
     const ready = await pod.nile.waitPhase('ready', 5000, wellAt);
     const up = await reader.waitHeld(address, false, 5000, wellAt);
-    measured('ready again → served', up.at - ready.time);
+    measured(t, 'ready again → served', up.at - ready.time);
     t.equal(await observer.data(node), DATA_UP, 'the node says "down":0');
   });
 
@@ -105,7 +85,7 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
     await zk.start();
     const answering = Date.now();
     const back = await reader.waitServed(address, 5000, answering);
-    measured('ZooKeeper answering again → node back (kept data)', back.at - answering);
+    measured(t, 'ZooKeeper answering again → node back (kept data)', back.at - answering);
     const status = await registryStatusUntil(pod, (r) => r.state === 'registered', WATCHDOG_MS);
     t.match(status, [{ backend: 'zookeeper', state: 'registered', registered: true }], 'nile status: registered again');
   });
@@ -123,7 +103,7 @@ t.test('ZooKeeper through the agent, as nginx upsync sees it', { skip: zookeeper
     const observer = await observe(t, zk.connect);
     const backAt = await observer.until(node, (stat) => stat !== null, WATCHDOG_MS + 2000);
     if (backAt === undefined) throw new Error(`the node was not made again within ${WATCHDOG_MS + 2000} ms of ZooKeeper answering`);
-    measured('ZooKeeper answering again → node back (data lost)', backAt - answering);
+    measured(t, 'ZooKeeper answering again → node back (data lost)', backAt - answering);
     const renewed = pod.nile.logs.find((l) => l.time >= stoppedAt && /trying a new session$/.test(l.msg));
     t.ok(renewed && renewed.time <= backAt, `made again by a new session: ${renewed?.msg}`);
     t.match(renewed?.msg, /^a ZooKeeper server serves again but the session did not come back/, "opened once a server served and refused the old session, not at the watchdog's last resort (4/3 of the session timeout)");

@@ -1,6 +1,7 @@
 import t from 'tap';
-import { heldOnceBy, measured, nileSession, startEnsembleScene, stayedReady, type Scene } from './helpers/ensemble-pod.js';
+import { heldOnceBy, nileSession, startEnsembleScene, stayedReady, type Scene } from './helpers/ensemble-pod.js';
 import { registryStatusUntil } from './helpers/switchable-pod.js';
+import { measured } from './helpers/upsync.js';
 import { zookeeperMissing } from './helpers/zookeeper.js';
 
 // One pod registered in a three-server ZooKeeper ensemble through the faults that cost it its session: quorum lost

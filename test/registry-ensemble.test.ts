@@ -1,5 +1,6 @@
 import t from 'tap';
-import { heldOnceBy, measured, neverVanished, nileSession, startEnsembleScene, stayedReady, type Scene } from './helpers/ensemble-pod.js';
+import { heldOnceBy, neverVanished, nileSession, startEnsembleScene, stayedReady, type Scene } from './helpers/ensemble-pod.js';
+import { measured } from './helpers/upsync.js';
 import { zookeeperMissing } from './helpers/zookeeper.js';
 
 // One pod registered in a three-server ZooKeeper ensemble, as production runs it, through the faults an ensemble

@@ -46,7 +46,6 @@ async function failedStatus(reg: Registrar, timeoutMs: number): Promise<BackendS
   return reg.reconciler.status();
 }
 
-
 t.test('a server answering nonsense costs an error and a reconnect, never the process', async (t) => {
   const nonsense = await startNonsenseServer();
   t.teardown(() => nonsense.close());

@@ -3,7 +3,7 @@
 
 import type { Test } from 'tap';
 import { ConsulDouble, type ConsulDoubleOptions } from '../consul-double/index.js';
-import { checkLeavesBeforeStop, describeDeparture, served, type Server, type UpsyncReader } from './upsync.js';
+import { checkLeavesBeforeStop, describeDeparture, measured, served, type Server, type UpsyncReader } from './upsync.js';
 import { registryStatus, registryStatusUntil, startSwitchablePod, type SwitchablePod } from './switchable-pod.js';
 import { waitFor } from './wait.js';
 
@@ -11,8 +11,6 @@ export const UPSTREAM = 'shop-web';
 export const TTL_MS = 3000; // nile renews every TTL/3
 /** The `wait` of the readers' blocking queries: short, so a query that carries a restarted Consul's higher index ends soon. */
 export const readerWaitS = 1;
-
-const measured = (t: Test, what: string, ms: number) => t.comment(`measured: ${what}: ${ms} ms`);
 
 export async function startConsul(t: Test, options: ConsulDoubleOptions = {}): Promise<ConsulDouble> {
   const consul = await ConsulDouble.start({ minTtlMs: 0, ...options });

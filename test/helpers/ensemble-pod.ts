@@ -5,10 +5,9 @@
 import type { Test } from 'tap';
 import { startSwitchablePod, type SwitchablePod } from './switchable-pod.js';
 import { ZooKeeperServers } from './zookeeper.js';
+import { ROOT } from './zookeeper-pod.js';
 import { FreezableProxy } from './zookeeper-faults.js';
 import { Observer, type NodeSample } from './zookeeper-observer.js';
-
-export const ROOT = '/nginx/upstreams';
 
 export interface Scene {
   zk: ZooKeeperServers;
@@ -63,5 +62,3 @@ export async function heldOnceBy(t: Test, scene: Scene, session: string): Promis
   const stat = await scene.observer.exists(scene.node);
   t.equal(stat?.ephemeralOwner.toString('hex'), session, "held by nile's current session");
 }
-
-export const measured = (t: Test, what: string, ms: number) => t.comment(`measured: ${what}: ${ms} ms`);

@@ -209,6 +209,9 @@ export async function checkLeavesBeforeStop(t: Test, reader: UpsyncReader, pod: 
 }
 
 /** For the TAP log. */
+/** A figure a test prints, not asserts: speed is the benchmarks'. */
+export const measured = (t: Test, what: string, ms: number): void => void t.comment(`measured: ${what}: ${ms} ms`);
+
 export function describeDeparture(d: Departure): string {
   return `hook start → gone ${d.preStopToGoneMs} ms (hook start → nile draining ${d.hookToDrainingMs} ms, draining → gone ${d.drainingToGoneMs} ms), gone ${d.goneBeforeSignalMs} ms before the app was signalled`;
 }
