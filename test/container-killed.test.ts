@@ -133,6 +133,7 @@ t.test('killed after the app was ready: the next container starts it as usual, a
   const second = container(t, runDir, port, 0, metricsPort);
   const env = { NILE_RUNDIR: runDir };
   await second.waitPhase('ready', 60_000);
+  await second.waitAnswering(30_000);
   const status = await second.exec(['status'], 15_000, env);
   t.match(status.stdout, /^previous container: killed after the app was ready \(last record at \S+; memory was .* at the last reading\)$/m, 'nile status names the end');
   const doctor = await second.exec(['doctor', '--json'], 30_000, env);
@@ -153,6 +154,8 @@ t.test('killed after the app was ready, and the app not Ready now: the note does
   const second = container(t, runDir, port, 600_000); // starting, never ready while this container lives
   const env = { NILE_RUNDIR: runDir };
   await waitFor('the record of the starting app', () => readRecord(runDir)?.app.phase === 'starting', 30_000);
+  // The app is spawned before the agent listens: the doctor is to ask the agent, not read runDir alone.
+  await second.waitAnswering(30_000);
   const doctor = await second.exec(['doctor', '--json'], 30_000, env);
   const findings = JSON.parse(doctor.stdout).findings as Array<{ cause: string; note?: boolean }>;
   t.match(findings.find((f) => f.cause.startsWith('container-')), { note: true }, 'the kill, as a note');
